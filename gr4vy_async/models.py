@@ -1,0 +1,668 @@
+"""msgspec models for every schema of the Gr4vy checkout-sessions API.
+
+Field names, types, constraints, defaults and required lists follow
+``checkout-sessions.openapi.json``. Names follow the official SDK where it has
+its own (``GuestBuyerInput``, ``TaxID``, ...); the spec's names are aliases.
+
+Request models leave a field the caller did not set out of the JSON (``UNSET``)
+and send an explicit ``None`` as ``null``, so an update can tell "leave it"
+from "clear it". Constraints (``msgspec.Meta``) are checked when a value is
+decoded or validated with :func:`validate`, not when a Struct is built.
+
+Response decoding is forward compatible: unknown fields are ignored, and an
+enum value this release does not know decodes to a member that keeps its
+string (``ProductType("drone").value == "drone"``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import enum
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, TypeVar, Union
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+__all__ = [
+    "UNSET",
+    "Address",
+    "AgeGroup",
+    "Airline",
+    "AirlineLeg",
+    "AirlinePassenger",
+    "BaseModel",
+    "BillingDetails",
+    "BillingDetailsInput",
+    "CardScheme",
+    "CardType",
+    "CartItem",
+    "CheckoutSession",
+    "CheckoutSessionPaymentMethod",
+    "CheckoutSessionPaymentMethodDetails",
+    "CheckoutSessionUpdate",
+    "CreateCheckoutSessionBody",
+    "Error400",
+    "Error401",
+    "Error403",
+    "Error404",
+    "Error405",
+    "Error409",
+    "Error425",
+    "Error429",
+    "Error500",
+    "Error502",
+    "Error504",
+    "ErrorDetail",
+    "ErrorLocation",
+    "GuestBuyer",
+    "GuestBuyerInput",
+    "HTTPValidationError",
+    "ProductType",
+    "RouteType",
+    "ShippingDetailsCreate",
+    "TaxID",
+    "TaxIDKind",
+    "TaxId",
+    "TaxIdKind",
+    "TicketDeliveryMethod",
+    "TransactionIntent",
+    "TransactionPaymentSource",
+    "UnsetType",
+    "ValidationError",
+]
+
+T = TypeVar("T")
+
+#: A request field that may be left out (``UNSET``), cleared (``None``) or set.
+Maybe = Union[T, None, UnsetType]  # noqa: UP007 - a generic alias needs Union
+
+# Shapes that recur across the spec. Patterns end in ``\Z`` where the spec says
+# ``$``: Python's ``$`` also matches before a trailing newline, JSON Schema's not.
+Amount = Annotated[int, Meta(ge=0, le=99_999_999)]
+CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}\Z")]
+CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Z]{3}\Z")]
+PhoneNumber = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{1,14}\Z")]
+EmailAddress = Annotated[str, Meta(min_length=1, max_length=320)]
+Text = Annotated[str, Meta(min_length=1)]
+Text50 = Annotated[str, Meta(min_length=1, max_length=50)]
+Text100 = Annotated[str, Meta(min_length=1, max_length=100)]
+Text200 = Annotated[str, Meta(min_length=1, max_length=200)]
+Text255 = Annotated[str, Meta(min_length=1, max_length=255)]
+AirportCode = Annotated[str, Meta(min_length=3, max_length=3)]
+CarrierCode = Annotated[str, Meta(min_length=2, max_length=3)]
+IataDesignator = Annotated[str, Meta(min_length=2, max_length=2)]
+IcaoCode = Annotated[str, Meta(min_length=3, max_length=3)]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+Uuid = Annotated[str, Meta(pattern=r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\Z")]
+
+
+# --------------------------------------------------------------------------- enums
+
+_strict_enums: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "gr4vy_async_strict_enums", default=False
+)
+
+
+@contextlib.contextmanager
+def strict_enums() -> Iterator[None]:
+    """Reject enum values this release does not know (used to validate requests)."""
+    token = _strict_enums.set(True)
+    try:
+        yield
+    finally:
+        _strict_enums.reset(token)
+
+
+class _OpenEnum(str, enum.Enum):
+    """A string enum that keeps values added to the API after this release.
+
+    An unknown value becomes a pseudo-member whose ``value`` is the string it
+    came with; it is never added to the class, so requests still reject it.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if _strict_enums.get() or not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return member
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @property
+    def is_known(self) -> bool:
+        """False for a value the API sent that this release does not know."""
+        return self._name_ in type(self).__members__
+
+
+class ProductType(_OpenEnum):
+    """The kind of a cart item."""
+
+    PHYSICAL = "physical"
+    DISCOUNT = "discount"
+    SHIPPING_FEE = "shipping_fee"
+    SALES_TAX = "sales_tax"
+    DIGITAL = "digital"
+    GIFT_CARD = "gift_card"
+    STORE_CREDIT = "store_credit"
+    SURCHARGE = "surcharge"
+
+
+class TaxIDKind(_OpenEnum):
+    """The kind of a tax identifier (``country.kind``)."""
+
+    AE_TRN = "ae.trn"
+    AU_ABN = "au.abn"
+    AR_DNI = "ar.dni"
+    AR_CUIL = "ar.cuil"
+    AR_CUIT = "ar.cuit"
+    BR_CNPJ = "br.cnpj"
+    BR_CPF = "br.cpf"
+    CA_BN = "ca.bn"
+    CA_GST_HST = "ca.gst_hst"
+    CA_PST_BC = "ca.pst_bc"
+    CA_PST_MB = "ca.pst_mb"
+    CA_PST_SK = "ca.pst_sk"
+    CA_QST = "ca.qst"
+    CH_VAT = "ch.vat"
+    CL_TIN = "cl.tin"
+    CO_ITIN = "co.itin"
+    CO_NIT = "co.nit"
+    CO_CC = "co.cc"
+    CO_CE = "co.ce"
+    CO_DE = "co.de"
+    CO_RC = "co.rc"
+    CO_TI = "co.ti"
+    CO_PASSPORT = "co.passport"
+    ES_CIF = "es.cif"
+    EU_VAT = "eu.vat"
+    GB_VAT = "gb.vat"
+    HK_BR = "hk.br"
+    ID_NIK = "id.nik"
+    ID_NPWP = "id.npwp"
+    IN_GST = "in.gst"
+    IN_PAN = "in.pan"
+    JP_CN = "jp.cn"
+    JP_RN = "jp.rn"
+    KR_BRN = "kr.brn"
+    LI_UID = "li.uid"
+    MX_CURP = "mx.curp"
+    MX_RFC = "mx.rfc"
+    MY_FRP = "my.frp"
+    MY_ITN = "my.itn"
+    MY_NRIC = "my.nric"
+    MY_SST = "my.sst"
+    NO_VAT = "no.vat"
+    NZ_GST = "nz.gst"
+    PE_RUC = "pe.ruc"
+    PH_TIN = "ph.tin"
+    RU_INN = "ru.inn"
+    RU_KPP = "ru.kpp"
+    SA_VAT = "sa.vat"
+    SG_GST = "sg.gst"
+    SG_UEN = "sg.uen"
+    TH_ID = "th.id"
+    TH_VAT = "th.vat"
+    TW_VAT = "tw.vat"
+    US_EIN = "us.ein"
+    ZA_VAT = "za.vat"
+    BO_CI = "bo.ci"
+    UY_RUT = "uy.rut"
+    UY_CI = "uy.ci"
+
+
+class CardType(_OpenEnum):
+    """The funding type of a card."""
+
+    CREDIT = "credit"
+    DEBIT = "debit"
+    PREPAID = "prepaid"
+
+
+class CardScheme(_OpenEnum):
+    """A card scheme (network)."""
+
+    ACCEL = "accel"
+    AMEX = "amex"
+    BANCONTACT = "bancontact"
+    CARTE_BANCAIRE = "carte-bancaire"
+    CIRRUS = "cirrus"
+    CULIANCE = "culiance"
+    DANKORT = "dankort"
+    DINERS_CLUB = "diners-club"
+    DISCOVER = "discover"
+    EFTPOS_AUSTRALIA = "eftpos-australia"
+    ELO = "elo"
+    HIPERCARD = "hipercard"
+    JCB = "jcb"
+    MAESTRO = "maestro"
+    MASTERCARD = "mastercard"
+    MIR = "mir"
+    NYCE = "nyce"
+    OTHER = "other"
+    PULSE = "pulse"
+    QCARD = "qcard"
+    RUPAY = "rupay"
+    STAR = "star"
+    UATP = "uatp"
+    UNIONPAY = "unionpay"
+    VISA = "visa"
+
+
+class TransactionPaymentSource(_OpenEnum):
+    """Where a transaction's payment comes from."""
+
+    ECOMMERCE = "ecommerce"
+    MOTO = "moto"
+    RECURRING = "recurring"
+    INSTALLMENT = "installment"
+    CARD_ON_FILE = "card_on_file"
+
+
+class TransactionIntent(_OpenEnum):
+    """Whether a transaction is only authorized or also captured."""
+
+    AUTHORIZE = "authorize"
+    CAPTURE = "capture"
+
+
+class ErrorLocation(_OpenEnum):
+    """The part of a request an error detail points at."""
+
+    QUERY = "query"
+    BODY = "body"
+    PATH = "path"
+    HEADER = "header"
+    UNKNOWN = "unknown"
+
+
+class RouteType(_OpenEnum):
+    """``AirlineLeg.route_type``."""
+
+    ROUND_TRIP = "round_trip"
+    ONE_WAY = "one_way"
+
+
+class AgeGroup(_OpenEnum):
+    """``AirlinePassenger.age_group``."""
+
+    ADULT = "adult"
+    INFANT = "infant"
+
+
+class TicketDeliveryMethod(_OpenEnum):
+    """``Airline.ticket_delivery_method``."""
+
+    ELECTRONIC = "electronic"
+    OTHER = "other"
+
+
+# --------------------------------------------------------------------------- bases
+
+
+class _Request(msgspec.Struct, kw_only=True, omit_defaults=True, repr_omit_defaults=True):
+    """Base of request models: unset fields are left out of the JSON."""
+
+
+def _redacted_repr(self: msgspec.Struct) -> str:
+    """A repr naming the fields that are set, never their values."""
+    names = [name for name in self.__struct_fields__ if getattr(self, name) is not UNSET]
+    return f"{type(self).__name__}({', '.join(f'{n}=<redacted>' for n in names)})"
+
+
+class _Sensitive(_Request):
+    """Base of models holding buyer or card data: their repr shows no values."""
+
+    __repr__ = _redacted_repr
+
+
+class _Response(msgspec.Struct, kw_only=True, repr_omit_defaults=True):
+    """Base of response-only models: every field is encoded."""
+
+
+# --------------------------------------------------------------------------- requests
+
+
+class Address(_Sensitive):
+    """A postal address."""
+
+    city: Maybe[Text100] = UNSET
+    country: Maybe[CountryCode] = UNSET
+    postal_code: Maybe[Annotated[str, Meta(min_length=1, max_length=50)]] = UNSET
+    state: Maybe[Text255] = UNSET
+    state_code: Maybe[Annotated[str, Meta(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}\Z")]] = UNSET
+    house_number_or_name: Maybe[Text255] = UNSET
+    line1: Maybe[Text255] = UNSET
+    line2: Maybe[Text255] = UNSET
+    organization: Maybe[Text255] = UNSET
+
+
+class TaxID(_Sensitive):
+    """A buyer's tax identifier."""
+
+    value: Text50
+    kind: TaxIDKind
+
+
+class BillingDetailsInput(_Sensitive):
+    """A buyer's billing details."""
+
+    first_name: Maybe[Text255] = UNSET
+    last_name: Maybe[Text255] = UNSET
+    email_address: Maybe[EmailAddress] = UNSET
+    phone_number: Maybe[PhoneNumber] = UNSET
+    address: Maybe[Address] = UNSET
+    tax_id: Maybe[TaxID] = UNSET
+
+
+class ShippingDetailsCreate(_Sensitive):
+    """Where an order ships to."""
+
+    first_name: Maybe[Text255] = UNSET
+    last_name: Maybe[Text255] = UNSET
+    email_address: Maybe[EmailAddress] = UNSET
+    phone_number: Maybe[PhoneNumber] = UNSET
+    address: Maybe[Address] = UNSET
+
+
+class GuestBuyerInput(_Sensitive):
+    """Buyer details for one transaction; no buyer resource is created."""
+
+    display_name: Maybe[Text200] = UNSET
+    external_identifier: Maybe[Text200] = UNSET
+    billing_details: Maybe[BillingDetailsInput] = UNSET
+    account_number: Maybe[Text200] = UNSET
+    shipping_details: Maybe[ShippingDetailsCreate] = UNSET
+
+
+class CartItem(_Request):
+    """A line item of a transaction."""
+
+    name: Text255
+    quantity: Annotated[int, Meta(gt=0, le=99_999_999)]
+    unit_amount: Amount
+    discount_amount: Amount | None = 0
+    tax_amount: Amount | None = 0
+    external_identifier: Maybe[Text200] = UNSET
+    sku: Maybe[Text200] = UNSET
+    upc: Maybe[Text50] = UNSET
+    product_url: Maybe[str] = UNSET
+    image_url: Maybe[str] = UNSET
+    categories: Maybe[list[Text50]] = UNSET
+    product_type: Maybe[ProductType] = UNSET
+    seller_country: Maybe[CountryCode] = UNSET
+    tax_exempt: Maybe[bool] = UNSET
+    unit_of_measure: Maybe[Text50] = UNSET
+    commodity_code: Maybe[Text50] = UNSET
+    description: Maybe[Text255] = UNSET
+    duty_amount: Maybe[Amount] = UNSET
+    shipping_amount: Maybe[Amount] = UNSET
+
+
+class AirlineLeg(_Request):
+    """One flight of an airline booking."""
+
+    arrival_airport: Maybe[AirportCode] = UNSET
+    arrival_at: Maybe[AwareDatetime] = UNSET
+    arrival_city: Maybe[Text100] = UNSET
+    arrival_country: Maybe[CountryCode] = UNSET
+    carrier_code: Maybe[CarrierCode] = UNSET
+    carrier_name: Maybe[Text] = UNSET
+    iata_designator: Maybe[IataDesignator] = UNSET
+    icao_code: Maybe[IcaoCode] = UNSET
+    coupon_number: Maybe[Text50] = UNSET
+    departure_airport: Maybe[AirportCode] = UNSET
+    departure_at: Maybe[AwareDatetime] = UNSET
+    departure_city: Maybe[Text100] = UNSET
+    departure_country: Maybe[CountryCode] = UNSET
+    departure_tax_amount: Maybe[Amount] = UNSET
+    fare_amount: Maybe[Amount] = UNSET
+    fare_basis_code: Maybe[Annotated[str, Meta(min_length=1, max_length=8)]] = UNSET
+    fee_amount: Maybe[Amount] = UNSET
+    flight_class: Maybe[Annotated[str, Meta(min_length=1, max_length=5)]] = UNSET
+    flight_number: Maybe[Annotated[str, Meta(min_length=3, max_length=6)]] = UNSET
+    route_type: Maybe[RouteType] = UNSET
+    seat_class: Maybe[Annotated[str, Meta(min_length=1, max_length=5)]] = UNSET
+    stop_over: Maybe[bool] = UNSET
+    tax_amount: Maybe[Amount] = UNSET
+
+
+class AirlinePassenger(_Sensitive):
+    """A passenger of an airline booking."""
+
+    age_group: Maybe[AgeGroup] = UNSET
+    date_of_birth: Maybe[date] = UNSET
+    email_address: Maybe[EmailAddress] = UNSET
+    first_name: Maybe[Text255] = UNSET
+    frequent_flyer_number: Maybe[Annotated[str, Meta(min_length=5, max_length=50)]] = UNSET
+    last_name: Maybe[Text255] = UNSET
+    passport_number: Maybe[Text50] = UNSET
+    phone_number: Maybe[PhoneNumber] = UNSET
+    ticket_number: Maybe[Text50] = UNSET
+    title: Maybe[Text50] = UNSET
+    country_code: Maybe[CountryCode] = UNSET
+
+
+class Airline(_Request):
+    """The airline addendum: the booking a transaction pays for."""
+
+    booking_code: Maybe[Text50] = UNSET
+    is_cardholder_traveling: Maybe[bool] = UNSET
+    issued_address: Maybe[Text255] = UNSET
+    issued_at: Maybe[AwareDatetime] = UNSET
+    issuing_carrier_code: Maybe[CarrierCode] = UNSET
+    issuing_carrier_name: Maybe[Text] = UNSET
+    issuing_iata_designator: Maybe[IataDesignator] = UNSET
+    issuing_icao_code: Maybe[IcaoCode] = UNSET
+    legs: Maybe[Annotated[list[AirlineLeg], Meta(max_length=20)]] = UNSET
+    passenger_name_record: Maybe[Text50] = UNSET
+    passengers: Maybe[Annotated[list[AirlinePassenger], Meta(max_length=20)]] = UNSET
+    reservation_system: Maybe[Text200] = UNSET
+    restricted_ticket: Maybe[bool] = UNSET
+    ticket_delivery_method: TicketDeliveryMethod | None = TicketDeliveryMethod.ELECTRONIC
+    ticket_number: Maybe[Text50] = UNSET
+    travel_agency_code: Maybe[Text50] = UNSET
+    travel_agency_invoice_number: Maybe[Text50] = UNSET
+    travel_agency_name: Maybe[Text200] = UNSET
+    travel_agency_plan_name: Maybe[Text200] = UNSET
+
+
+class CheckoutSessionUpdate(_Request):
+    """The body of a create or update: what a checkout session holds."""
+
+    cart_items: Maybe[list[CartItem]] = UNSET
+    metadata: Maybe[dict[str, str]] = UNSET
+    buyer: Maybe[GuestBuyerInput] = UNSET
+    airline: Maybe[Airline] = UNSET
+    amount: Maybe[Amount] = UNSET
+    currency: Maybe[CurrencyCode] = UNSET
+    payment_service_id: Maybe[Uuid] = UNSET
+    expires_in: Annotated[float, Meta(ge=3600, le=86400)] = 3600
+    country: Maybe[CountryCode] = UNSET
+    is_subsequent_payment: Maybe[bool] = UNSET
+    merchant_initiated: Maybe[bool] = UNSET
+    payment_source: Maybe[TransactionPaymentSource] = UNSET
+    intent: Maybe[TransactionIntent] = UNSET
+
+
+class BaseModel(_Request, forbid_unknown_fields=True):
+    """The spec's empty object (an item of the array form of a create body)."""
+
+
+#: What ``create`` accepts as its body, as in the spec's ``anyOf``.
+CreateCheckoutSessionBody = CheckoutSessionUpdate | list[BaseModel] | None
+
+# The spec's names for the models the official SDK renames.
+GuestBuyer = GuestBuyerInput
+BillingDetails = BillingDetailsInput
+TaxId = TaxID
+TaxIdKind = TaxIDKind
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class CheckoutSessionPaymentMethodDetails(_Response):
+    """Card details of the payment method stored on a checkout session."""
+
+    bin: str | None = None
+    card_country: CountryCode | None = None
+    card_type: CardType | None = None
+    card_issuer_name: str | None = None
+
+    __repr__ = _redacted_repr
+
+
+class CheckoutSessionPaymentMethod(_Response):
+    """The payment method stored on a checkout session."""
+
+    type: Literal["payment-method"] = "payment-method"
+    id: Uuid | None = None
+    details: CheckoutSessionPaymentMethodDetails | None = None
+    label: str | None = None
+    method: Literal["card"] = "card"
+    scheme: CardScheme | None = None
+    fingerprint: str | None = None
+
+    __repr__ = _redacted_repr
+
+
+class CheckoutSession(_Response, kw_only=True):
+    """A checkout session, as the API returns it."""
+
+    cart_items: list[CartItem] | None = None
+    metadata: dict[str, str] | None = None
+    buyer: GuestBuyerInput | None = None
+    airline: Airline | None = None
+    amount: Amount | None = None
+    currency: CurrencyCode | None = None
+    payment_service_id: Uuid | None = None
+    type: Literal["checkout-session"] = "checkout-session"
+    id: Uuid
+    expires_at: AwareDatetime
+    payment_method: CheckoutSessionPaymentMethod | None = None
+
+
+class ErrorDetail(_Response):
+    """One problem found in a request."""
+
+    location: ErrorLocation
+    pointer: str
+    message: str
+    type: str
+
+
+class _ErrorBody(_Response):
+    """The documented JSON body of an error response."""
+
+    type: Literal["error"] = "error"
+    code: str = ""
+    status: int = 0
+    message: str = "Generic error"
+    details: list[ErrorDetail] = msgspec.field(default_factory=list)
+
+
+class Error400(_ErrorBody):
+    """Body of a 400: the request was invalid."""
+
+    code: str = "bad_request"
+    status: int = 400
+
+
+class Error401(_ErrorBody):
+    """Body of a 401: the request was unauthorized."""
+
+    code: str = "unauthorized"
+    status: int = 401
+    message: str = "No valid API authentication found"
+
+
+class Error403(_ErrorBody):
+    """Body of a 403: bad credentials, or no permission on the resource."""
+
+    code: str = "forbidden"
+    status: int = 403
+
+
+class Error404(_ErrorBody):
+    """Body of a 404: the resource was not found."""
+
+    code: str = "not_found"
+    status: int = 404
+    message: str = "The resource could not be found"
+
+
+class Error405(_ErrorBody):
+    """Body of a 405: the method was not allowed."""
+
+    code: str = "method_not_allowed"
+    status: int = 405
+    message: str = "Method Not Allowed"
+
+
+class Error409(_ErrorBody):
+    """Body of a 409: a duplicate record was found."""
+
+    code: str = "duplicate_record"
+    status: int = 409
+    resource_id: str | UnsetType | None = UNSET
+
+
+class Error425(_ErrorBody):
+    """Body of a 425: the request was too early."""
+
+    code: str = "too_early"
+    status: int = 425
+
+
+class Error429(_ErrorBody):
+    """Body of a 429: too many requests."""
+
+    code: str = "too_many_requests"
+    status: int = 429
+
+
+class Error500(_ErrorBody):
+    """Body of a 500: the server failed."""
+
+    code: str = "server_error"
+    status: int = 500
+    message: str = "Request could not be processed"
+
+
+class Error502(_ErrorBody):
+    """Body of a 502: an upstream failed."""
+
+    code: str = "bad_gateway"
+    status: int = 502
+    message: str = "Request could not be processed"
+
+
+class Error504(_ErrorBody):
+    """Body of a 504: an upstream timed out."""
+
+    code: str = "gateway_timeout"
+    status: int = 504
+    message: str = "Request could not be processed"
+
+
+class ValidationError(_Response):
+    """One entry of a 422 body (the spec's ``ValidationError``)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = UNSET
+    ctx: dict[str, Any] | UnsetType = UNSET
+
+
+class HTTPValidationError(_Response):
+    """Body of a 422: the request did not validate."""
+
+    detail: list[ValidationError] | UnsetType = UNSET

@@ -1,0 +1,1 @@
+"""Test helpers for code that uses gr4vy_async."""

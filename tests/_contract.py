@@ -1,0 +1,60 @@
+"""The spec and seed the tests check against, and helpers to read them."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+CONTRACT = Path(__file__).parent / "contract"
+SPEC_PATH = CONTRACT / "checkout-sessions.openapi.json"
+SEED_PATH = CONTRACT / "checkout_sessions.md"
+
+
+@functools.cache
+def spec() -> dict[str, Any]:
+    return json.loads(SPEC_PATH.read_text())
+
+
+def schemas() -> dict[str, Any]:
+    return spec()["components"]["schemas"]
+
+
+def validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """A validator for ``schema`` whose ``$ref``s resolve inside the spec file."""
+    root = {**schema, "components": spec()["components"]}
+    return jsonschema.Draft202012Validator(root)
+
+
+def schema_validator(name: str) -> jsonschema.Draft202012Validator:
+    return validator({"$ref": f"#/components/schemas/{name}"})
+
+
+def operation(path: str, method: str) -> dict[str, Any]:
+    return spec()["paths"][path][method]
+
+
+def seed_examples() -> list[str]:
+    """The Python examples of the seed document, in order (create, get, update, delete)."""
+    return re.findall(r"```python\n(.*?)```", SEED_PATH.read_text(), re.S)
+
+
+def call_argument_source(example: str, keyword: str) -> str:
+    """The source text of ``keyword=...`` in an example's call, brackets balanced."""
+    start = example.index(f"{keyword}=") + len(keyword) + 1
+    depth = 0
+    for index in range(start, len(example)):
+        char = example[index]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                return example[start:index]
+            depth -= 1
+        elif char == "," and depth == 0:
+            return example[start:index]
+    raise ValueError(f"no balanced {keyword}= argument")
