@@ -2,5 +2,7 @@
 
 from . import errors, models
 from ._version import __version__
+from .client import Gr4vy
+from .retries import RetryConfig
 
-__all__ = ["__version__", "errors", "models"]
+__all__ = ["Gr4vy", "RetryConfig", "__version__", "errors", "models"]

@@ -101,7 +101,15 @@ class TransportError(Gr4vyError):
 
 
 class ConnectError(TransportError):
-    """The connection to Gr4vy failed or was dropped."""
+    """The connection to Gr4vy failed or was dropped.
+
+    ``before_send`` is true when the request cannot have reached Gr4vy (the
+    connection was never made), so even a create is safe to retry.
+    """
+
+    def __init__(self, message: str, *, before_send: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.before_send = before_send
 
 
 class RequestTimeoutError(TransportError):

@@ -1,0 +1,210 @@
+"""The one place a request is sent: URL, headers, auth, timeout, retry, errors, decoding."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar, Union
+
+import aiohttp
+import msgspec
+from yarl import URL
+
+from ._codec import decoder_for
+from ._version import __version__
+from .errors import (
+    ClientClosedError,
+    ConnectError,
+    Gr4vyError,
+    InvalidRequestError,
+    RequestTimeoutError,
+    ResponseValidationError,
+    TransportError,
+    error_for_response,
+)
+from .retries import RetryConfig
+
+__all__ = ["USER_AGENT", "BearerAuth", "Transport"]
+
+T = TypeVar("T")
+
+USER_AGENT = f"gr4vy-async/{__version__}"
+
+#: A token, or a function (sync or async) that returns one for each request.
+BearerAuth = Union[str, Callable[[], str], Callable[[], Awaitable[str]]]  # noqa: UP007
+
+
+class Transport:
+    """Sends requests to one Gr4vy base URL over one aiohttp session."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        bearer_auth: BearerAuth,
+        merchant_account_id: str | None,
+        timeout: float,
+        retries: RetryConfig,
+        headers: Mapping[str, str] | None,
+        session: aiohttp.ClientSession | None,
+        max_connections: int,
+    ) -> None:
+        self.base_url = base_url
+        self.merchant_account_id = merchant_account_id
+        self.retries = retries
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            **(headers or {}),
+        }
+        if isinstance(bearer_auth, str):
+            if not bearer_auth:
+                raise InvalidRequestError("bearer_auth: the token is empty")
+            self._static_authorization: str | None = f"Bearer {bearer_auth}"
+        else:
+            self._static_authorization = None
+        self._token_source = bearer_auth
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self) -> aiohttp.ClientSession:
+        """The session, made on first use inside the running loop if we own it."""
+        if self._closed:
+            raise ClientClosedError("the Gr4vy client is closed")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                timeout=self._timeout,
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session if we own it; a borrowed one is left open. Idempotent."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+    # ------------------------------------------------------------------ requests
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        response_type: type[T] | None,
+        body: bytes | None = None,
+        merchant_account_id: str | msgspec.UnsetType | None = msgspec.UNSET,
+        timeout: float | None = None,
+        retries: RetryConfig | None = None,
+    ) -> T | None:
+        """Send one request (retrying per policy) and decode a 2xx into ``response_type``.
+
+        Raises the :mod:`~gr4vy_async.errors` class for the response status,
+        :class:`ResponseValidationError` for a 2xx that does not decode, and a
+        :class:`TransportError` (cause kept) when no response came.
+        """
+        session = self.open()
+        url = URL(self.base_url + path, encoded=True)
+        headers = await self._request_headers(merchant_account_id, body is not None)
+        client_timeout = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
+        policy = self.retries if retries is None else retries
+
+        async def attempt() -> T | None:
+            return await self._send(
+                session, method, url, headers, body, client_timeout, response_type
+            )
+
+        # The first attempt runs outside tenacity: building its controller costs
+        # more than a whole successful request, and most requests succeed.
+        try:
+            return await attempt()
+        except Gr4vyError as error:
+            if not policy.should_retry(error, method):
+                raise
+            first_error: Gr4vyError | None = error
+        async for retry_state in policy.retrying(method):
+            with retry_state:
+                if first_error is not None:
+                    # Replay the first failure so tenacity counts it and waits for it.
+                    replayed, first_error = first_error, None
+                    raise replayed
+                return await attempt()
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _request_headers(
+        self, merchant_account_id: str | msgspec.UnsetType | None, has_body: bool
+    ) -> dict[str, str]:
+        headers = dict(self._headers)
+        headers["Authorization"] = self._static_authorization or f"Bearer {await self._token()}"
+        if merchant_account_id is msgspec.UNSET:
+            merchant_account_id = self.merchant_account_id
+        if merchant_account_id is not None:
+            headers["x-gr4vy-merchant-account-id"] = merchant_account_id
+        if has_body:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    async def _token(self) -> str:
+        source = self._token_source
+        assert not isinstance(source, str)
+        token = source()
+        if inspect.isawaitable(token):
+            token = await token
+        if not isinstance(token, str) or not token:
+            raise InvalidRequestError("bearer_auth: the token provider returned no token")
+        return token
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout: aiohttp.ClientTimeout,
+        response_type: type[T] | None,
+    ) -> T | None:
+        context: dict[str, Any] = {"method": method, "url": str(url)}
+        try:
+            async with session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
+                raw = await response.read()
+                status = response.status
+                if status >= 300:
+                    raise error_for_response(status, response.headers, raw, **context)
+                if response_type is None:
+                    return None
+                try:
+                    return decoder_for(response_type).decode(raw)
+                except msgspec.DecodeError as exc:
+                    raise ResponseValidationError(
+                        f"{status}: the response body is not a valid "
+                        f"{response_type.__name__}: {exc}",
+                        status_code=status,
+                        headers=response.headers,
+                        body=raw.decode("utf-8", "replace"),
+                        **context,
+                    ) from exc
+        except (TimeoutError, asyncio.TimeoutError) as exc:
+            raise RequestTimeoutError(f"no response within {timeout.total} s", **context) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectError(
+                f"cannot connect: {exc.os_error or exc}", before_send=True, **context
+            ) from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
+                aiohttp.ClientPayloadError) as exc:  # fmt: skip
+            raise ConnectError(f"connection lost: {type(exc).__name__}", **context) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"request failed: {type(exc).__name__}", **context) from exc
+        except RuntimeError as exc:
+            if session.closed:
+                raise ClientClosedError("the aiohttp session is closed", **context) from exc
+            raise

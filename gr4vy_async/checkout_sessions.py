@@ -1,0 +1,172 @@
+"""``client.checkout_sessions``: create, get, update and delete checkout sessions."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from msgspec import UNSET, UnsetType
+
+from . import models
+from ._codec import encode_request
+from ._transport import Transport
+from .errors import InvalidRequestError
+from .retries import RetryConfig
+
+__all__ = ["CheckoutSessions"]
+
+_COLLECTION = "/checkout/sessions"
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def session_path(session_id: str | uuid.UUID) -> str:
+    """The URL path of a session; the id must be a UUID (this also stops path injection)."""
+    if isinstance(session_id, uuid.UUID):
+        return f"{_COLLECTION}/{session_id}"
+    if isinstance(session_id, str):
+        if _CANONICAL_UUID.fullmatch(session_id):
+            return f"{_COLLECTION}/{session_id}"
+        try:
+            return f"{_COLLECTION}/{uuid.UUID(session_id)}"
+        except ValueError:
+            pass
+    raise InvalidRequestError(f"session_id: expected a UUID, got {str(session_id)[:50]!r}")
+
+
+class CheckoutSessions:
+    """The checkout-session operations, as in the official SDK (``async`` here).
+
+    Every method also takes ``merchant_account_id`` (sent as
+    ``x-gr4vy-merchant-account-id``; ``None`` sends none), ``timeout_in_seconds``
+    and ``retries``, each overriding the client's default for this call.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def create(
+        self,
+        *,
+        request_body: models.CheckoutSessionUpdate
+        | Mapping[str, Any]
+        | Sequence[models.BaseModel]
+        | None = None,
+        merchant_account_id: str | UnsetType | None = UNSET,
+        timeout_in_seconds: float | None = None,
+        retries: RetryConfig | None = None,
+    ) -> models.CheckoutSession:
+        """Create a checkout session. Its ``id`` is what Embed and a payment use."""
+        body = None
+        if request_body is not None:
+            body_type: Any = (
+                models.CheckoutSessionUpdate
+                if isinstance(request_body, (models.CheckoutSessionUpdate, Mapping))
+                else list[models.BaseModel]
+            )
+            body = encode_request(request_body, body_type)
+        session = await self._transport.request(
+            "POST",
+            _COLLECTION,
+            body=body,
+            response_type=models.CheckoutSession,
+            merchant_account_id=merchant_account_id,
+            timeout=timeout_in_seconds,
+            retries=retries,
+        )
+        assert session is not None
+        return session
+
+    async def get(
+        self,
+        *,
+        session_id: str | uuid.UUID,
+        merchant_account_id: str | UnsetType | None = UNSET,
+        timeout_in_seconds: float | None = None,
+        retries: RetryConfig | None = None,
+    ) -> models.CheckoutSession:
+        """Retrieve the information stored on a checkout session."""
+        session = await self._transport.request(
+            "GET",
+            session_path(session_id),
+            response_type=models.CheckoutSession,
+            merchant_account_id=merchant_account_id,
+            timeout=timeout_in_seconds,
+            retries=retries,
+        )
+        assert session is not None
+        return session
+
+    async def update(
+        self,
+        *,
+        session_id: str | uuid.UUID,
+        cart_items: Sequence[models.CartItem | Mapping[str, Any]] | UnsetType | None = UNSET,
+        metadata: Mapping[str, str] | UnsetType | None = UNSET,
+        buyer: models.GuestBuyerInput | Mapping[str, Any] | UnsetType | None = UNSET,
+        airline: models.Airline | Mapping[str, Any] | UnsetType | None = UNSET,
+        amount: int | UnsetType | None = UNSET,
+        currency: str | UnsetType | None = UNSET,
+        payment_service_id: str | UnsetType | None = UNSET,
+        expires_in: float | UnsetType = UNSET,
+        country: str | UnsetType | None = UNSET,
+        is_subsequent_payment: bool | UnsetType | None = UNSET,
+        merchant_initiated: bool | UnsetType | None = UNSET,
+        payment_source: models.TransactionPaymentSource | str | UnsetType | None = UNSET,
+        intent: models.TransactionIntent | str | UnsetType | None = UNSET,
+        merchant_account_id: str | UnsetType | None = UNSET,
+        timeout_in_seconds: float | None = None,
+        retries: RetryConfig | None = None,
+    ) -> models.CheckoutSession:
+        """Update a checkout session: fields left out are unchanged, ``None`` clears one.
+
+        Nested values may be models or plain dicts (as the official SDK's
+        examples pass them); all are checked before anything is sent.
+        """
+        fields = {
+            "cart_items": cart_items,
+            "metadata": metadata,
+            "buyer": buyer,
+            "airline": airline,
+            "amount": amount,
+            "currency": currency,
+            "payment_service_id": payment_service_id,
+            "expires_in": expires_in,
+            "country": country,
+            "is_subsequent_payment": is_subsequent_payment,
+            "merchant_initiated": merchant_initiated,
+            "payment_source": payment_source,
+            "intent": intent,
+        }
+        path = session_path(session_id)
+        body = {name: value for name, value in fields.items() if value is not UNSET}
+        session = await self._transport.request(
+            "PUT",
+            path,
+            body=encode_request(body, models.CheckoutSessionUpdate),
+            response_type=models.CheckoutSession,
+            merchant_account_id=merchant_account_id,
+            timeout=timeout_in_seconds,
+            retries=retries,
+        )
+        assert session is not None
+        return session
+
+    async def delete(
+        self,
+        *,
+        session_id: str | uuid.UUID,
+        merchant_account_id: str | UnsetType | None = UNSET,
+        timeout_in_seconds: float | None = None,
+        retries: RetryConfig | None = None,
+    ) -> None:
+        """Delete a checkout session and all of its (PCI) data."""
+        await self._transport.request(
+            "DELETE",
+            session_path(session_id),
+            response_type=None,
+            merchant_account_id=merchant_account_id,
+            timeout=timeout_in_seconds,
+            retries=retries,
+        )

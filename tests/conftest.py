@@ -1,0 +1,83 @@
+"""Shared fixtures: an aioresponses that works on aiohttp 3.14, leak checks, clients."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+
+from gr4vy_async import Gr4vy, RetryConfig
+
+BASE_URL = "https://api.sandbox.acme.gr4vy.app"
+TOKEN = "tok_live_do_not_leak_0123456789"
+
+
+class _StubStreamWriter:
+    output_size = 0
+
+
+class CompatClientResponse(aiohttp.ClientResponse):
+    """A ClientResponse aioresponses can build on aiohttp 3.14.
+
+    aioresponses 0.7.9 does not pass ``stream_writer``, which aiohttp 3.14's
+    ClientResponse requires (https://github.com/pnuckowski/aioresponses/issues/289).
+    Remove once a fixed aioresponses is released.
+    """
+
+    def __init__(self, *args: Any, stream_writer: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, stream_writer=stream_writer or _StubStreamWriter(), **kwargs)
+
+
+class CompatAioresponses(aioresponses):
+    """aioresponses whose mocked responses use :class:`CompatClientResponse`."""
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("response_class", CompatClientResponse)
+        super().add(*args, **kwargs)
+
+
+@pytest.fixture
+def mock_http() -> Iterator[CompatAioresponses]:
+    with CompatAioresponses() as mocked:
+        yield mocked
+
+
+@pytest.fixture(autouse=True)
+async def _no_unclosed_sessions() -> AsyncIterator[None]:
+    """Fail a test that leaves an aiohttp session or connector unclosed."""
+    loop = asyncio.get_running_loop()
+    reports: list[str] = []
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        reports.append(str(context.get("message")))
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    yield
+    gc.collect()
+    loop.set_exception_handler(previous)
+    unclosed = [report for report in reports if "Unclosed" in report]
+    assert not unclosed, unclosed
+
+
+@pytest.fixture
+def fast_retries() -> RetryConfig:
+    """The default policy without its waits, so attempt counts are tested quickly."""
+    return RetryConfig(initial_delay=0, max_delay=0, retry_after_cap=0)
+
+
+@pytest.fixture
+async def client(fast_retries: RetryConfig) -> AsyncIterator[Gr4vy]:
+    async with Gr4vy(
+        id="acme", bearer_auth=TOKEN, merchant_account_id="default", retries=fast_retries
+    ) as gr4vy:
+        yield gr4vy
