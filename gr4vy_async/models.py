@@ -6,7 +6,9 @@ its own (``GuestBuyerInput``, ``TaxID``, ...); the spec's names are aliases.
 
 Request models leave a field the caller did not set out of the JSON (``UNSET``)
 and send an explicit ``None`` as ``null``, so an update can tell "leave it"
-from "clear it". Constraints (``msgspec.Meta``) are checked when a value is
+from "clear it". A field with a spec default (``discount_amount=0``,
+``expires_in=3600``, ...) is also left out when it holds that default, which
+the API reads the same way. Constraints (``msgspec.Meta``) are checked when a value is
 decoded or validated with :func:`validate`, not when a Struct is built.
 
 Response decoding is forward compatible: unknown fields are ignored, and an
@@ -40,6 +42,7 @@ __all__ = [
     "CardType",
     "CartItem",
     "CheckoutSession",
+    "CheckoutSessionCreate",
     "CheckoutSessionPaymentMethod",
     "CheckoutSessionPaymentMethodDetails",
     "CheckoutSessionUpdate",
@@ -498,7 +501,9 @@ class BaseModel(_Request, forbid_unknown_fields=True):
 #: What ``create`` accepts as its body, as in the spec's ``anyOf``.
 CreateCheckoutSessionBody = CheckoutSessionUpdate | list[BaseModel] | None
 
-# The spec's names for the models the official SDK renames.
+# The spec's names for the models the official SDK renames, and the newer SDK's
+# name for the create body (gr4vy >= 2.4 calls it CheckoutSessionCreate).
+CheckoutSessionCreate = CheckoutSessionUpdate
 GuestBuyer = GuestBuyerInput
 BillingDetails = BillingDetailsInput
 TaxId = TaxID

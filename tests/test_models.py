@@ -113,6 +113,7 @@ def test_seed_and_spec_names_are_the_same_models() -> None:
     assert models.BillingDetails is models.BillingDetailsInput
     assert models.TaxId is models.TaxID
     assert models.TaxIdKind is models.TaxIDKind
+    assert models.CheckoutSessionCreate is models.CheckoutSessionUpdate
 
 
 @pytest.mark.parametrize(
@@ -169,6 +170,15 @@ def test_seed_payload_round_trips() -> None:
     decoded = msgspec.json.decode(msgspec.json.encode(body), type=models.CheckoutSessionUpdate)
     assert decoded == body
     assert decoded.buyer is not msgspec.UNSET
+
+
+def test_spec_defaults_are_left_out_as_the_api_reads_absent_as_default() -> None:
+    item = models.CartItem(name="x", quantity=1, unit_amount=1, discount_amount=0)
+    assert msgspec.json.decode(msgspec.json.encode(item)) == {
+        "name": "x",
+        "quantity": 1,
+        "unit_amount": 1,
+    }
 
 
 def test_unset_fields_are_left_out_and_none_is_sent_as_null() -> None:
