@@ -1,0 +1,482 @@
+"""ES512 signing, the cached token provider and Embed tokens (gr4vy_async.auth)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import textwrap
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import jwt
+import pytest
+from _contract import spec
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from msgspec import UNSET, UnsetType
+
+import gr4vy_async
+from gr4vy_async import auth, models
+from gr4vy_async.auth import JWTScope
+from gr4vy_async.errors import InvalidRequestError
+
+SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
+EMBED_PARAMS = {"amount": 1299, "currency": "USD", "buyer_external_identifier": "buyer-1"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+PrivateKeys = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+
+
+def pem_of(
+    key: PrivateKeys,
+    fmt: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8,
+) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
+
+
+def pem_body_lines(pem: str) -> list[str]:
+    """The base64 lines of a PEM: none of them may appear anywhere."""
+    return [line for line in pem.splitlines() if line and not line.startswith("-----")]
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def expected_kid(key: ec.EllipticCurvePrivateKey) -> str:
+    """RFC 7638 thumbprint, written out by hand (no JWK library)."""
+    numbers = key.public_key().public_numbers()
+    x = b64url(numbers.x.to_bytes(66, "big"))
+    y = b64url(numbers.y.to_bytes(66, "big"))
+    canonical = '{"crv":"P-521","kty":"EC","x":"' + x + '","y":"' + y + '"}'
+    return b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+def decode(token: str, key: ec.EllipticCurvePrivateKey, **options: bool) -> dict[str, Any]:
+    checks: Any = options
+    claims: dict[str, Any] = jwt.decode(
+        token, key.public_key(), algorithms=["ES512"], options=checks
+    )
+    return claims
+
+
+class FakeClock:
+    """A Unix-time clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP521R1())
+
+
+@pytest.fixture(scope="module")
+def pem(key: ec.EllipticCurvePrivateKey) -> str:
+    return pem_of(key)
+
+
+@pytest.fixture
+def signatures(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every claims set ``jwt.encode`` signs during the test."""
+    calls: list[dict[str, Any]] = []
+    real_encode = jwt.encode
+
+    def counting_encode(payload: dict[str, Any], *args: Any, **kwargs: Any) -> str:
+        calls.append(payload)
+        return real_encode(payload, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "encode", counting_encode)
+    return calls
+
+
+# --------------------------------------------------------------------------- signing
+
+
+def test_token_verifies_with_the_public_key(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    token = auth.get_token(pem)
+    assert decode(token, key)["iss"] == auth.ISSUER
+    other = ec.generate_private_key(ec.SECP521R1())
+    with pytest.raises(jwt.InvalidSignatureError):
+        decode(token, other)
+
+
+def test_header_is_es512_with_the_thumbprint_as_kid(
+    key: ec.EllipticCurvePrivateKey, pem: str
+) -> None:
+    header = jwt.get_unverified_header(auth.get_token(pem))
+    assert header == {"alg": "ES512", "typ": "JWT", "kid": expected_kid(key)}
+
+
+def test_kid_pads_short_coordinates_to_66_bytes() -> None:
+    # About half of P-521 coordinates fit in 65 bytes; RFC 7518 still wants 66.
+    while True:
+        key = ec.generate_private_key(ec.SECP521R1())
+        numbers = key.public_key().public_numbers()
+        if numbers.x.bit_length() <= 520 and numbers.y.bit_length() <= 520:
+            break
+    assert jwt.get_unverified_header(auth.get_token(pem_of(key)))["kid"] == expected_kid(key)
+
+
+def test_default_claims(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    before = int(time.time())
+    claims = decode(auth.get_token(pem), key)
+    after = int(time.time())
+    assert set(claims) == {"scopes", "iss", "iat", "nbf", "exp", "jti"}
+    assert claims["scopes"] == ["*.read", "*.write"]
+    assert claims["iss"] == f"gr4vy-async/{gr4vy_async.__version__}"
+    assert before <= claims["iat"] <= after
+    assert claims["nbf"] == claims["iat"]
+    assert claims["exp"] == claims["iat"] + 3600
+    assert uuid.UUID(claims["jti"]).version == 4
+    assert decode(auth.get_token(pem), key)["jti"] != claims["jti"]
+
+
+def test_scopes_and_expiry_as_given(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    token = auth.get_token(pem, [JWTScope.CHECKOUT_SESSIONS_READ, "custom.read"], expires_in=90)
+    claims = decode(token, key)
+    assert claims["scopes"] == ["checkout-sessions.read", "custom.read"]
+    assert claims["exp"] - claims["iat"] == 90
+
+
+def test_embed_claim_only_with_the_embed_scope(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    with_scope = decode(auth.get_token(pem, [JWTScope.EMBED], embed_params=EMBED_PARAMS), key)
+    assert with_scope["embed"] == EMBED_PARAMS
+    without = decode(auth.get_token(pem, embed_params=EMBED_PARAMS), key)
+    assert "embed" not in without
+
+
+def test_checkout_session_id_claim(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    claims = decode(auth.get_token(pem, checkout_session_id=SESSION_ID), key)
+    assert claims["checkout_session_id"] == SESSION_ID
+
+
+def test_get_embed_token(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    claims = decode(auth.get_embed_token(pem, EMBED_PARAMS, SESSION_ID), key)
+    assert claims["scopes"] == ["embed"]
+    assert claims["embed"] == EMBED_PARAMS
+    assert claims["checkout_session_id"] == SESSION_ID
+    assert claims["exp"] - claims["iat"] == 3600
+
+
+def test_scopes_are_those_of_the_spec_plus_wildcards() -> None:
+    scheme = spec()["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    documented = set(scheme["flows"]["password"]["scopes"]) | {"*.read", "*.write", "embed"}
+    assert {scope.value for scope in JWTScope} == documented
+    assert str(JWTScope.EMBED) == "embed"
+    assert JWTScope("checkout-sessions.write") is JWTScope.CHECKOUT_SESSIONS_WRITE
+
+
+def test_key_forms_give_the_same_kid(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    traditional = pem_of(key, serialization.PrivateFormat.TraditionalOpenSSL)
+    assert traditional.startswith("-----BEGIN EC PRIVATE KEY-----")
+    forms: list[auth.PrivateKey] = [
+        pem,
+        pem.encode(),
+        traditional,
+        textwrap.indent(pem, "    "),  # pasted into indented code or YAML
+        key,
+    ]
+    kids = {jwt.get_unverified_header(auth.get_token(form))["kid"] for form in forms}
+    assert kids == {expected_kid(key)}
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "3600"])
+def test_bad_expires_in(pem: str, bad: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="expires_in"):
+        auth.get_token(pem, expires_in=bad)
+    with pytest.raises(InvalidRequestError, match="expires_in"):
+        auth.with_token(pem, expires_in=bad)
+
+
+@pytest.mark.parametrize("bad", ["embed", [], [""], [None]])
+def test_bad_scopes(pem: str, bad: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="scopes"):
+        auth.get_token(pem, bad)
+    with pytest.raises(InvalidRequestError, match="scopes"):
+        auth.with_token(pem, bad)
+
+
+def test_embed_params_that_json_cannot_encode(pem: str) -> None:
+    with pytest.raises(InvalidRequestError, match="embed_params"):
+        auth.get_embed_token(pem, {"when": object()})
+
+
+# --------------------------------------------------------------------------- update_token
+
+
+def test_update_token_keeps_claims_and_renews_the_rest(
+    key: ec.EllipticCurvePrivateKey, pem: str
+) -> None:
+    old = auth.get_embed_token(pem, EMBED_PARAMS, SESSION_ID)
+    old_claims = decode(old, key)
+    new_claims = decode(auth.update_token(old, pem, expires_in=120), key)
+    assert new_claims["scopes"] == ["embed"]
+    assert new_claims["embed"] == EMBED_PARAMS
+    assert new_claims["checkout_session_id"] == SESSION_ID
+    assert new_claims["exp"] - new_claims["iat"] == 120
+    assert new_claims["jti"] != old_claims["jti"]
+
+
+def test_update_token_replaces_given_claims(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    old = auth.get_embed_token(pem, EMBED_PARAMS, SESSION_ID)
+    other_id = str(uuid.uuid4())
+    token = auth.update_token(old, pem, embed_params={"amount": 1}, checkout_session_id=other_id)
+    claims = decode(token, key)
+    assert claims["embed"] == {"amount": 1}
+    assert claims["checkout_session_id"] == other_id
+
+
+async def test_update_token_accepts_an_expired_token(
+    key: ec.EllipticCurvePrivateKey, pem: str
+) -> None:
+    clock = FakeClock()
+    clock.now -= 7200
+    expired = await auth.with_token(pem, [JWTScope.EMBED], clock=clock)()
+    with pytest.raises(jwt.ExpiredSignatureError):
+        decode(expired, key)
+    assert decode(auth.update_token(expired, pem), key)["scopes"] == ["embed"]
+
+
+def test_update_token_refuses_tokens_it_did_not_sign(pem: str) -> None:
+    foreign = auth.get_token(pem_of(ec.generate_private_key(ec.SECP521R1())), [JWTScope.EMBED])
+    with pytest.raises(InvalidRequestError, match="signed by private_key"):
+        auth.update_token(foreign, pem)
+    # Our own token with its claims edited (scopes widened) keeps the old signature.
+    header, _, signature = auth.get_embed_token(pem).split(".")
+    forged_claims = b'{"scopes":["*.write"],"iss":"x","iat":1,"nbf":1,"exp":2,"jti":"j"}'
+    forged = f"{header}.{b64url(forged_claims)}.{signature}"
+    with pytest.raises(InvalidRequestError, match="signed by private_key"):
+        auth.update_token(forged, pem)
+    with pytest.raises(InvalidRequestError, match="signed by private_key"):
+        auth.update_token("not-a-token", pem)
+
+
+# --------------------------------------------------------------------------- provider
+
+
+async def test_provider_signs_once_then_again_after_the_margin(
+    key: ec.EllipticCurvePrivateKey, pem: str, signatures: list[dict[str, Any]]
+) -> None:
+    clock = FakeClock()
+    provider = auth.with_token(pem, expires_in=600, refresh_margin=60, clock=clock)
+    first = await provider()
+    assert [await provider() for _ in range(100)] == [first] * 100
+    assert len(signatures) == 1
+    issued = decode(first, key)["iat"]
+    assert issued == clock.now
+
+    clock.now = issued + 600 - 60 - 1  # one second before the margin
+    assert await provider() == first
+    assert len(signatures) == 1
+
+    clock.now = issued + 600 - 60  # the margin is reached
+    second = await provider()
+    assert second != first
+    assert len(signatures) == 2
+    assert decode(second, key, verify_iat=False, verify_nbf=False)["iat"] == clock.now
+    assert await provider() == second
+    assert len(signatures) == 2
+
+
+async def test_provider_tokens_carry_its_scopes(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    provider = auth.with_token(pem, [JWTScope.CHECKOUT_SESSIONS_READ], expires_in=300)
+    claims = decode(await provider(), key)
+    assert claims["scopes"] == ["checkout-sessions.read"]
+    assert claims["exp"] - claims["iat"] == 300
+    assert provider.kid == expected_kid(key)
+
+
+async def test_default_margin_is_at_most_half_the_lifetime(
+    pem: str, signatures: list[dict[str, Any]]
+) -> None:
+    clock = FakeClock()
+    provider = auth.with_token(pem, expires_in=60, clock=clock)  # margin 30, not 60
+    first = await provider()
+    clock.now += 29
+    assert await provider() == first
+    clock.now += 1
+    assert await provider() != first
+    assert len(signatures) == 2
+
+
+@pytest.mark.parametrize("margin", [-1, 600, 601])
+def test_bad_refresh_margin(pem: str, margin: float) -> None:
+    with pytest.raises(InvalidRequestError, match="refresh_margin"):
+        auth.with_token(pem, expires_in=600, refresh_margin=margin)
+
+
+async def test_concurrent_calls_sign_once(pem: str, signatures: list[dict[str, Any]]) -> None:
+    clock = FakeClock()
+    provider = auth.with_token(pem, clock=clock)
+
+    tokens = await asyncio.gather(*(provider() for _ in range(1000)))
+    assert len(signatures) == 1
+    assert set(tokens) == {tokens[0]}
+
+    clock.now += 3600  # every caller arrives at expiry
+    renewed = await asyncio.gather(*(provider() for _ in range(1000)))
+    assert len(signatures) == 2
+    assert set(renewed) == {renewed[0]}
+    assert renewed[0] != tokens[0]
+
+
+async def test_callers_queued_on_the_lock_at_expiry_sign_once(
+    pem: str, signatures: list[dict[str, Any]]
+) -> None:
+    # Signing does not await, so callers can only queue behind an in-flight
+    # refresh if the lock is held; hold it to check the second (locked) check.
+    clock = FakeClock()
+    provider = auth.with_token(pem, clock=clock)
+    old = await provider()
+    clock.now += 3600
+    async with provider._lock:
+        calls = [asyncio.ensure_future(provider()) for _ in range(1000)]
+        await asyncio.sleep(0)  # each passes the unlocked check and waits
+        assert not any(call.done() for call in calls)
+    tokens = await asyncio.gather(*calls)
+    assert len(signatures) == 2
+    assert set(tokens) == {tokens[0]}
+    assert tokens[0] != old
+
+
+def bad_keys() -> dict[str, Callable[[], str | bytes]]:
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    p521 = ec.generate_private_key(ec.SECP521R1())
+    return {
+        "not PEM": lambda: "my-api-key",
+        "garbage bytes": lambda: b"\x00\xffnot a key",
+        "broken PEM": lambda: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        "RSA": lambda: pem_of(rsa.generate_private_key(65537, 2048)),
+        "EC P-256": lambda: pem_of(p256),
+        "Ed25519": lambda: pem_of(ed25519.Ed25519PrivateKey.generate()),
+        "P-521 public key": lambda: (
+            p521.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        ),
+        "encrypted": lambda: p521.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        ),
+    }
+
+
+BAD_KEY_MESSAGES = {
+    "not PEM": "not a PEM",
+    "garbage bytes": "not a PEM",
+    "broken PEM": "not a valid PEM",
+    "RSA": "not a RSA key",
+    "EC P-256": "not secp256r1",
+    "Ed25519": "not a Ed25519 key",
+    "P-521 public key": "is a public key",
+    "encrypted": "encrypted",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_KEY_MESSAGES))
+def test_bad_keys_fail_when_the_provider_is_made(name: str) -> None:
+    bad = bad_keys()[name]()
+    text = bad.decode("latin-1") if isinstance(bad, bytes) else bad
+    with pytest.raises(InvalidRequestError, match=BAD_KEY_MESSAGES[name]) as caught:
+        auth.with_token(bad)
+    with pytest.raises(InvalidRequestError, match=BAD_KEY_MESSAGES[name]):
+        auth.get_token(bad)
+    shown = str(caught.value) + repr(caught.value)
+    shown += "".join(traceback.format_exception(caught.value))
+    for line in pem_body_lines(text) or [text]:
+        assert line not in shown
+
+
+def test_non_key_types_are_refused() -> None:
+    with pytest.raises(InvalidRequestError, match="not int"):
+        auth.with_token(42)  # type: ignore[arg-type]
+
+
+def test_provider_repr_shows_only_the_kid(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    provider = auth.with_token(pem)
+    kid = expected_kid(key)
+    assert repr(provider) == f"TokenProvider(kid={kid!r})"
+    assert str(provider) == repr(provider)
+    assert repr(provider._key) == f"<signing key kid={kid!r}>"
+    # The PEM text is not kept at all: no attribute holds it.
+    held = [getattr(provider, name) for name in type(provider).__slots__]
+    held += [getattr(provider._key, name) for name in type(provider._key).__slots__]
+    pem_text = [
+        value for value in held if isinstance(value, (str, bytes)) and "PRIVATE" in str(value)
+    ]
+    assert pem_text == []
+
+
+def test_tokens_never_hold_the_private_key(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
+    private_value = key.private_numbers().private_value
+    d = b64url(private_value.to_bytes(66, "big"))
+    token = auth.get_embed_token(pem, EMBED_PARAMS, SESSION_ID)
+    assert d not in token
+    assert d not in base64.urlsafe_b64decode(token.split(".")[1] + "==").decode()
+
+
+# --------------------------------------------------------------------------- embed flow
+
+
+class FakeCheckoutSessions:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    async def create(
+        self, *, request_body: Any = None, merchant_account_id: str | UnsetType | None = UNSET
+    ) -> models.CheckoutSession:
+        self.calls.append(
+            {"request_body": request_body, "merchant_account_id": merchant_account_id}
+        )
+        return models.CheckoutSession(id=SESSION_ID, expires_at=datetime.now(timezone.utc))
+
+
+class FakeClient:
+    def __init__(self) -> None:
+        self.checkout_sessions = FakeCheckoutSessions()
+
+
+async def test_create_embed_token_with_checkout_session(
+    key: ec.EllipticCurvePrivateKey, pem: str
+) -> None:
+    client = FakeClient()
+    body = models.CheckoutSessionUpdate(metadata={"order_id": "order-1"})
+    token = await auth.create_embed_token_with_checkout_session(
+        client, pem, EMBED_PARAMS, request_body=body, merchant_account_id="acme"
+    )
+    assert client.checkout_sessions.calls == [{"request_body": body, "merchant_account_id": "acme"}]
+    claims = decode(token, key)
+    assert claims["scopes"] == ["embed"]
+    assert claims["checkout_session_id"] == SESSION_ID
+    assert claims["embed"] == EMBED_PARAMS
+    assert jwt.get_unverified_header(token)["kid"] == expected_kid(key)
+
+
+async def test_embed_flow_keeps_the_clients_merchant_account_by_default(pem: str) -> None:
+    # Gr4vy's create sends no merchant header for None; UNSET means the client default.
+    client = FakeClient()
+    await auth.create_embed_token_with_checkout_session(client, pem)
+    assert client.checkout_sessions.calls == [{"request_body": None, "merchant_account_id": UNSET}]
+
+
+async def test_embed_flow_checks_the_key_before_creating_a_session() -> None:
+    client = FakeClient()
+    with pytest.raises(InvalidRequestError):
+        await auth.create_embed_token_with_checkout_session(client, "not a key")
+    assert client.checkout_sessions.calls == []
