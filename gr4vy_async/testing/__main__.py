@@ -1,0 +1,63 @@
+"""``python -m gr4vy_async.testing``: run FakeGr4vy as its own process.
+
+Prints one line, ``listening on http://HOST:PORT``, once it accepts
+connections (so a parent process can wait for it), then serves until SIGINT
+or SIGTERM and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+from .fake import FakeGr4vy
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m gr4vy_async.testing",
+        description="Serve a fake Gr4vy checkout-sessions API on loopback.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to bind (0: a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--public-key",
+        type=Path,
+        help="PEM file of the ES512 public key bearer tokens must be signed with",
+    )
+    return parser.parse_args(argv)
+
+
+async def serve(fake: FakeGr4vy) -> None:
+    """Run ``fake`` until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not on Windows, where Ctrl-C raises KeyboardInterrupt instead.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    async with fake:
+        print(f"listening on {fake.url}", flush=True)
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line; returns the exit status (1 when it cannot serve)."""
+    args = _parse(argv)
+    try:
+        public_key = args.public_key.read_bytes() if args.public_key else None
+        fake = FakeGr4vy(host=args.host, port=args.port, public_key=public_key)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(fake))
+    except (OSError, ValueError) as exc:  # a port in use, an unreadable or non-EC key
+        print(f"python -m gr4vy_async.testing: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

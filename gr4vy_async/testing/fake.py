@@ -1,0 +1,812 @@
+"""FakeGr4vy: an in-process Gr4vy checkout-sessions server, with fault injection.
+
+An ``aiohttp.web`` application speaking the checkout-sessions contract over
+real HTTP on loopback::
+
+    async with FakeGr4vy() as fake:
+        fake.faults.enqueue("GET", Fault.status(503), times=3)
+        ...  # point a client at fake.url
+        assert fake.requests[-1].status == 200
+
+Request bodies are checked with the library's own models (the same
+validation the client runs before sending), responses are encoded from the
+same models, and error bodies are the spec's documented ``ErrorNNN`` bodies.
+Every request is recorded (without its ``Authorization`` header), and the
+number of requests in flight is tracked, so tests can assert on what a client
+sent and how concurrently it sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import http
+import random
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Any
+
+import msgspec
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from .. import models
+from .._codec import validate
+from ..errors import ERRORS_BY_STATUS, InvalidRequestError
+
+__all__ = [
+    "DEFAULT_MERCHANT_ACCOUNT_ID",
+    "INVALID_CREDENTIALS",
+    "RESOURCE_ACTIVE",
+    "FakeGr4vy",
+    "Fault",
+    "FaultScript",
+    "RecordedRequest",
+    "error_body",
+]
+
+#: The merchant account of a request without an ``x-gr4vy-merchant-account-id`` header.
+DEFAULT_MERCHANT_ACCOUNT_ID = "default"
+#: The message of the 403 the API answers for bad credentials.
+INVALID_CREDENTIALS = "Invalid credentials"
+#: The message of the 403 the API answers when a resource is in use.
+RESOURCE_ACTIVE = "The resource could not be removed as it is currently active"
+
+Clock = Callable[[], datetime]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_COLLECTION = "/checkout/sessions"
+_ITEM = "/checkout/sessions/{session_id}"
+_MERCHANT_HEADER = "x-gr4vy-merchant-account-id"
+#: The scope each method needs, as in the spec's security requirements.
+_SCOPES = {
+    "GET": "checkout-sessions.read",
+    "POST": "checkout-sessions.write",
+    "PUT": "checkout-sessions.write",
+    "DELETE": "checkout-sessions.write",
+}
+#: Fields a create/update body shares with the session it stores.
+_SESSION_FIELDS = tuple(
+    name
+    for name in models.CheckoutSession.__struct_fields__
+    if name in models.CheckoutSessionUpdate.__struct_fields__
+)
+_HTML = (
+    "<html><head><title>{status} {phrase}</title></head>"
+    "<body><center><h1>{status} {phrase}</h1></center><hr><center>nginx</center></body></html>"
+)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+def _phrase(status: int) -> str:
+    """The reason phrase of ``status`` (``Error`` for one Python does not name)."""
+    if not 100 <= status <= 599:
+        raise ValueError(f"not an HTTP status: {status}")
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_body(status: int, message: str | None = None) -> bytes:
+    """The JSON body the API documents for an error ``status``.
+
+    Documented statuses get their ``models.ErrorNNN`` default (``message``
+    replaces its message; a 422 gets one ``detail`` entry); any other status
+    gets a body shaped like the documented ones.
+    """
+    documented = ERRORS_BY_STATUS.get(status)
+    if documented is None:
+        phrase = _phrase(status)
+        slug = re.sub(r"\W+", "_", phrase.lower()).strip("_")
+        return msgspec.json.encode(
+            {"type": "error", "code": slug, "status": status, "message": message or phrase}
+        )
+    if documented.model is models.HTTPValidationError:
+        return _validation_body(["body"], message or "Invalid request", "value_error")
+    fields = {} if message is None else {"message": message}
+    return msgspec.json.encode(documented.model(**fields))
+
+
+def _validation_body(loc: list[str | int], msg: str, kind: str) -> bytes:
+    """A 422 (``HTTPValidationError``) body with one ``detail`` entry."""
+    entry = models.ValidationError(loc=loc, msg=msg, type=kind)
+    return msgspec.json.encode(models.HTTPValidationError(detail=[entry]))
+
+
+def _json(status: int, body: bytes) -> web.Response:
+    headers = {"x-request-id": str(uuid.uuid4())}
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+def _error(status: int, message: str | None = None) -> web.Response:
+    return _json(status, error_body(status, message))
+
+
+class _Reply(Exception):
+    """Raised by a handler to answer at once with ``response``."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+# --------------------------------------------------------------------------- 422 bodies
+
+_PATH_MESSAGE = re.compile(r"^(?P<path><body>|[^\s:.\[]+(?:\.[^\s:.\[]+|\[\d+\]|\[\.\.\.\])*): ")
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+#: msgspec/_codec message fragment -> the validation error ``type`` reported.
+_ERROR_TYPES = (
+    ("unknown field", "extra_forbidden"),
+    ("missing required field", "missing"),
+    ("Invalid enum value", "enum"),
+    (", got `", "type_error"),
+)
+
+
+def _location(path: str) -> list[str | int]:
+    """``cart_items[0].quantity`` -> ``["cart_items", 0, "quantity"]``."""
+    parts: list[str | int] = []
+    for name, index in _PATH_PART.findall("" if path == "<body>" else path):
+        if name == "...":
+            continue  # a dict key msgspec does not name
+        parts.append(int(index) if index else name)
+    return parts
+
+
+def _validation_error(where: str, exc: InvalidRequestError) -> web.Response:
+    """A 422 whose ``detail`` points at the field ``exc`` names."""
+    match = _PATH_MESSAGE.match(exc.message)
+    path, msg = (match["path"], exc.message[match.end() :]) if match else ("", exc.message)
+    kind = next((kind for text, kind in _ERROR_TYPES if text in msg), "value_error")
+    return _json(422, _validation_body([where, *_location(path)], msg, kind))
+
+
+def _decode_json(body: bytes) -> Any:
+    """The JSON value of a request body (an empty body is ``null``); 400 if malformed."""
+    if not body.strip():
+        return None
+    try:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        detail = models.ErrorDetail(
+            location=models.ErrorLocation.BODY, pointer="/", message=str(exc), type="json_invalid"
+        )
+        message = "Request body is not valid JSON"
+        raise _Reply(
+            _json(400, msgspec.json.encode(models.Error400(message=message, details=[detail])))
+        ) from None
+
+
+def _validated(value: Any, type_: Any) -> Any:
+    """``value`` as ``type_``, or a 422 pointing at the offending field."""
+    try:
+        return validate(value, type_)
+    except InvalidRequestError as exc:
+        raise _Reply(_validation_error("body", exc)) from None
+
+
+# --------------------------------------------------------------------------- faults
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """What to do to one request instead of (or as well as) answering it normally.
+
+    Build one with :meth:`status`, :meth:`html`, :meth:`latency`, :meth:`drop`
+    or :meth:`truncated`. A fault that replaces the response (a status or a
+    dropped connection) fires *before* the request is processed unless
+    ``after=True``, in which case the request is processed (a delete really
+    deletes) and only the response is lost or replaced. Faults that only
+    delay or cut the real response always let the request be processed;
+    ``after`` then says whether the delay comes before or after processing.
+    """
+
+    status_code: int | None = None
+    """The status to answer; ``None`` keeps the real response."""
+    body: bytes = b""
+    """The body to answer with ``status_code``."""
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+    delay: float = 0.0
+    """Seconds to wait before answering."""
+    drops_connection: bool = False
+    truncates: bool = False
+    """Answer only the first half of the body (a JSON body no longer parses)."""
+    after: bool = False
+
+    def __post_init__(self) -> None:
+        if self.delay < 0:
+            raise ValueError("delay must be >= 0")
+        if self.status_code is not None and not 100 <= self.status_code <= 599:
+            raise ValueError(f"not an HTTP status: {self.status_code}")
+
+    @property
+    def replaces_response(self) -> bool:
+        """True when the request's own response is never sent."""
+        return self.drops_connection or self.status_code is not None
+
+    @classmethod
+    def status(
+        cls,
+        status: int,
+        *,
+        message: str | None = None,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        retry_after: int | str | None = None,
+        delay: float = 0.0,
+        after: bool = False,
+    ) -> Fault:
+        """Answer ``status`` with its documented body (see :func:`error_body`).
+
+        ``message`` replaces the documented message (for a 403:
+        :data:`INVALID_CREDENTIALS` or :data:`RESOURCE_ACTIVE`); ``body``
+        replaces the whole body; ``retry_after`` adds a ``Retry-After`` header.
+        """
+        headers = () if retry_after is None else (("Retry-After", str(retry_after)),)
+        return cls(
+            status_code=status,
+            body=error_body(status, message) if body is None else body,
+            content_type=content_type,
+            headers=headers,
+            delay=delay,
+            after=after,
+        )
+
+    @classmethod
+    def html(
+        cls,
+        status: int = 502,
+        *,
+        retry_after: int | str | None = None,
+        delay: float = 0.0,
+        after: bool = False,
+    ) -> Fault:
+        """Answer ``status`` with an HTML page, as a proxy in front of the API would."""
+        phrase = _phrase(status)
+        page = _HTML.format(status=status, phrase=phrase).encode()
+        return cls.status(
+            status,
+            body=page,
+            content_type="text/html",
+            retry_after=retry_after,
+            delay=delay,
+            after=after,
+        )
+
+    @classmethod
+    def latency(cls, seconds: float, *, after: bool = False) -> Fault:
+        """Answer normally, ``seconds`` late (``after=True``: processed first, then the wait)."""
+        return cls(delay=seconds, after=after)
+
+    @classmethod
+    def drop(cls, *, delay: float = 0.0, after: bool = False) -> Fault:
+        """Close the connection without a response (``after=True``: once processed)."""
+        return cls(drops_connection=True, delay=delay, after=after)
+
+    @classmethod
+    def truncated(
+        cls, status: int | None = None, *, delay: float = 0.0, after: bool = False
+    ) -> Fault:
+        """Answer with the first half of the body: the real one, or ``status``'s documented one."""
+        if status is None:
+            return cls(truncates=True, delay=delay, after=after)
+        return dataclasses.replace(cls.status(status, delay=delay, after=after), truncates=True)
+
+
+class _Route:
+    """A route pattern: ``"GET"``, ``"*"``, ``"DELETE /checkout/sessions/{session_id}"``.
+
+    The method may be ``*``; in the optional path, ``{name}`` matches one
+    segment and ``*`` matches anything.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        method, _, path = pattern.strip().partition(" ")
+        self.pattern = pattern
+        self.method = method.upper()
+        regex = re.escape(path.strip() or "*")
+        regex = re.sub(r"\\\{[^}]*\\\}", "[^/]+", regex).replace(r"\*", ".*")
+        self._path = re.compile(regex)
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method) and self._path.fullmatch(path) is not None
+
+
+@dataclasses.dataclass
+class _Queued:
+    route: _Route
+    fault: Fault
+    remaining: int
+
+
+@dataclasses.dataclass
+class _Rate:
+    route: _Route
+    fault: Fault
+    probability: float
+    rng: random.Random
+
+
+class FaultScript:
+    """The faults a :class:`FakeGr4vy` applies, per route.
+
+    Queued faults fire first, in the order they were queued, each for its
+    next ``times`` matching requests. Rates are consulted next, in the order
+    they were added; each draws once from its own ``random.Random(seed)``
+    per matching request that no queued fault took.
+    """
+
+    def __init__(self) -> None:
+        self._queue: list[_Queued] = []
+        self._rates: list[_Rate] = []
+
+    def enqueue(self, route: str, fault: Fault, *, times: int = 1) -> None:
+        """The next ``times`` requests matching ``route`` get ``fault``."""
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        self._queue.append(_Queued(_Route(route), fault, times))
+
+    def rate(
+        self, route: str, fault: Fault, *, probability: float, seed: int | None = None
+    ) -> None:
+        """Each request matching ``route`` gets ``fault`` with ``probability`` (seeded)."""
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError("probability must be within [0, 1]")
+        self._rates.append(_Rate(_Route(route), fault, probability, random.Random(seed)))  # noqa: S311
+
+    def remaining(self, route: str | None = None) -> int:
+        """How many queued faults have not fired yet (for ``route``, as given, or all)."""
+        return sum(q.remaining for q in self._queue if route is None or q.route.pattern == route)
+
+    def clear(self) -> None:
+        """Forget every queued fault and rate."""
+        self._queue.clear()
+        self._rates.clear()
+
+    def pick(self, method: str, path: str) -> Fault | None:
+        """The fault for this request, if any (consumes a queued one)."""
+        for queued in self._queue:
+            if queued.route.matches(method, path):
+                queued.remaining -= 1
+                if not queued.remaining:
+                    self._queue.remove(queued)
+                return queued.fault
+        for rate in self._rates:
+            if rate.route.matches(method, path) and rate.rng.random() < rate.probability:
+                return rate.fault
+        return None
+
+
+def _cut(body: bytes) -> bytes:
+    return body[: len(body) // 2]
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection; aiohttp then fails quietly to write the returned response."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=599)
+
+
+def _render(
+    fault: Fault, request: web.Request, real: web.StreamResponse | None
+) -> web.StreamResponse:
+    """The response a fault sends, given the real one (``None`` when not processed)."""
+    if fault.drops_connection:
+        return _drop(request)
+    if fault.status_code is None:
+        assert isinstance(real, web.Response)  # the handlers answer whole bodies
+        response = real
+    else:
+        response = web.Response(
+            status=fault.status_code, body=fault.body, content_type=fault.content_type
+        )
+        response.headers.update(fault.headers)
+        response.headers["x-request-id"] = str(uuid.uuid4())
+    if fault.truncates and isinstance(response.body, bytes):
+        response.body = _cut(response.body)
+    return response
+
+
+async def _apply(fault: Fault, request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer ``request`` through ``handler`` as ``fault`` says."""
+    if not fault.after:
+        await asyncio.sleep(fault.delay)
+    real = None
+    if fault.after or not fault.replaces_response:
+        real = await handler(request)
+    if fault.after:
+        await asyncio.sleep(fault.delay)
+    return _render(fault, request, real)
+
+
+# --------------------------------------------------------------------------- the log
+
+
+@dataclasses.dataclass
+class RecordedRequest:
+    """One request the fake received, in arrival order."""
+
+    method: str
+    path: str
+    headers: CIMultiDictProxy[str]
+    """Request headers, without ``Authorization``."""
+    body: bytes
+    time: float
+    """``time.monotonic()`` when the request arrived."""
+    status: int | None = None
+    """The status answered; ``None`` while in flight or when the connection was dropped."""
+    fault: Fault | None = None
+    """The fault applied, if any."""
+    token_digest: bytes | None = dataclasses.field(default=None, repr=False)
+    """SHA-256 of the bearer token sent, if any (the token itself is not kept)."""
+
+    @property
+    def merchant_account_id(self) -> str:
+        """The merchant account the request was made for."""
+        return self.headers.get(_MERCHANT_HEADER) or DEFAULT_MERCHANT_ACCOUNT_ID
+
+    def json(self) -> Any:
+        """The body as JSON (``None`` when empty)."""
+        return msgspec.json.decode(self.body) if self.body else None
+
+    def sent_token(self, token: str) -> bool:
+        """Whether the request carried ``Authorization: Bearer <token>``."""
+        return self.token_digest is not None and hmac.compare_digest(
+            self.token_digest, hashlib.sha256(token.encode()).digest()
+        )
+
+
+def _redacted(headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
+    copy = CIMultiDict(headers)
+    copy.popall("Authorization", None)
+    return CIMultiDictProxy(copy)
+
+
+# --------------------------------------------------------------------------- auth
+
+
+class _TokenVerifier:
+    """Checks ES512 bearer JWTs against one public key, and their scopes."""
+
+    def __init__(self, public_key_pem: str | bytes) -> None:
+        import jwt  # only needed when a key is configured
+        from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        pem = public_key_pem.encode() if isinstance(public_key_pem, str) else public_key_pem
+        key = load_pem_public_key(pem)
+        if not isinstance(key, EllipticCurvePublicKey):
+            raise ValueError("public_key must be an EC (P-521) public key in PEM")
+        self._jwt = jwt
+        self._key = key
+        # Checked in order: subclasses before their bases.
+        self._failures: tuple[tuple[type[Exception], int, str | None], ...] = (
+            (jwt.InvalidSignatureError, 401, None),
+            (jwt.DecodeError, 401, None),
+            (jwt.InvalidTokenError, 403, INVALID_CREDENTIALS),
+        )
+
+    def check(self, token: str, scope: str | None) -> web.Response | None:
+        """``None`` when ``token`` is valid and grants ``scope``, else the error response."""
+        try:
+            claims = self._jwt.decode(
+                token,
+                self._key,
+                algorithms=["ES512"],
+                options={"verify_aud": False},
+            )
+        except self._jwt.InvalidTokenError as exc:
+            status, message = next((s, m) for kind, s, m in self._failures if isinstance(exc, kind))
+            return _error(status, message)
+        if scope is None:
+            return None
+        scopes = claims.get("scopes")
+        wildcard = "*." + scope.rpartition(".")[2]
+        if not isinstance(scopes, list) or not any(s in (scope, wildcard) for s in scopes):
+            return _error(403, f"Missing required scope: {scope}")
+        return None
+
+
+def _bearer_token(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+class _Sessions:
+    """Checkout sessions by ``(merchant_account_id, session_id)``, with expiry."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._items: dict[tuple[str, str], models.CheckoutSession] = {}
+        self.view: Mapping[tuple[str, str], models.CheckoutSession] = MappingProxyType(self._items)
+
+    def create(
+        self, merchant: str, update: models.CheckoutSessionUpdate, session_id: str | None = None
+    ) -> models.CheckoutSession:
+        fields = {
+            name: getattr(update, name)
+            for name in _SESSION_FIELDS
+            if getattr(update, name) is not models.UNSET
+        }
+        session = models.CheckoutSession(
+            id=session_id or str(uuid.uuid4()), expires_at=self._expiry(update.expires_in), **fields
+        )
+        self._items[merchant, session.id] = session
+        return session
+
+    def find(self, key: tuple[str, str]) -> models.CheckoutSession | None:
+        session = self._items.get(key)
+        if session is not None and self._clock() >= session.expires_at:
+            del self._items[key]
+            return None
+        return session
+
+    def replace(
+        self, key: tuple[str, str], update: models.CheckoutSessionUpdate, given: Iterable[str]
+    ) -> models.CheckoutSession | None:
+        session = self.find(key)
+        if session is None:
+            return None
+        names = set(given)
+        changes: dict[str, Any] = {n: getattr(update, n) for n in _SESSION_FIELDS if n in names}
+        if "expires_in" in names:
+            changes["expires_at"] = self._expiry(update.expires_in)
+        self._items[key] = session = msgspec.structs.replace(session, **changes)
+        return session
+
+    def delete(self, key: tuple[str, str]) -> bool:
+        if self.find(key) is None:
+            return False
+        del self._items[key]
+        return True
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def _expiry(self, seconds: float) -> datetime:
+        return self._clock() + timedelta(seconds=seconds)
+
+
+def _merchant(request: web.Request) -> str:
+    return request.headers.get(_MERCHANT_HEADER) or DEFAULT_MERCHANT_ACCOUNT_ID
+
+
+def _session_key(request: web.Request) -> tuple[str, str]:
+    """The store key of the path's session; a 422 when ``session_id`` is not a UUID."""
+    raw = request.match_info["session_id"]
+    try:
+        session_id = str(uuid.UUID(msgspec.convert(raw, models.Uuid)))
+    except (msgspec.ValidationError, ValueError):
+        body = _validation_body(
+            ["path", "session_id"], "Input should be a valid UUID", "uuid_parsing"
+        )
+        raise _Reply(_json(422, body)) from None
+    return _merchant(request), session_id
+
+
+def _as_update(body: Any) -> models.CheckoutSessionUpdate:
+    """A create body (a model, a list of empty objects or null) as one update."""
+    return (
+        body if isinstance(body, models.CheckoutSessionUpdate) else models.CheckoutSessionUpdate()
+    )
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class FakeGr4vy:
+    """A Gr4vy checkout-sessions server on loopback, for tests.
+
+    ``async with FakeGr4vy() as fake:`` serves on ``fake.url`` (a free port
+    on 127.0.0.1 unless ``port`` is given) until the block ends. A request
+    is recorded and counted in flight first, then gets its fault (if any),
+    then is authenticated, validated and answered.
+
+    - ``public_key``: a PEM public key; when set, bearer tokens must be ES512
+      JWTs it verifies, with the scope each operation needs (``scopes``
+      claim; ``*.read``/``*.write`` count). Without it any bearer token works.
+    - ``clock``: returns the current aware ``datetime``; drives ``expires_at``
+      and expiry, so tests can move time on.
+    - ``shutdown_timeout``: seconds :meth:`stop` waits for requests still
+      being handled (a delayed fault) before cancelling them.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        public_key: str | bytes | None = None,
+        clock: Clock | None = None,
+        shutdown_timeout: float = 1.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.faults = FaultScript()
+        """The fault script: ``fake.faults.enqueue(...)``, ``fake.faults.rate(...)``."""
+        self.requests: list[RecordedRequest] = []
+        """Every request received, in arrival order."""
+        self.in_flight = 0
+        """Requests being handled right now."""
+        self.max_in_flight = 0
+        """The most requests ever handled at once (since start or :meth:`reset`)."""
+        self._sessions = _Sessions(clock or _utcnow)
+        self._verifier = None if public_key is None else _TokenVerifier(public_key)
+        self._shutdown_timeout = shutdown_timeout
+        self._runner: web.AppRunner | None = None
+        self.app = self._build_app()
+        """The ``aiohttp.web.Application`` (to mount or run another way)."""
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def url(self) -> str:
+        """The base URL to point a client at, e.g. ``http://127.0.0.1:54321``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Start serving; ``port`` then holds the port actually bound."""
+        if self._runner is not None:
+            raise RuntimeError("FakeGr4vy is already running")
+        runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, shutdown_timeout=self._shutdown_timeout
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Stop serving and close every connection."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> FakeGr4vy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def sessions(self) -> Mapping[tuple[str, str], models.CheckoutSession]:
+        """Stored sessions by ``(merchant_account_id, session_id)`` (read-only, live)."""
+        return self._sessions.view
+
+    def create_session(
+        self,
+        body: models.CheckoutSessionUpdate | Mapping[str, Any] | None = None,
+        *,
+        merchant_account_id: str = DEFAULT_MERCHANT_ACCOUNT_ID,
+        session_id: str | None = None,
+    ) -> models.CheckoutSession:
+        """Store a session directly, without a request (to seed a test).
+
+        ``body`` is validated like a create body; ``session_id`` (a UUID)
+        replaces the random id, e.g. to match a documented example.
+        """
+        update = validate(body if body is not None else {}, models.CheckoutSessionUpdate)
+        chosen = None if session_id is None else str(uuid.UUID(session_id))
+        return self._sessions.create(merchant_account_id, update, chosen)
+
+    def reset(self) -> None:
+        """Forget every session, fault and recorded request."""
+        self._sessions.clear()
+        self.faults.clear()
+        self.requests.clear()
+        self.max_in_flight = self.in_flight
+
+    # ------------------------------------------------------------ the app
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._serve, _answer_early, self._authenticate])
+        app.router.add_post(_COLLECTION, self._create)
+        app.router.add_get(_ITEM, self._get, allow_head=False)
+        app.router.add_put(_ITEM, self._update)
+        app.router.add_delete(_ITEM, self._delete)
+        return app
+
+    @web.middleware
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Record the request, count it in flight, apply its fault."""
+        token = _bearer_token(request)
+        record = RecordedRequest(
+            request.method,
+            request.path,
+            _redacted(request.headers),
+            await request.read(),
+            time.monotonic(),
+            token_digest=None if token is None else hashlib.sha256(token.encode()).digest(),
+        )
+        self.requests.append(record)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            record.fault = self.faults.pick(request.method, request.path)
+            if record.fault is None:
+                response = await handler(request)
+            else:
+                response = await _apply(record.fault, request, handler)
+            dropped = record.fault is not None and record.fault.drops_connection
+            record.status = None if dropped else response.status
+            return response
+        finally:
+            self.in_flight -= 1
+
+    @web.middleware
+    async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """401 without a bearer token; with a key configured, check it and its scope."""
+        token = _bearer_token(request)
+        if token is None:
+            return _error(401)
+        if self._verifier is not None:
+            failure = self._verifier.check(token, _SCOPES.get(request.method))
+            if failure is not None:
+                return failure
+        return await handler(request)
+
+    async def _create(self, request: web.Request) -> web.Response:
+        body = _validated(_decode_json(await request.read()), models.CreateCheckoutSessionBody)
+        session = self._sessions.create(_merchant(request), _as_update(body))
+        return _json(201, msgspec.json.encode(session))
+
+    async def _get(self, request: web.Request) -> web.Response:
+        session = self._sessions.find(_session_key(request))
+        return _error(404) if session is None else _json(200, msgspec.json.encode(session))
+
+    async def _update(self, request: web.Request) -> web.Response:
+        key = _session_key(request)
+        value = _decode_json(await request.read())
+        update = _validated(value, models.CheckoutSessionUpdate)
+        session = self._sessions.replace(key, update, given=value)
+        return _error(404) if session is None else _json(200, msgspec.json.encode(session))
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        if not self._sessions.delete(_session_key(request)):
+            return _error(404)
+        return web.Response(status=204, headers={"x-request-id": str(uuid.uuid4())})
+
+
+@web.middleware
+async def _answer_early(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn a :class:`_Reply` and aiohttp's own 404/405 into documented JSON errors."""
+    try:
+        return await handler(request)
+    except _Reply as reply:
+        return reply.response
+    except web.HTTPException as exc:
+        if exc.status not in ERRORS_BY_STATUS:
+            raise
+        response = _error(exc.status)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response

@@ -1,0 +1,114 @@
+"""``python -m gr4vy_async.testing``: FakeGr4vy as its own process, as the benchmarks run it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+AUTH = {"Authorization": "Bearer token"}
+LISTENING = re.compile(r"^listening on (http://127\.0\.0\.1:(\d+))$")
+
+
+class Server:
+    """A running ``python -m gr4vy_async.testing`` and the URL it printed."""
+
+    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
+        self.process = process
+        self.url = url
+
+    async def stop(self, signum: int = signal.SIGTERM) -> tuple[int, bytes, bytes]:
+        """Signal the process; its exit status and the rest of its output."""
+        self.process.send_signal(signum)
+        out, err = await asyncio.wait_for(self.process.communicate(), timeout=10)
+        assert self.process.returncode is not None
+        return self.process.returncode, out, err
+
+
+@contextlib.asynccontextmanager
+async def start(*args: str) -> AsyncIterator[Server]:
+    """Run the fake's command line; wait for its ``listening on`` line."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gr4vy_async.testing", "--port", "0", *args,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=20)
+        match = LISTENING.match(line.decode().strip())
+        assert match, line
+        assert int(match[2]) > 0
+        yield Server(process, match[1])
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    async with start() as running:
+        yield running
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_serves_until_signalled_then_exits_cleanly(server: Server, signum: int) -> None:
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        async with http.post(server.url + "/checkout/sessions", json={"metadata": {"a": "b"}}) as r:
+            assert r.status == 201
+            created = await r.json()
+        async with http.get(f"{server.url}/checkout/sessions/{created['id']}") as r:
+            assert r.status == 200
+            assert await r.json() == created
+    status, out, err = await server.stop(signum)
+    assert (status, out, err) == (0, b"", b"")
+
+
+async def test_checks_tokens_against_a_public_key_file(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP521R1())
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (tmp_path / "key.pem").write_bytes(pem)
+    async with start("--public-key", str(tmp_path / "key.pem")) as server:
+        async with (
+            aiohttp.ClientSession(headers=AUTH) as http,
+            http.post(server.url + "/checkout/sessions") as r,
+        ):
+            assert r.status == 401  # "token" is not a JWT signed by the key
+        assert (await server.stop())[0] == 0
+
+
+async def test_a_port_in_use_fails_with_an_error(server: Server) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gr4vy_async.testing", "--port", port,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 1
+    assert out == b""
+    [line] = err.decode().splitlines()
+    assert line.startswith("python -m gr4vy_async.testing: ")
+    assert "address already in use" in line.lower()
+
+
+def test_the_fake_imports_neither_pytest_nor_jwt() -> None:
+    code = (
+        "import sys\n"
+        "from gr4vy_async.testing.fake import FakeGr4vy\n"
+        "FakeGr4vy()\n"
+        "assert 'pytest' not in sys.modules, 'pytest'\n"
+        "assert 'jwt' not in sys.modules, 'jwt'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)  # noqa: S603
