@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from msgspec import UNSET, UnsetType
@@ -12,6 +12,7 @@ from msgspec import UNSET, UnsetType
 from . import models
 from ._codec import encode_request
 from ._transport import Transport
+from .bulk import BulkProgress, BulkReport, run_bulk
 from .errors import InvalidRequestError
 from .retries import RetryConfig
 
@@ -169,4 +170,84 @@ class CheckoutSessions:
             merchant_account_id=merchant_account_id,
             timeout=timeout_in_seconds,
             retries=retries,
+        )
+
+    async def delete_many(
+        self,
+        session_ids: Iterable[str | uuid.UUID] | AsyncIterable[str | uuid.UUID],
+        *,
+        concurrency: int = 16,
+        missing_ok: bool = True,
+        report: BulkReport | None = None,
+        keep_ids: bool = True,
+        dedupe: bool = True,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+        merchant_account_id: str | UnsetType | None = UNSET,
+        timeout_in_seconds: float | None = None,
+        retries: RetryConfig | None = None,
+    ) -> BulkReport:
+        """Delete many checkout sessions, at most ``concurrency`` at a time.
+
+        Every id ends in exactly one outcome of the returned report: deleted
+        (``done``), already gone (``missing``, a 404 when ``missing_ok``),
+        ``failed`` with its error, ``skipped`` (malformed or duplicate) or
+        ``cancelled`` (in flight when the caller cancelled). A 429 slows the
+        whole batch down. Pass ``report=`` to keep what finished when you
+        cancel; for millions of ids pass ``keep_ids=False, dedupe=False`` and
+        memory stays flat (counts and failures only).
+        """
+
+        async def delete(session_id: str, policy: RetryConfig) -> None:
+            await self.delete(
+                session_id=session_id,
+                merchant_account_id=merchant_account_id,
+                timeout_in_seconds=timeout_in_seconds,
+                retries=policy,
+            )
+
+        return await run_bulk(
+            session_ids,
+            delete,
+            retries=retries or self._transport.retries,
+            concurrency=concurrency,
+            missing_ok=missing_ok,
+            report=report if report is not None else BulkReport(keep_ids=keep_ids),
+            dedupe=dedupe,
+            on_progress=on_progress,
+        )
+
+    async def get_many(
+        self,
+        session_ids: Iterable[str | uuid.UUID] | AsyncIterable[str | uuid.UUID],
+        *,
+        concurrency: int = 16,
+        report: BulkReport | None = None,
+        dedupe: bool = True,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+        merchant_account_id: str | UnsetType | None = UNSET,
+        timeout_in_seconds: float | None = None,
+        retries: RetryConfig | None = None,
+    ) -> BulkReport:
+        """Get many checkout sessions; found ones are in ``report.results`` by id.
+
+        Outcomes as for :meth:`delete_many`; a 404 is ``missing``.
+        """
+
+        async def get(session_id: str, policy: RetryConfig) -> models.CheckoutSession:
+            return await self.get(
+                session_id=session_id,
+                merchant_account_id=merchant_account_id,
+                timeout_in_seconds=timeout_in_seconds,
+                retries=policy,
+            )
+
+        return await run_bulk(
+            session_ids,
+            get,
+            retries=retries or self._transport.retries,
+            concurrency=concurrency,
+            missing_ok=True,
+            report=report,
+            dedupe=dedupe,
+            on_progress=on_progress,
         )
