@@ -30,7 +30,7 @@ def decoder_for(type_: type[T]) -> msgspec.json.Decoder[T]:
 
 
 def _invalid(path: str, message: str) -> InvalidRequestError:
-    return InvalidRequestError(f"{path or '<body>'}: {message}")
+    return InvalidRequestError(f"{path or '<body>'}: {message}", field=path, reason=message)
 
 
 def _reject_unknown_keys(value: Any, type_: mi.Type, path: str) -> None:

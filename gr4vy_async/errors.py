@@ -89,7 +89,18 @@ class Gr4vyError(Exception):
 
 
 class InvalidRequestError(Gr4vyError, ValueError):
-    """The call's arguments are invalid; raised before any network I/O."""
+    """The call's arguments are invalid; raised before any network I/O.
+
+    ``field`` is the path of the offending value (``cart_items[0].quantity``,
+    empty for the whole body) and ``reason`` what is wrong with it, where known.
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, reason: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.field = field
+        self.reason = reason if reason is not None else message
 
 
 class ClientClosedError(Gr4vyError, RuntimeError):

@@ -316,6 +316,8 @@ def test_each_constraint_kind_is_rejected_with_the_field_path(
         validate(body, models.CheckoutSessionUpdate)
     assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
+    assert info.value.field == path
+    assert message in info.value.reason
 
 
 def test_struct_constraints_are_checked_too() -> None:

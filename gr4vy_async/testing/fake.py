@@ -145,7 +145,6 @@ class _Reply(Exception):
 
 # --------------------------------------------------------------------------- 422 bodies
 
-_PATH_MESSAGE = re.compile(r"^(?P<path><body>|[^\s:.\[]+(?:\.[^\s:.\[]+|\[\d+\]|\[\.\.\.\])*): ")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 #: msgspec/_codec message fragment -> the validation error ``type`` reported.
 _ERROR_TYPES = (
@@ -159,7 +158,7 @@ _ERROR_TYPES = (
 def _location(path: str) -> list[str | int]:
     """``cart_items[0].quantity`` -> ``["cart_items", 0, "quantity"]``."""
     parts: list[str | int] = []
-    for name, index in _PATH_PART.findall("" if path == "<body>" else path):
+    for name, index in _PATH_PART.findall(path):
         if name == "...":
             continue  # a dict key msgspec does not name
         parts.append(int(index) if index else name)
@@ -168,10 +167,8 @@ def _location(path: str) -> list[str | int]:
 
 def _validation_error(where: str, exc: InvalidRequestError) -> web.Response:
     """A 422 whose ``detail`` points at the field ``exc`` names."""
-    match = _PATH_MESSAGE.match(exc.message)
-    path, msg = (match["path"], exc.message[match.end() :]) if match else ("", exc.message)
-    kind = next((kind for text, kind in _ERROR_TYPES if text in msg), "value_error")
-    return _json(422, _validation_body([where, *_location(path)], msg, kind))
+    kind = next((kind for text, kind in _ERROR_TYPES if text in exc.reason), "value_error")
+    return _json(422, _validation_body([where, *_location(exc.field or "")], exc.reason, kind))
 
 
 def _decode_json(body: bytes) -> Any:
