@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar, Union, overload
 
 import aiohttp
 import msgspec
@@ -92,6 +92,32 @@ class Transport:
             await session.close()
 
     # ------------------------------------------------------------------ requests
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        response_type: type[T],
+        body: bytes | None = ...,
+        merchant_account_id: str | msgspec.UnsetType | None = ...,
+        timeout: float | None = ...,
+        retries: RetryConfig | None = ...,
+    ) -> T: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        response_type: None,
+        body: bytes | None = ...,
+        merchant_account_id: str | msgspec.UnsetType | None = ...,
+        timeout: float | None = ...,
+        retries: RetryConfig | None = ...,
+    ) -> None: ...
 
     async def request(
         self,

@@ -47,6 +47,26 @@ class CheckoutSessions:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
+    async def _session_request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        merchant_account_id: str | UnsetType | None,
+        timeout_in_seconds: float | None,
+        retries: RetryConfig | None,
+    ) -> models.CheckoutSession:
+        """One request whose success body is a CheckoutSession."""
+        return await self._transport.request(
+            method,
+            path,
+            body=body,
+            response_type=models.CheckoutSession,
+            merchant_account_id=merchant_account_id,
+            timeout=timeout_in_seconds,
+            retries=retries,
+        )
+
     async def create(
         self,
         *,
@@ -67,17 +87,9 @@ class CheckoutSessions:
                 else list[models.BaseModel]
             )
             body = encode_request(request_body, body_type)
-        session = await self._transport.request(
-            "POST",
-            _COLLECTION,
-            body=body,
-            response_type=models.CheckoutSession,
-            merchant_account_id=merchant_account_id,
-            timeout=timeout_in_seconds,
-            retries=retries,
+        return await self._session_request(
+            "POST", _COLLECTION, body, merchant_account_id, timeout_in_seconds, retries
         )
-        assert session is not None
-        return session
 
     async def get(
         self,
@@ -88,16 +100,9 @@ class CheckoutSessions:
         retries: RetryConfig | None = None,
     ) -> models.CheckoutSession:
         """Retrieve the information stored on a checkout session."""
-        session = await self._transport.request(
-            "GET",
-            session_path(session_id),
-            response_type=models.CheckoutSession,
-            merchant_account_id=merchant_account_id,
-            timeout=timeout_in_seconds,
-            retries=retries,
+        return await self._session_request(
+            "GET", session_path(session_id), None, merchant_account_id, timeout_in_seconds, retries
         )
-        assert session is not None
-        return session
 
     async def update(
         self,
@@ -142,17 +147,14 @@ class CheckoutSessions:
         }
         path = session_path(session_id)
         body = {name: value for name, value in fields.items() if value is not UNSET}
-        session = await self._transport.request(
+        return await self._session_request(
             "PUT",
             path,
-            body=encode_request(body, models.CheckoutSessionUpdate),
-            response_type=models.CheckoutSession,
-            merchant_account_id=merchant_account_id,
-            timeout=timeout_in_seconds,
-            retries=retries,
+            encode_request(body, models.CheckoutSessionUpdate),
+            merchant_account_id,
+            timeout_in_seconds,
+            retries,
         )
-        assert session is not None
-        return session
 
     async def delete(
         self,
