@@ -18,6 +18,7 @@ T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 _type_infos: dict[Any, mi.Type] = {}
+_struct_fields: dict[type, dict[str, mi.Type]] = {}
 _PATH = re.compile(r" - at `\$(?:\.)?(?P<path>[^`]*)`$")
 
 
@@ -33,29 +34,38 @@ def _invalid(path: str, message: str) -> InvalidRequestError:
     return InvalidRequestError(f"{path or '<body>'}: {message}", field=path, reason=message)
 
 
+def _fields_of(struct_type: mi.StructType) -> dict[str, mi.Type]:
+    fields = _struct_fields.get(struct_type.cls)
+    if fields is None:
+        fields = {field.encode_name: field.type for field in struct_type.fields}
+        _struct_fields[struct_type.cls] = fields
+    return fields
+
+
 def _reject_unknown_keys(value: Any, type_: mi.Type, path: str) -> None:
     """Raise for a dict key the model does not have (the spec forbids extra keys).
 
     Struct instances cannot carry unknown fields, so only dicts, and the
     lists holding them, are walked.
     """
+    if not isinstance(value, (dict, list)):
+        return
     if isinstance(type_, mi.Metadata):
         type_ = type_.type
     if isinstance(type_, mi.UnionType):
         for option in type_.types:
             _reject_unknown_keys(value, option, path)
-    elif isinstance(type_, (mi.ListType, mi.TupleType)) and isinstance(value, list):
-        item_type = type_.item_type if isinstance(type_, mi.ListType) else mi.AnyType()
+    elif isinstance(type_, mi.ListType) and isinstance(value, list):
         for index, item in enumerate(value):
-            _reject_unknown_keys(item, item_type, f"{path}[{index}]")
+            _reject_unknown_keys(item, type_.item_type, f"{path}[{index}]")
     elif isinstance(type_, mi.StructType) and isinstance(value, dict):
-        fields = {field.encode_name: field for field in type_.fields}
+        fields = _fields_of(type_)
         for key, item in value.items():
-            field = fields.get(key)
-            where = f"{path}.{key}" if path else str(key)
-            if field is None:
-                raise _invalid(where, "unknown field")
-            _reject_unknown_keys(item, field.type, where)
+            field_type = fields.get(key)
+            if field_type is None:
+                raise _invalid(f"{path}.{key}" if path else str(key), "unknown field")
+            if isinstance(item, (dict, list)):
+                _reject_unknown_keys(item, field_type, f"{path}.{key}" if path else key)
 
 
 def _type_info(type_: Any) -> mi.Type:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar, Union, overload
 
@@ -35,6 +36,15 @@ USER_AGENT = f"gr4vy-async/{__version__}"
 BearerAuth = Union[str, Callable[[], str], Callable[[], Awaitable[str]]]  # noqa: UP007
 
 
+_FORBIDDEN_IN_HEADERS = frozenset("\r\n\0")
+
+
+def _check_header_value(name: str, value: str) -> None:
+    """Reject CR, LF and NUL, which would split or break the header (never echo the value)."""
+    if not _FORBIDDEN_IN_HEADERS.isdisjoint(value):
+        raise InvalidRequestError(f"{name}: contains a line break or NUL character")
+
+
 class Transport:
     """Sends requests to one Gr4vy base URL over one aiohttp session."""
 
@@ -59,9 +69,14 @@ class Transport:
             "Accept": "application/json",
             **(headers or {}),
         }
+        for name, value in self._headers.items():
+            _check_header_value(f"headers[{name!r}]", value)
+        if merchant_account_id is not None:
+            _check_header_value("merchant_account_id", merchant_account_id)
         if isinstance(bearer_auth, str):
             if not bearer_auth:
                 raise InvalidRequestError("bearer_auth: the token is empty")
+            _check_header_value("bearer_auth", bearer_auth)
             self._static_authorization: str | None = f"Bearer {bearer_auth}"
         else:
             self._static_authorization = None
@@ -139,8 +154,14 @@ class Transport:
         session = self.open()
         url = URL(self.base_url + path, encoded=True)
         headers = await self._request_headers(merchant_account_id, body is not None)
-        client_timeout = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
+        if timeout is None:
+            client_timeout = self._timeout
+        elif timeout > 0:  # aiohttp reads 0 or less as "no timeout at all"
+            client_timeout = aiohttp.ClientTimeout(total=timeout)
+        else:
+            raise InvalidRequestError("timeout_in_seconds: must be a positive number")
         policy = self.retries if retries is None else retries
+        started = time.monotonic()
 
         async def attempt() -> T | None:
             return await self._send(
@@ -155,7 +176,7 @@ class Transport:
             if not policy.should_retry(error, method):
                 raise
             first_error: Gr4vyError | None = error
-        async for retry_state in policy.retrying(method):
+        async for retry_state in policy.retrying(method, started):
             with retry_state:
                 if first_error is not None:
                     # Replay the first failure so tenacity counts it and waits for it.
@@ -171,6 +192,8 @@ class Transport:
         headers["Authorization"] = self._static_authorization or f"Bearer {await self._token()}"
         if merchant_account_id is msgspec.UNSET:
             merchant_account_id = self.merchant_account_id
+        elif merchant_account_id is not None:
+            _check_header_value("merchant_account_id", merchant_account_id)
         if merchant_account_id is not None:
             headers["x-gr4vy-merchant-account-id"] = merchant_account_id
         if has_body:
@@ -185,6 +208,7 @@ class Transport:
             token = await token
         if not isinstance(token, str) or not token:
             raise InvalidRequestError("bearer_auth: the token provider returned no token")
+        _check_header_value("bearer_auth", token)
         return token
 
     async def _send(
@@ -199,8 +223,10 @@ class Transport:
     ) -> T | None:
         context: dict[str, Any] = {"method": method, "url": str(url)}
         try:
+            # Never follow a redirect: it would carry the body (buyer data) to
+            # whatever host the Location names, over any scheme.
             async with session.request(
-                method, url, data=body, headers=headers, timeout=timeout
+                method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
             ) as response:
                 raw = await response.read()
                 status = response.status
@@ -221,6 +247,11 @@ class Transport:
                     ) from exc
         except (TimeoutError, asyncio.TimeoutError) as exc:
             raise RequestTimeoutError(f"no response within {timeout.total} s", **context) from exc
+        except aiohttp.ClientConnectorCertificateError as exc:
+            # Not a transient failure: retrying cannot fix a certificate.
+            raise TransportError(
+                f"TLS certificate rejected: {exc.certificate_error}", **context
+            ) from exc
         except aiohttp.ClientConnectorError as exc:
             raise ConnectError(
                 f"cannot connect: {exc.os_error or exc}", before_send=True, **context

@@ -3,7 +3,7 @@
 :func:`run_bulk` drives one operation over ids from a list or an async
 iterable with at most ``concurrency`` requests in flight. A 429 or 425 slows
 the whole batch (the limit halves and every worker waits out ``Retry-After``),
-then the limit grows back one step per success. Each id ends in exactly one
+then the limit grows back one step per round of successes. Each id ends in exactly one
 outcome of the :class:`BulkReport`, also when the caller cancels half-way.
 """
 
@@ -21,7 +21,10 @@ from typing import Any
 from .errors import Error425, Error429, Gr4vyError, InvalidRequestError
 from .retries import RetryConfig, retry_after_seconds
 
-__all__ = ["BulkProgress", "BulkReport", "Outcome", "run_bulk"]
+__all__ = ["DUPLICATE", "BulkProgress", "BulkReport", "Outcome", "run_bulk"]
+
+#: The reason given for an id skipped because it came earlier in the same batch.
+DUPLICATE = "duplicate id"
 
 
 class Outcome(str, enum.Enum):
@@ -31,7 +34,7 @@ class Outcome(str, enum.Enum):
     MISSING = "missing"  # 404: already gone (delete with missing_ok) or not found (get)
     FAILED = "failed"  # an error, kept in BulkReport.failed
     SKIPPED = "skipped"  # never sent: malformed or duplicate id
-    CANCELLED = "cancelled"  # in flight when the batch was cancelled: outcome unknown
+    CANCELLED = "cancelled"  # taken but not finished when the batch was cancelled
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +69,13 @@ class BulkReport:
 
     @property
     def ok(self) -> bool:
-        """True when nothing failed and nothing was cancelled."""
-        return not (self.counts[Outcome.FAILED] or self.counts[Outcome.CANCELLED])
+        """True when nothing failed, nothing was cancelled and no id was malformed.
+
+        A duplicate id, skipped because it was already handled, is not a problem.
+        """
+        if self.counts[Outcome.FAILED] or self.counts[Outcome.CANCELLED]:
+            return False
+        return all(reason == DUPLICATE for _, reason in self.skipped)
 
     def record(self, session_id: str, outcome: Outcome, detail: Any = None) -> None:
         """Give ``session_id`` its one outcome."""
@@ -89,13 +97,18 @@ class BulkReport:
 
 
 class AdaptiveLimit:
-    """A concurrency limit that halves on rate limiting and grows back on success."""
+    """A concurrency limit that halves on rate limiting and grows back on success.
+
+    Additive increase, multiplicative decrease: the limit grows by one after
+    ``limit`` successes in a row (one "round" at the current level).
+    """
 
     def __init__(self, maximum: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.maximum = maximum
         self.limit = maximum
         self.in_flight = 0
         self.peak = 0
+        self._successes = 0
         self._resume_at = 0.0
         self._clock = clock
         self._changed = asyncio.Condition()
@@ -121,9 +134,13 @@ class AdaptiveLimit:
             self.in_flight -= 1
             if rate_limited_for is not None:
                 self.limit = max(1, self.limit // 2)
+                self._successes = 0
                 self._resume_at = max(self._resume_at, self._clock() + rate_limited_for)
             elif self.limit < self.maximum:
-                self.limit += 1
+                self._successes += 1
+                if self._successes >= self.limit:
+                    self.limit += 1
+                    self._successes = 0
             self._changed.notify_all()
 
 
@@ -165,6 +182,8 @@ async def run_bulk(
     """
     if concurrency < 1:
         raise InvalidRequestError("concurrency: must be at least 1")
+    if isinstance(ids, (str, bytes)):
+        raise InvalidRequestError("session_ids: expected many ids, got one string")
     report = report if report is not None else BulkReport()
     per_request = dataclasses.replace(retries, statuses=retries.statuses - {425, 429})
     limit = AdaptiveLimit(concurrency)
@@ -189,43 +208,41 @@ async def run_bulk(
                     continue
                 if dedupe:
                     if session_id in seen:
-                        finish(session_id, Outcome.SKIPPED, "duplicate id")
+                        finish(session_id, Outcome.SKIPPED, DUPLICATE)
                         continue
                     seen.add(session_id)
                 return session_id
             return None
 
-    async def process(session_id: str) -> None:
-        for _ in range(max_rate_limit_waits + 1):
+    rate_limit_waits = max_rate_limit_waits if retries.max_attempts > 1 else 0
+
+    async def process(session_id: str) -> tuple[Outcome, Any]:
+        for _ in range(rate_limit_waits + 1):
             await limit.acquire()
             wait: float | None = None
             try:
-                result = await call(session_id, per_request)
+                return Outcome.DONE, await call(session_id, per_request)
             except (Error429, Error425) as error:
                 report.rate_limited += 1
                 asked = retry_after_seconds(error.headers)
-                wait = default_rate_limit_wait if asked is None else asked
-                wait = min(wait, retries.retry_after_cap)
+                wait = min(default_rate_limit_wait if asked is None else asked,
+                           retries.retry_after_cap)  # fmt: skip
                 last_error: Gr4vyError = error
-                continue
             except Gr4vyError as error:
                 if error.status_code == 404 and missing_ok:
-                    finish(session_id, Outcome.MISSING)
-                else:
-                    finish(session_id, Outcome.FAILED, error)
-                return
+                    return Outcome.MISSING, None
+                return Outcome.FAILED, error
             finally:
                 await limit.release(rate_limited_for=wait)
-            finish(session_id, Outcome.DONE, result)
-            return
-        finish(session_id, Outcome.FAILED, last_error)
+        return Outcome.FAILED, last_error
 
     async def worker() -> None:
         while (session_id := await next_id()) is not None:
             # Left in ``in_flight`` if cancelled, to be reported as such.
             in_flight.add(session_id)
-            await process(session_id)
+            outcome, detail = await process(session_id)
             in_flight.discard(session_id)
+            finish(session_id, outcome, detail)
 
     workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
     try:
@@ -235,6 +252,6 @@ async def run_bulk(
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         for session_id in sorted(in_flight):
-            finish(session_id, Outcome.CANCELLED)
+            report.record(session_id, Outcome.CANCELLED)  # no callback: we are unwinding
         raise
     return report

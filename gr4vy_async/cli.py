@@ -28,7 +28,7 @@ from . import models
 from ._codec import validate
 from .bulk import BulkProgress, BulkReport
 from .client import SERVERS, Gr4vy
-from .errors import Gr4vyError, InvalidRequestError
+from .errors import Error404, Gr4vyError, InvalidRequestError
 
 __all__ = ["main"]
 
@@ -252,8 +252,13 @@ async def _delete(args: argparse.Namespace, client: Gr4vy, out: TextIO) -> int:
     if bool(args.session_ids) == bool(args.from_file):
         raise UsageError("give session ids or --from-file, not both or neither")
     if args.session_ids and len(args.session_ids) == 1 and not args.report:
-        await client.checkout_sessions.delete(session_id=args.session_ids[0])
-        out.write(f"deleted {args.session_ids[0]}\n")
+        (session_id,) = args.session_ids
+        try:
+            await client.checkout_sessions.delete(session_id=session_id)
+        except Error404:  # as in a bulk delete: gone is what was asked for
+            out.write(f"already gone {session_id}\n")
+        else:
+            out.write(f"deleted {session_id}\n")
         return EXIT_OK
     ids: Sequence[str] | AsyncIterator[str] = args.session_ids or _ids_from(args.from_file)
     total = len(ids) if isinstance(ids, Sequence) else None
@@ -320,9 +325,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except OSError as exc:
         print(f"gr4vy-async: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
         return EXIT_USAGE
+    except UnicodeDecodeError:
+        print("gr4vy-async: error: an input file is not UTF-8 text", file=sys.stderr)
+        return EXIT_USAGE
     except Gr4vyError as exc:
         print(f"gr4vy-async: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("gr4vy-async: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # the last resort: one line, never a traceback
+        # Only the type: an unexpected error's text could hold a header value.
+        print(f"gr4vy-async: unexpected error: {type(exc).__name__}", file=sys.stderr)
+        return EXIT_FAILED

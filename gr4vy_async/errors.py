@@ -243,8 +243,6 @@ ERRORS_BY_STATUS: Mapping[int, type[_DocumentedError]] = {
     )
 }  # fmt: skip
 
-_DECODERS = {status: msgspec.json.Decoder(cls.model) for status, cls in ERRORS_BY_STATUS.items()}
-
 # 403 bodies the API uses for two distinct conditions (see the seed's error table).
 _FORBIDDEN_MESSAGE = "invalid credentials"
 _ACTIVE_MESSAGE = "currently active"
@@ -263,17 +261,34 @@ def _describe(data: msgspec.Struct) -> str:
     return text
 
 
+def _documented_body(status: int, body: bytes, model: type[msgspec.Struct]) -> msgspec.Struct:
+    """The body as ``model``; ValueError unless it is the documented shape.
+
+    Every field of the error models has a default, so any JSON object would
+    decode: the documented markers (``"type": "error"``, or a 422's
+    ``detail``) must be present.
+    """
+    value = msgspec.json.decode(body)
+    marker_ok = isinstance(value, dict) and (
+        "detail" in value if status == 422 else value.get("type") == "error"
+    )
+    if not marker_ok:
+        raise ValueError("not a documented error body")
+    return msgspec.convert(value, model)
+
+
 def error_for_response(
     status: int, headers: Mapping[str, str], body: bytes, *, method: str, url: str
 ) -> Gr4vyError:
     """The exception for an error response, picked by HTTP status (never the body)."""
     text = body.decode("utf-8", "replace")
-    cls: type[Gr4vyError] | None = ERRORS_BY_STATUS.get(status)
+    documented = ERRORS_BY_STATUS.get(status)
+    cls: type[Gr4vyError] | None = documented
     data: Any = None
-    if cls is not None:
+    if documented is not None:
         try:
-            data = _DECODERS[status].decode(body)
-        except msgspec.DecodeError:
+            data = _documented_body(status, body, documented.model)
+        except (msgspec.DecodeError, ValueError):
             cls = None
     if cls is None:
         # The body itself stays out of the message: it may echo request data.

@@ -141,7 +141,7 @@ class _OpenEnum(str, enum.Enum):
     @property
     def is_known(self) -> bool:
         """False for a value the API sent that this release does not know."""
-        return self._name_ in type(self).__members__
+        return self._value_ in type(self)._value2member_map_
 
 
 class ProductType(_OpenEnum):

@@ -85,16 +85,26 @@ class RetryConfig:
         ceiling = min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
 
-    def retrying(self, method: str) -> tenacity.AsyncRetrying:
-        """A fresh tenacity controller for one request (they hold per-call state)."""
+    def retrying(self, method: str, started: float) -> tenacity.AsyncRetrying:
+        """A fresh tenacity controller for one request (they hold per-call state).
+
+        ``started`` is the ``time.monotonic()`` of the first attempt: no retry
+        starts after ``max_elapsed`` seconds from it, waits included.
+        """
 
         def wait(state: tenacity.RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             return self.wait_seconds(error, state.attempt_number)
 
+        def stop(state: tenacity.RetryCallState) -> bool:
+            # tenacity computes the wait before asking stop: ``upcoming_sleep`` is known.
+            elapsed_after_wait = time.monotonic() - started + state.upcoming_sleep
+            return (
+                state.attempt_number >= self.max_attempts or elapsed_after_wait > self.max_elapsed
+            )
+
         return tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts)
-            | tenacity.stop_after_delay(self.max_elapsed),
+            stop=stop,
             wait=wait,
             retry=tenacity.retry_if_exception(lambda error: self.should_retry(error, method)),
             before_sleep=_log_retry,

@@ -54,7 +54,7 @@ async def test_bulk_delete_from_a_file_with_a_json_report(
         "checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt"),
         "--report", str(tmp_path / "report.json"), "--concurrency", "8", url=gr4vy_fake.url,
     )  # fmt: skip
-    assert code == 0, err
+    assert code == 1, err  # the malformed id is a problem worth a non-zero exit
     assert out.splitlines()[0] == "deleted 200, already gone 1, failed 0, skipped 1"
     report = json.loads((tmp_path / "report.json").read_text())
     assert sorted(report["deleted"]) == sorted(ids)
@@ -101,6 +101,8 @@ async def test_create_get_update_delete_one_session(gr4vy_fake: FakeGr4vy) -> No
     assert out.splitlines()[0].split() == ["id", session["id"]]
     code, out, _ = await run_cli("checkout-sessions", "delete", session["id"], url=gr4vy_fake.url)
     assert (code, out) == (0, f"deleted {session['id']}\n")
+    code, out, _ = await run_cli("checkout-sessions", "delete", session["id"], url=gr4vy_fake.url)
+    assert (code, out) == (0, f"already gone {session['id']}\n")  # as in a bulk delete
     code, out, err = await run_cli("checkout-sessions", "get", session["id"], url=gr4vy_fake.url)
     assert code == 1
     assert err.startswith("gr4vy-async: Error404: 404 not_found")
@@ -218,3 +220,33 @@ async def test_bulk_delete_draws_a_progress_bar_on_a_terminal(gr4vy_fake: FakeGr
     assert out.decode().startswith("deleted 50, already gone 0")
     assert b"50/50" in drawn  # tqdm's counter, on the terminal only
     assert b"50/50" not in out
+
+
+async def test_only_malformed_ids_exit_1(gr4vy_fake: FakeGr4vy) -> None:
+    code, out, _ = await run_cli(
+        "checkout-sessions", "delete", "--from-file", "-", stdin=b"nope\n../x\n",
+        url=gr4vy_fake.url,
+    )  # fmt: skip
+    assert code == 1
+    assert out.startswith("deleted 0, already gone 0, failed 0, skipped 2")
+    assert gr4vy_fake.requests == []
+
+
+@pytest.mark.parametrize("flag", ["--body", "--from-file"])
+async def test_input_that_is_not_utf8_is_one_line(tmp_path: Path, flag: str) -> None:
+    binary = tmp_path / "input.bin"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    args = (["checkout-sessions", "create", "--body", f"@{binary}"] if flag == "--body"
+            else ["checkout-sessions", "delete", "--from-file", str(binary)])  # fmt: skip
+    code, _, err = await run_cli(*args, url="http://127.0.0.1:9")
+    assert code == 2
+    assert err == "gr4vy-async: error: an input file is not UTF-8 text\n"
+
+
+async def test_a_token_with_a_line_break_is_one_line_without_the_token() -> None:
+    code, _, err = await run_cli(
+        "--server-url", "http://127.0.0.1:9", "--token", "abc\ndef",
+        "checkout-sessions", "get", "4137b1cf-39ac-42a8-bad6-1c680d5dab6b",
+    )  # fmt: skip
+    assert code == 2
+    assert err == "gr4vy-async: error: bearer_auth: contains a line break or NUL character\n"

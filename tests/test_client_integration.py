@@ -156,3 +156,33 @@ async def test_a_closed_borrowed_session_is_a_clear_error(gr4vy_fake: FakeGr4vy)
     with pytest.raises(errors.ClientClosedError, match="closed"):
         await client.checkout_sessions.create()
     assert gr4vy_fake.requests == []
+
+
+async def test_redirects_are_never_followed() -> None:
+    from aiohttp import web
+
+    elsewhere: list[bytes] = []
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect(f"http://127.0.0.1:{port}/stolen")
+
+    async def stolen(request: web.Request) -> web.Response:
+        elsewhere.append(await request.read())
+        return web.json_response({"id": "x"}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/checkout/sessions", redirect)
+    app.router.add_post("/stolen", stolen)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with Gr4vy(server_url=f"http://127.0.0.1:{port}", bearer_auth=TOKEN) as client:
+            with pytest.raises(errors.APIError) as info:
+                await client.checkout_sessions.create(request_body=seed_create_body())
+    finally:
+        await runner.cleanup()
+    assert info.value.status_code == 307
+    assert elsewhere == []  # the buyer data never left for the Location

@@ -484,3 +484,73 @@ async def test_a_request_after_close_is_a_clear_error(mock_http: CompatAiorespon
     with pytest.raises(errors.ClientClosedError, match="closed"):
         await client.checkout_sessions.get(session_id=SESSION_ID)
     assert mock_http.requests == {}
+
+
+# --------------------------------------------------------------------------- review fixes
+
+
+async def test_retries_never_start_after_max_elapsed(
+    mock_http: CompatAioresponses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(retries, "_sleep", record)
+    mock_http.get(ITEM, status=429, payload=error_body(429), headers={"Retry-After": "2"},
+                  repeat=True)  # fmt: skip
+    policy = RetryConfig(max_elapsed=0.5)
+    async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=policy) as client:
+        with pytest.raises(errors.Error429):
+            await client.checkout_sessions.get(session_id=SESSION_ID)
+    assert waits == []  # a 2 s wait would end past max_elapsed: no retry at all
+    assert attempts(mock_http, "GET", ITEM) == 1
+
+
+@pytest.mark.parametrize("timeout", [0, -1])
+async def test_a_per_call_timeout_must_be_positive(
+    client: Gr4vy, mock_http: CompatAioresponses, timeout: float
+) -> None:
+    with pytest.raises(errors.InvalidRequestError, match="timeout_in_seconds"):
+        await client.checkout_sessions.get(session_id=SESSION_ID, timeout_in_seconds=timeout)
+    assert mock_http.requests == {}
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(404, {"detail": "Not Found"}), (500, {}), (422, {"type": "error"}), (400, [1, 2])],
+)
+async def test_json_that_is_not_the_documented_error_body_is_an_api_error(
+    mock_http: CompatAioresponses, status: int, body: Any
+) -> None:
+    mock_http.get(ITEM, status=status, body=json.dumps(body))
+    async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=RetryConfig.none()) as client:
+        with pytest.raises(errors.APIError):
+            await client.checkout_sessions.get(session_id=SESSION_ID)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"merchant_account_id": "acme\r\nX-Evil: 1"}, {"bearer_auth": "tok\nen"},
+     {"headers": {"X-Trace": "a\x00b"}}],
+)  # fmt: skip
+def test_header_values_with_line_breaks_fail_when_the_client_is_made(
+    kwargs: dict[str, Any],
+) -> None:
+    with pytest.raises(errors.InvalidRequestError, match="line break or NUL") as info:
+        Gr4vy(**{"bearer_auth": TOKEN, **kwargs})
+    assert "Evil" not in str(info.value)
+    assert "tok\nen" not in str(info.value)
+
+
+async def test_header_values_with_line_breaks_fail_per_call(
+    mock_http: CompatAioresponses,
+) -> None:
+    async with Gr4vy(id="acme", bearer_auth=lambda: "bad\rtoken") as client:
+        with pytest.raises(errors.InvalidRequestError, match="bearer_auth"):
+            await client.checkout_sessions.get(session_id=SESSION_ID)
+    async with Gr4vy(id="acme", bearer_auth=TOKEN) as client:
+        with pytest.raises(errors.InvalidRequestError, match="merchant_account_id"):
+            await client.checkout_sessions.get(session_id=SESSION_ID, merchant_account_id="a\nb")
+    assert mock_http.requests == {}

@@ -269,6 +269,7 @@ def test_checkout_session_with_unknown_fields_and_enum_values_decodes() -> None:
 
 
 def test_unknown_enum_values_are_not_remembered_as_members() -> None:
+    assert not models.ProductType("PHYSICAL").is_known  # a member's name, not a value
     models.ProductType("hovercraft")
     assert "hovercraft" not in models.ProductType._value2member_map_
     with pytest.raises(InvalidRequestError):
