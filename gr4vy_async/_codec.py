@@ -18,7 +18,7 @@ T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 _type_infos: dict[Any, mi.Type] = {}
-_struct_fields: dict[type, dict[str, mi.Type]] = {}
+_walk_plans: dict[type, tuple[frozenset[str], dict[str, mi.Type]]] = {}
 _PATH = re.compile(r" - at `\$(?:\.)?(?P<path>[^`]*)`$")
 
 
@@ -34,38 +34,52 @@ def _invalid(path: str, message: str) -> InvalidRequestError:
     return InvalidRequestError(f"{path or '<body>'}: {message}", field=path, reason=message)
 
 
-def _fields_of(struct_type: mi.StructType) -> dict[str, mi.Type]:
-    fields = _struct_fields.get(struct_type.cls)
-    if fields is None:
-        fields = {field.encode_name: field.type for field in struct_type.fields}
-        _struct_fields[struct_type.cls] = fields
-    return fields
+def _holds_struct(type_: mi.Type) -> bool:
+    """Whether a value of ``type_`` can contain a model (so may hide an unknown key)."""
+    if isinstance(type_, mi.Metadata):
+        type_ = type_.type
+    if isinstance(type_, mi.StructType):
+        return True
+    if isinstance(type_, mi.ListType):
+        return _holds_struct(type_.item_type)
+    if isinstance(type_, mi.UnionType):
+        return any(_holds_struct(option) for option in type_.types)
+    return False
+
+
+def _walk_plan(struct_type: mi.StructType) -> tuple[frozenset[str], dict[str, mi.Type]]:
+    """A model's JSON keys, and the fields worth walking into: computed once per model."""
+    plan = _walk_plans.get(struct_type.cls)
+    if plan is None:
+        names = frozenset(field.encode_name for field in struct_type.fields)
+        nested = {f.encode_name: f.type for f in struct_type.fields if _holds_struct(f.type)}
+        plan = _walk_plans[struct_type.cls] = (names, nested)
+    return plan
 
 
 def _reject_unknown_keys(value: Any, type_: mi.Type, path: str) -> None:
     """Raise for a dict key the model does not have (the spec forbids extra keys).
 
     Struct instances cannot carry unknown fields, so only dicts, and the
-    lists holding them, are walked.
+    lists holding them, are walked, and only where a model can be.
     """
-    if not isinstance(value, (dict, list)):
-        return
     if isinstance(type_, mi.Metadata):
         type_ = type_.type
     if isinstance(type_, mi.UnionType):
         for option in type_.types:
-            _reject_unknown_keys(value, option, path)
+            if _holds_struct(option):
+                _reject_unknown_keys(value, option, path)
     elif isinstance(type_, mi.ListType) and isinstance(value, list):
         for index, item in enumerate(value):
-            _reject_unknown_keys(item, type_.item_type, f"{path}[{index}]")
-    elif isinstance(type_, mi.StructType) and isinstance(value, dict):
-        fields = _fields_of(type_)
-        for key, item in value.items():
-            field_type = fields.get(key)
-            if field_type is None:
-                raise _invalid(f"{path}.{key}" if path else str(key), "unknown field")
             if isinstance(item, (dict, list)):
-                _reject_unknown_keys(item, field_type, f"{path}.{key}" if path else key)
+                _reject_unknown_keys(item, type_.item_type, f"{path}[{index}]")
+    elif isinstance(type_, mi.StructType) and isinstance(value, dict):
+        names, nested = _walk_plan(type_)
+        for key, item in value.items():
+            if key not in names:
+                raise _invalid(f"{path}.{key}" if path else str(key), "unknown field")
+            if key in nested and isinstance(item, (dict, list)):
+                _reject_unknown_keys(item, nested[key], f"{path}.{key}" if path else key)
 
 
 def _type_info(type_: Any) -> mi.Type:

@@ -45,6 +45,11 @@ def _check_header_value(name: str, value: str) -> None:
         raise InvalidRequestError(f"{name}: contains a line break or NUL character")
 
 
+def _context(method: str, url: URL) -> dict[str, Any]:
+    """The request's method and URL for an error: built only when one is raised."""
+    return {"method": method, "url": str(url)}
+
+
 class Transport:
     """Sends requests to one Gr4vy base URL over one aiohttp session."""
 
@@ -85,6 +90,8 @@ class Transport:
         self._owns_session = session is None
         self._max_connections = max_connections
         self._closed = False
+        self._headers_cache: dict[tuple[str, str | None, bool], dict[str, str]] = {}
+        self._last_authorization: tuple[str, str] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -153,26 +160,23 @@ class Transport:
         """
         session = self.open()
         url = URL(self.base_url + path, encoded=True)
-        headers = await self._request_headers(merchant_account_id, body is not None)
+        authorization = self._static_authorization or await self._authorization()
+        headers = self._request_headers(authorization, merchant_account_id, body is not None)
         if timeout is None:
             client_timeout = self._timeout
         elif timeout > 0:  # aiohttp reads 0 or less as "no timeout at all"
             client_timeout = aiohttp.ClientTimeout(total=timeout)
         else:
             raise InvalidRequestError("timeout_in_seconds: must be a positive number")
-        policy = self.retries if retries is None else retries
         started = time.monotonic()
-
-        async def attempt() -> T | None:
-            return await self._send(
-                session, method, url, headers, body, client_timeout, response_type
-            )
-
         # The first attempt runs outside tenacity: building its controller costs
         # more than a whole successful request, and most requests succeed.
         try:
-            return await attempt()
+            return await self._send(
+                session, method, url, headers, body, client_timeout, response_type
+            )
         except Gr4vyError as error:
+            policy = self.retries if retries is None else retries
             if not policy.should_retry(error, method):
                 raise
             first_error: Gr4vyError | None = error
@@ -182,33 +186,57 @@ class Transport:
                     # Replay the first failure so tenacity counts it and waits for it.
                     replayed, first_error = first_error, None
                     raise replayed
-                return await attempt()
+                return await self._send(
+                    session, method, url, headers, body, client_timeout, response_type
+                )
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _request_headers(
-        self, merchant_account_id: str | msgspec.UnsetType | None, has_body: bool
+    def _request_headers(
+        self,
+        authorization: str,
+        merchant_account_id: str | msgspec.UnsetType | None,
+        has_body: bool,
     ) -> dict[str, str]:
-        headers = dict(self._headers)
-        headers["Authorization"] = self._static_authorization or f"Bearer {await self._token()}"
+        """The headers, built and checked once per (token, merchant, body?), then reused.
+
+        aiohttp copies the dict it is given, so sharing one between requests is safe.
+        """
         if merchant_account_id is msgspec.UNSET:
             merchant_account_id = self.merchant_account_id
-        elif merchant_account_id is not None:
-            _check_header_value("merchant_account_id", merchant_account_id)
-        if merchant_account_id is not None:
-            headers["x-gr4vy-merchant-account-id"] = merchant_account_id
-        if has_body:
-            headers["Content-Type"] = "application/json"
+        key = (authorization, merchant_account_id, has_body)
+        headers = self._headers_cache.get(key)
+        if headers is None:
+            headers = dict(self._headers)
+            headers["Authorization"] = authorization
+            if merchant_account_id is not None:
+                _check_header_value("merchant_account_id", merchant_account_id)
+                headers["x-gr4vy-merchant-account-id"] = merchant_account_id
+            if has_body:
+                headers["Content-Type"] = "application/json"
+            if len(self._headers_cache) >= 32:  # rotating tokens: keep only the current ones
+                self._headers_cache.clear()
+            self._headers_cache[key] = headers
         return headers
+
+    async def _authorization(self) -> str:
+        """``Bearer <token>`` from the provider, checked once per new token."""
+        token = await self._token()
+        last = self._last_authorization
+        if last is not None and last[0] is token:
+            return last[1]
+        _check_header_value("bearer_auth", token)
+        authorization = f"Bearer {token}"
+        self._last_authorization = (token, authorization)
+        return authorization
 
     async def _token(self) -> str:
         source = self._token_source
         assert not isinstance(source, str)
         token = source()
-        if inspect.isawaitable(token):
+        if type(token) is not str and inspect.isawaitable(token):
             token = await token
         if not isinstance(token, str) or not token:
             raise InvalidRequestError("bearer_auth: the token provider returned no token")
-        _check_header_value("bearer_auth", token)
         return token
 
     async def _send(
@@ -221,7 +249,6 @@ class Transport:
         timeout: aiohttp.ClientTimeout,
         response_type: type[T] | None,
     ) -> T | None:
-        context: dict[str, Any] = {"method": method, "url": str(url)}
         try:
             # Never follow a redirect: it would carry the body (buyer data) to
             # whatever host the Location names, over any scheme.
@@ -231,7 +258,7 @@ class Transport:
                 raw = await response.read()
                 status = response.status
                 if status >= 300:
-                    raise error_for_response(status, response.headers, raw, **context)
+                    raise error_for_response(status, response.headers, raw, **_context(method, url))
                 if response_type is None:
                     return None
                 try:
@@ -243,25 +270,33 @@ class Transport:
                         status_code=status,
                         headers=response.headers,
                         body=raw.decode("utf-8", "replace"),
-                        **context,
+                        **_context(method, url),
                     ) from exc
         except (TimeoutError, asyncio.TimeoutError) as exc:
-            raise RequestTimeoutError(f"no response within {timeout.total} s", **context) from exc
+            raise RequestTimeoutError(
+                f"no response within {timeout.total} s", **_context(method, url)
+            ) from exc
         except aiohttp.ClientConnectorCertificateError as exc:
             # Not a transient failure: retrying cannot fix a certificate.
             raise TransportError(
-                f"TLS certificate rejected: {exc.certificate_error}", **context
+                f"TLS certificate rejected: {exc.certificate_error}", **_context(method, url)
             ) from exc
         except aiohttp.ClientConnectorError as exc:
             raise ConnectError(
-                f"cannot connect: {exc.os_error or exc}", before_send=True, **context
+                f"cannot connect: {exc.os_error or exc}", before_send=True, **_context(method, url)
             ) from exc
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
                 aiohttp.ClientPayloadError) as exc:  # fmt: skip
-            raise ConnectError(f"connection lost: {type(exc).__name__}", **context) from exc
+            raise ConnectError(
+                f"connection lost: {type(exc).__name__}", **_context(method, url)
+            ) from exc
         except aiohttp.ClientError as exc:
-            raise TransportError(f"request failed: {type(exc).__name__}", **context) from exc
+            raise TransportError(
+                f"request failed: {type(exc).__name__}", **_context(method, url)
+            ) from exc
         except RuntimeError as exc:
             if session.closed:
-                raise ClientClosedError("the aiohttp session is closed", **context) from exc
+                raise ClientClosedError(
+                    "the aiohttp session is closed", **_context(method, url)
+                ) from exc
             raise

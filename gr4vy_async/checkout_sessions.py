@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, UnsetType
 
 from . import models
 from ._codec import encode_request
 from ._transport import Transport
-from .bulk import BulkProgress, BulkReport, run_bulk
 from .errors import InvalidRequestError
 from .retries import RetryConfig
+
+if TYPE_CHECKING:
+    from .bulk import BulkProgress, BulkReport
 
 __all__ = ["CheckoutSessions"]
 
@@ -47,7 +49,7 @@ class CheckoutSessions:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    async def _session_request(
+    def _session_request(
         self,
         method: str,
         path: str,
@@ -55,9 +57,9 @@ class CheckoutSessions:
         merchant_account_id: str | UnsetType | None,
         timeout_in_seconds: float | None,
         retries: RetryConfig | None,
-    ) -> models.CheckoutSession:
-        """One request whose success body is a CheckoutSession."""
-        return await self._transport.request(
+    ) -> Coroutine[Any, Any, models.CheckoutSession]:
+        """One request whose success body is a CheckoutSession (the coroutine: no extra frame)."""
+        return self._transport.request(
             method,
             path,
             body=body,
@@ -199,6 +201,8 @@ class CheckoutSessions:
         memory stays flat (counts and failures only).
         """
 
+        from .bulk import BulkReport, run_bulk  # only bulk jobs pay for importing it
+
         async def delete(session_id: str, policy: RetryConfig) -> None:
             await self.delete(
                 session_id=session_id,
@@ -234,6 +238,8 @@ class CheckoutSessions:
 
         Outcomes as for :meth:`delete_many`; a 404 is ``missing``.
         """
+
+        from .bulk import run_bulk
 
         async def get(session_id: str, policy: RetryConfig) -> models.CheckoutSession:
             return await self.get(
