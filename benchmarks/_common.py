@@ -1,21 +1,36 @@
-"""Shared helpers for the benchmarks: calibrated timing, alternating rounds, medians, tables."""
+"""Shared helpers for the benchmarks: calibrated timing, alternating rounds, medians, tables.
+
+Also :class:`FakeProcess`, FakeGr4vy served from a process of its own (run this
+file as ``python benchmarks/_common.py --serve-fake`` to get one by hand).
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import gc
+import json
+import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
+from types import TracebackType
 
 __all__ = [
     "Case",
+    "FakeProcess",
     "calibrate",
     "environment",
+    "paired_ratio",
     "print_table",
+    "process_cpu_seconds",
     "run_cases",
     "time_per_call_us",
     "version_of",
@@ -130,3 +145,138 @@ def environment(distributions: Sequence[str]) -> list[str]:
         f"Python {platform.python_version()} ({sys.implementation.name}), {versions}",
         f"{platform.platform()}, {_cpu_model()}, {os.cpu_count()} CPUs",
     ]
+
+
+def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
+    """Median over rounds of ``numerator / denominator``, each round's pair measured together."""
+    return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, all threads) process ``pid`` has used so far.
+
+    Read from ``/proc/PID/stat`` (clock ticks, usually 10 ms); NaN where
+    there is no ``/proc``. For the current process use ``time.process_time``.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- FakeGr4vy process
+
+
+class FakeProcess:
+    """FakeGr4vy on 127.0.0.1 in a process of its own, driven over its stdin.
+
+    Between measured runs the driver can :meth:`reset` it (every run then
+    starts on an empty server, so the server's cost per request stays the
+    same across a long benchmark), :meth:`seed` sessions in-process (no HTTP,
+    nothing timed) and read the server's CPU time (:meth:`cpu`), to tell a
+    server-bound run from a client-bound one. The process exits when its
+    stdin closes.
+    """
+
+    def __init__(self, public_key_file: Path | None = None) -> None:
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve-fake"]
+        if public_key_file is not None:
+            command += ["--public-key", str(public_key_file)]
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and file
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        first = self._read()
+        if not first.startswith("listening on http://127.0.0.1:"):
+            self.stop()
+            raise RuntimeError(f"FakeGr4vy did not start: {first!r}")
+        self.url = first.removeprefix("listening on ")
+        self.pid = self._process.pid
+
+    def _read(self) -> str:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError("the FakeGr4vy process exited")
+        return line.strip()
+
+    def _ask(self, command: str) -> str:
+        assert self._process.stdin is not None
+        self._process.stdin.write(command + "\n")
+        self._process.stdin.flush()
+        return self._read()
+
+    def reset(self) -> None:
+        """Forget every session and recorded request (and collect the garbage)."""
+        self._ask("reset")
+
+    def seed(self, count: int) -> list[str]:
+        """Store ``count`` sessions made from the seed payload; their ids."""
+        ids: list[str] = json.loads(self._ask(f"seed {count}"))
+        return ids
+
+    def cpu(self) -> float:
+        """CPU seconds the server process has used so far."""
+        return float(self._ask("cpu"))
+
+    def stop(self) -> None:
+        """Close its stdin (it exits) and wait for it."""
+        if self._process.stdin is not None and not self._process.stdin.closed:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+    def __enter__(self) -> FakeProcess:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+async def _serve_fake(public_key: bytes | None) -> None:
+    """Serve FakeGr4vy until stdin closes, answering one line per command line."""
+    from gr4vy_async.testing.fake import FakeGr4vy
+    from gr4vy_async.testing.payloads import seed_create_body
+
+    loop = asyncio.get_running_loop()
+    body = seed_create_body()
+    async with FakeGr4vy(public_key=public_key) as fake:
+        print(f"listening on {fake.url}", flush=True)
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
+            command, _, argument = line.strip().partition(" ")
+            if command == "reset":
+                fake.reset()
+                gc.collect()
+                reply = "ok"
+            elif command == "seed":
+                ids = [fake.create_session(body).id for _ in range(int(argument))]
+                reply = json.dumps(ids)
+            elif command == "cpu":
+                reply = repr(time.process_time())
+            else:
+                reply = f"unknown command {command!r}"
+            print(reply, flush=True)
+
+
+def _main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve FakeGr4vy on 127.0.0.1 (stdin: commands)")
+    parser.add_argument("--serve-fake", action="store_true", required=True)
+    parser.add_argument("--public-key", type=Path, help="PEM file: verify ES512 bearer tokens")
+    args = parser.parse_args(argv)
+    public_key = args.public_key.read_bytes() if args.public_key else None
+    asyncio.run(_serve_fake(public_key))
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,192 @@
+"""Memory benchmark: 10,000 gets in flight through one client, in 10 repeated batches.
+
+FakeGr4vy runs in a process of its own; each client runs in a child process
+that starts ``--in-flight`` gets at once (``asyncio.gather``, the client's
+default pool of 100 connections), keeps the results until all are done,
+drops them, collects garbage, and does it again ``--batches`` times (the
+fake is reset between batches, so its growing request log cannot slow it). It
+reports the child's peak RSS (``VmHWM``) and, after every batch, its RSS with
+the results still held and after they are dropped, plus the interpreter's
+allocated blocks (a leak shows as a steady climb in both). Run from the
+repository root::
+
+    .venv-bench/bin/python benchmarks/bench_memory.py            # ~70 s
+
+``--clients ours,floor`` (default) picks the clients: ``ours`` is gr4vy_async
+(cached ``with_token`` provider), ``floor`` raw aiohttp keeping the response
+bytes, for reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gc
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import FakeProcess, environment
+
+POOL = 100  # sessions the gets go round
+LABELS = {"ours": "gr4vy_async", "floor": "raw aiohttp floor"}
+
+
+def memory_kib() -> dict[str, int]:
+    """``VmRSS`` and ``VmHWM`` (peak RSS) of this process, in KiB, from ``/proc/self/status``."""
+    values = {}
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0])
+    return values
+
+
+async def child(kind: str) -> None:
+    """The client process: a setup line, then one line per batch (its ids) -> its report."""
+    from bench_http import make_client
+
+    setup = json.loads(sys.stdin.readline())
+    in_flight: int = setup["in_flight"]
+    client = make_client(kind, setup)
+    gc.collect()
+    print(json.dumps({"auth": client.auth, "start_kib": memory_kib()["VmRSS"]}), flush=True)
+    loop = asyncio.get_running_loop()
+    try:
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
+            ids: list[str] = json.loads(line)
+            began = time.perf_counter()
+            results = await asyncio.gather(*(client.get(ids[i % POOL]) for i in range(in_flight)))
+            seconds = time.perf_counter() - began
+            held = memory_kib()["VmRSS"]
+            assert len(results) == in_flight
+            del results
+            # Let this step end: the loop's handle that woke us still holds the gather
+            # (and through it every result) until then.
+            await asyncio.sleep(0)
+            gc.collect()
+            batch = {
+                "seconds": seconds,
+                "held_kib": held,
+                "after_kib": memory_kib()["VmRSS"],
+                "blocks": sys.getallocatedblocks(),
+                "peak_kib": memory_kib()["VmHWM"],
+            }
+            print(json.dumps(batch), flush=True)
+    finally:
+        await client.aclose()
+
+
+def run_child(kind: str, fake: FakeProcess, setup: dict[str, Any], batches: int) -> dict[str, Any]:
+    """Run one client's batches in a fresh interpreter, resetting the fake between them."""
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and file
+        [sys.executable, str(Path(__file__).resolve()), "--child", kind],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+
+    def ask(message: object) -> dict[str, Any]:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        process.stdin.write(json.dumps(message) + "\n")
+        process.stdin.flush()
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {kind} client failed (see its traceback)")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    try:
+        result = ask(setup)
+        result["batches"] = []
+        for _ in range(batches):
+            fake.reset()  # an empty request log: the fake's speed stays the same
+            result["batches"].append(ask(fake.seed(POOL)))
+    finally:
+        process.stdin.close()
+        process.wait(timeout=60)
+        process.stdout.close()
+    result["peak_kib"] = result["batches"][-1]["peak_kib"]
+    return result
+
+
+def mib(kib: float) -> str:
+    """KiB as MiB, one decimal."""
+    return f"{kib / 1024:.1f}"
+
+
+def report(kind: str, result: dict[str, Any], in_flight: int) -> None:
+    """One client's table and its summary lines."""
+    batches = result["batches"]
+    print(f"\n### {LABELS[kind]} ({result['auth']})\n")
+    print("| batch | seconds | gets/s | RSS MiB, results held | RSS MiB, dropped | blocks |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for number, batch in enumerate(batches, 1):
+        print(
+            f"| {number} | {batch['seconds']:.2f} | {in_flight / batch['seconds']:,.0f} | "
+            f"{mib(batch['held_kib'])} | {mib(batch['after_kib'])} | {batch['blocks']:,} |"
+        )
+    second, last = batches[min(1, len(batches) - 1)], batches[-1]
+    held = last["held_kib"] - second["held_kib"]
+    dropped = last["after_kib"] - second["after_kib"]
+    blocks = last["blocks"] - second["blocks"]
+    print(
+        f"\nPeak RSS {mib(result['peak_kib'])} MiB (before the first batch: "
+        f"{mib(result['start_kib'])} MiB, so {mib(result['peak_kib'] - result['start_kib'])} MiB "
+        f"for {in_flight:,} gets in flight). From batch 2 to batch {len(batches)}: RSS with the "
+        f"results held {held / 1024:+.1f} MiB, after the drop {dropped / 1024:+.1f} MiB (how much "
+        f"the allocator hands back varies), allocated blocks {blocks:+,} "
+        f"({blocks / second['blocks']:+.2%})."
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the fake, run each client's batches in its own process, print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--in-flight", type=int, default=10_000, help="gets per batch")
+    parser.add_argument("--batches", type=int, default=10, help="repeated batches")
+    parser.add_argument("--clients", default="ours,floor", help="comma-separated: ours, floor")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        asyncio.run(child(args.child))
+        return
+
+    from bench_http import key_and_token
+
+    pem, token, _ = key_and_token()
+    results = {}
+    with FakeProcess() as fake:
+        setup = {
+            "url": fake.url,
+            "token": token,
+            "pem": pem,
+            "body": "",
+            "in_flight": args.in_flight,
+        }
+        for kind in args.clients.split(","):
+            results[kind] = run_child(kind, fake, setup, args.batches)
+    for line in environment(["gr4vy-async", "aiohttp", "msgspec", "tenacity"]):
+        print(line)
+    print(f"{dt.date.today().isoformat()}; command: {' '.join(sys.argv)}")
+    print(
+        f"{args.batches} batches of {args.in_flight:,} gets started at once through one client "
+        f"(pool of 100 connections) against FakeGr4vy in its own process; each client in a "
+        f"fresh process; results dropped and garbage collected after each batch; the fake "
+        f"reset (empty request log, new sessions) between batches."
+    )
+    for kind, result in results.items():
+        report(kind, result, args.in_flight)
+
+
+if __name__ == "__main__":
+    main()
