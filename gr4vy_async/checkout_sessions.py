@@ -203,8 +203,8 @@ class CheckoutSessions:
 
         from .bulk import BulkReport, run_bulk  # only bulk jobs pay for importing it
 
-        async def delete(session_id: str, policy: RetryConfig) -> None:
-            await self.delete(
+        def delete(session_id: str, policy: RetryConfig) -> Coroutine[Any, Any, None]:
+            return self.delete(
                 session_id=session_id,
                 merchant_account_id=merchant_account_id,
                 timeout_in_seconds=timeout_in_seconds,
@@ -241,8 +241,10 @@ class CheckoutSessions:
 
         from .bulk import run_bulk
 
-        async def get(session_id: str, policy: RetryConfig) -> models.CheckoutSession:
-            return await self.get(
+        def get(
+            session_id: str, policy: RetryConfig
+        ) -> Coroutine[Any, Any, models.CheckoutSession]:
+            return self.get(
                 session_id=session_id,
                 merchant_account_id=merchant_account_id,
                 timeout_in_seconds=timeout_in_seconds,
