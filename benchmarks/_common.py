@@ -147,6 +147,23 @@ def environment(distributions: Sequence[str]) -> list[str]:
     ]
 
 
+def new_p521_key() -> tuple[str, bytes]:
+    """A fresh P-521 private key as PEM text, and its public key as PEM bytes."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP521R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem, public
+
+
 def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
     """Median over rounds of ``numerator / denominator``, each round's pair measured together."""
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))

@@ -22,9 +22,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from _common import environment
+from _common import environment, new_p521_key
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from gr4vy_async import auth
 
@@ -91,12 +90,8 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.2)
     args = parser.parse_args()
 
-    key = ec.generate_private_key(ec.SECP521R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    pem, _ = new_p521_key()
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
     cached = auth.with_token(pem)
     resigning = auth.with_token(pem, clock=Jumping())
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from _common import FakeProcess, environment, paired_ratio, process_cpu_seconds
+from _common import FakeProcess, environment, new_p521_key, paired_ratio, process_cpu_seconds
 
 OPERATIONS = ("create", "get", "update", "delete", "cycle")
 CONCURRENCIES = (1, 64)
@@ -398,18 +398,7 @@ def pair(mine: Cell, theirs: Cell, samples: str) -> float:
 
 def key_and_token() -> tuple[str, str, bytes]:
     """A fresh P-521 private key (PEM), one token signed with it, and the public key PEM."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP521R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    pem, public = new_p521_key()
     try:
         from gr4vy_async.auth import get_token
     except ImportError:
