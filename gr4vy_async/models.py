@@ -402,6 +402,9 @@ class CartItem(_Request):
     product_url: Maybe[str] = UNSET
     image_url: Maybe[str] = UNSET
     categories: Maybe[list[Text50]] = UNSET
+    # From the official SDK 2.4.27 (generated from a later spec): nullable, no limits stated.
+    subcategories: Maybe[list[str]] = UNSET
+    brand: Maybe[str] = UNSET
     product_type: Maybe[ProductType] = UNSET
     seller_country: Maybe[CountryCode] = UNSET
     tax_exempt: Maybe[bool] = UNSET

@@ -345,6 +345,26 @@ def test_valid_dicts_become_models() -> None:
     assert body.metadata == {"k": "v"}
 
 
+def test_cart_item_brand_and_subcategories_from_sdk_2_4_27() -> None:
+    """The fields SDK 2.4.27 sends are accepted, sent, nullable, and read back."""
+    item = {**GOOD_ITEM, "brand": "Gr4vy", "subcategories": ["lenses", "accessories"]}
+    body = validate({"cart_items": [item]}, models.CheckoutSessionUpdate)
+    sent = json.loads(encode_request(body, models.CheckoutSessionUpdate, path=""))
+    assert sent["cart_items"][0]["brand"] == "Gr4vy"
+    assert sent["cart_items"][0]["subcategories"] == ["lenses", "accessories"]
+    cleared = validate(
+        {"cart_items": [{**GOOD_ITEM, "brand": None, "subcategories": None}]},
+        models.CheckoutSessionUpdate,
+    )
+    assert cleared.cart_items is not None
+    assert cleared.cart_items[0].brand is None
+    with pytest.raises(InvalidRequestError, match=r"cart_items\[0\]\.subcategories"):
+        validate(
+            {"cart_items": [{**GOOD_ITEM, "subcategories": "lenses"}]},
+            models.CheckoutSessionUpdate,
+        )
+
+
 # --------------------------------------------------------------------------- privacy
 
 
