@@ -3,51 +3,287 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
+import ipaddress
+import logging
+import math
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar, Union, overload
+from typing import Any, Protocol, TypeVar, Union, overload
 
 import aiohttp
 import msgspec
 from yarl import URL
 
+from . import retries as _retries
 from ._codec import decoder_for
 from ._version import __version__
 from .errors import (
     ClientClosedError,
     ConnectError,
+    EventLoopError,
     Gr4vyError,
     InvalidRequestError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     ResponseValidationError,
+    TokenProviderError,
     TransportError,
+    body_prefix,
     error_for_response,
 )
+from .hooks import REDACTED, Hooks, RequestInfo, ResponseInfo
 from .retries import RetryConfig
 
-__all__ = ["USER_AGENT", "BearerAuth", "Transport"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "USER_AGENT",
+    "BearerAuth",
+    "DebugLogger",
+    "Transport",
+    "check_header",
+    "check_server_url",
+    "check_timeout",
+]
 
 T = TypeVar("T")
 
 USER_AGENT = f"gr4vy-async/{__version__}"
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+MERCHANT_HEADER = "x-gr4vy-merchant-account-id"
 
 #: A token, or a function (sync or async) that returns one for each request.
 BearerAuth = Union[str, Callable[[], str], Callable[[], Awaitable[str]]]  # noqa: UP007
 
+logger = logging.getLogger("gr4vy_async")
 
-_FORBIDDEN_IN_HEADERS = frozenset("\r\n\0")
-
-
-def _check_header_value(name: str, value: str) -> None:
-    """Reject CR, LF and NUL, which would split or break the header (never echo the value)."""
-    if not _FORBIDDEN_IN_HEADERS.isdisjoint(value):
-        raise InvalidRequestError(f"{name}: contains a line break or NUL character")
+#: The per-attempt DEBUG line; ``gr4vy-async --debug`` and log parsers rely on it.
+ATTEMPT_LOG_FORMAT = "%s %s -> %s in %.1f ms (attempt %d, request id %s)"
 
 
-def _context(method: str, url: URL) -> dict[str, Any]:
-    """The request's method and URL for an error: built only when one is raised."""
-    return {"method": method, "url": str(url)}
+class DebugLogger(Protocol):
+    """What ``Gr4vy(debug_logger=...)`` takes: anything with ``debug(msg, *args)``."""
+
+    def debug(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
+
+
+# ---------------------------------------------------------------- input checks
+
+# RFC 9110 5.1 (field-name = token) and 5.5 (field-value: no CTL but HTAB).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: Headers the client sets itself: passing them in ``headers`` is an error, not an override.
+_RESERVED_HEADERS = {
+    "authorization": "pass the token as bearer_auth",
+    MERCHANT_HEADER: "pass merchant_account_id",
+    "content-type": "the client sends JSON",
+    "content-length": "set by the client",
+    "transfer-encoding": "set by the client",
+    "host": "set from the server URL",
+}
+
+
+def check_header(name: object, value: object, field: str) -> None:
+    """Reject a header name that is not an RFC 9110 token or a value with a control character.
+
+    Raised before any connection; the message never shows the value.
+    """
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        raise InvalidRequestError(
+            f"{field}: a header name must be a non-empty string of RFC 9110 token characters",
+            field=field,
+            reason="invalid header name",
+        )
+    where = f"{field}[{name!r}]" if field == "headers" else field
+    if not isinstance(value, str):
+        raise InvalidRequestError(
+            f"{where}: expected a string, got {type(value).__name__}",
+            field=where,
+            reason="not a string",
+        )
+    if _CONTROL.search(value):
+        raise InvalidRequestError(
+            f"{where}: contains a control character (only tab is allowed in a header value)",
+            field=where,
+            reason="control character",
+        )
+
+
+def merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """``base`` updated with checked ``extra`` headers, names compared case-insensitively."""
+    if not isinstance(extra, Mapping):
+        raise InvalidRequestError(
+            f"headers: expected a mapping of names to values, got {type(extra).__name__}",
+            field="headers",
+            reason="not a mapping",
+        )
+    merged = dict(base)
+    by_lower = {name.lower(): name for name in merged}
+    for name, value in extra.items():
+        check_header(name, value, "headers")
+        why = _RESERVED_HEADERS.get(name.lower())
+        if why is not None:
+            raise InvalidRequestError(
+                f"headers[{name!r}]: not allowed here ({why})", field="headers", reason=why
+            )
+        previous = by_lower.pop(name.lower(), None)
+        if previous is not None:
+            del merged[previous]
+        merged[name] = value
+        by_lower[name.lower()] = name
+    return merged
+
+
+def check_timeout(value: object, field: str = "timeout_in_seconds") -> float:
+    """A timeout in seconds: a real number (not a bool), finite and above zero."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRequestError(
+            f"{field}: expected a number of seconds, got {type(value).__name__}",
+            field=field,
+            reason="not a number",
+        )
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidRequestError(
+            f"{field}: must be a finite number of seconds above 0", field=field, reason="range"
+        )
+    return float(value)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server_url(
+    server_url: object, allow_insecure_http: bool, field: str = "server_url"
+) -> str:
+    """An absolute http(s) base URL without credentials: https, unless loopback or allowed."""
+    if not isinstance(server_url, str):
+        raise InvalidRequestError(f"{field}: expected a string", field=field, reason="not a string")
+    try:
+        url = URL(server_url)
+    except (ValueError, TypeError):
+        url = URL()
+    if url.scheme not in ("https", "http") or not url.host:
+        raise InvalidRequestError(
+            f"{field}: expected an absolute http(s) URL", field=field, reason="not a URL"
+        )
+    if url.user or url.password or url.query_string or url.fragment:
+        raise InvalidRequestError(
+            f"{field}: must not carry credentials, a query or a fragment",
+            field=field,
+            reason="extra parts",
+        )
+    if url.scheme == "http" and not (_is_loopback(url.host) or allow_insecure_http):
+        raise InvalidRequestError(
+            f"{field}: plain http is only allowed to loopback hosts "
+            "(pass allow_insecure_http=True to override)",
+            field=field,
+            reason="insecure",
+        )
+    return str(url).rstrip("/")
+
+
+# ---------------------------------------------------------------- aiohttp glue
+
+
+class _ConnectionDropped(aiohttp.ClientError):
+    """A kept-alive connection dropped: raised instead of what aiohttp would retry silently."""
+
+
+async def _no_silent_retry(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Turn aiohttp's one hidden resend of an idempotent request off.
+
+    aiohttp resends a GET/PUT/DELETE once when a kept-alive connection drops;
+    our retry policy counts attempts, so every request on the wire must be one.
+    """
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # never connected: aiohttp does not resend these
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise _ConnectionDropped(type(exc).__name__) from exc
+
+
+async def _as_sent_by_us(
+    headers: Mapping[str, str],
+    defaults: Mapping[str, str],
+    request: aiohttp.ClientRequest,
+    handler: aiohttp.ClientHandlerType,
+) -> aiohttp.ClientResponse:
+    """For a borrowed session: our headers exactly, whatever the session adds.
+
+    Drops its default headers that we did not set and sets ours, including
+    ``Authorization``, over its default ``auth`` or ``.netrc`` credentials
+    (``trust_env``), which aiohttp refuses to combine with that header.
+    """
+    for name in defaults:
+        if name not in headers:
+            request.headers.popall(name, None)
+    request.headers.update(headers)
+    return await handler(request)
+
+
+_MIDDLEWARES = (_no_silent_retry,)
+
+
+def _translate(
+    exc: Exception, session: aiohttp.ClientSession, method: str, url: URL, timeout: float | None
+) -> Gr4vyError:
+    """The Gr4vyError for what aiohttp (or the OS) raised when no usable response came."""
+    where: dict[str, Any] = {"method": method, "url": str(url)}
+    name = type(exc).__name__
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return RequestTimeoutError(f"no response within {timeout} s", **where)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        # Not a transient failure: retrying cannot fix a certificate.
+        return TransportError(f"TLS certificate rejected: {exc.certificate_error}", **where)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(f"cannot connect: {exc.os_error or exc}", before_send=True, **where)
+    if isinstance(exc, _ConnectionDropped):
+        return ConnectError(f"connection lost: {exc}", **where)
+    if isinstance(
+        exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError)
+    ):
+        return ConnectError(f"connection lost: {name}", **where)
+    if isinstance(exc, RuntimeError) and session.closed:
+        return ClientClosedError("the aiohttp session is closed", **where)
+    return TransportError(f"request failed: {name}", **where)
+
+
+async def _read_body(response: aiohttp.ClientResponse, limit: int, method: str, url: URL) -> bytes:
+    """The (decompressed) body, read until it passes ``limit`` bytes at most."""
+    declared = response.content_length
+    size = 0
+    chunks: list[bytes] = []
+    if declared is None or declared <= limit:
+        content = response.content
+        while chunk := await content.readany():
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+        else:
+            return b"".join(chunks)
+    response.close()  # the rest is never read: the connection cannot be reused
+    raise ResponseTooLargeError(
+        f"{response.status}: response body larger than max_response_bytes={limit}",
+        status_code=response.status,
+        headers=response.headers,
+        method=method,
+        url=str(url),
+    )
+
+
+# ---------------------------------------------------------------- transport
 
 
 class Transport:
@@ -64,54 +300,113 @@ class Transport:
         headers: Mapping[str, str] | None,
         session: aiohttp.ClientSession | None,
         max_connections: int,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        allow_insecure_http: bool = False,
+        debug_logger: DebugLogger | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.base_url = base_url
         self.merchant_account_id = merchant_account_id
         self.retries = retries
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._headers = {
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-            **(headers or {}),
-        }
-        for name, value in self._headers.items():
-            _check_header_value(f"headers[{name!r}]", value)
+        self.max_response_bytes = max_response_bytes
+        self.allow_insecure_http = allow_insecure_http
+        self.hooks = hooks if hooks is not None else Hooks()
+        self._timeout = aiohttp.ClientTimeout(total=check_timeout(timeout))
+        base = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        self._headers = merge_headers(base, headers) if headers is not None else base
         if merchant_account_id is not None:
-            _check_header_value("merchant_account_id", merchant_account_id)
+            check_header(MERCHANT_HEADER, merchant_account_id, "merchant_account_id")
+        # The two header sets of a call with the client's merchant and no extra headers.
+        self._plain = self._with(merchant_account_id, has_body=False)
+        self._json = self._with(merchant_account_id, has_body=True)
         if isinstance(bearer_auth, str):
-            if not bearer_auth:
-                raise InvalidRequestError("bearer_auth: the token is empty")
-            _check_header_value("bearer_auth", bearer_auth)
-            self._static_authorization: str | None = f"Bearer {bearer_auth}"
+            self._static_auth: str | None = self._checked_auth(bearer_auth)
         else:
-            self._static_authorization = None
+            self._static_auth = None
         self._token_source = bearer_auth
+        self._logger: DebugLogger = debug_logger if debug_logger is not None else logger
+        is_enabled = getattr(self._logger, "isEnabledFor", None)
+        self._debug_on: Callable[[], bool] = (
+            functools.partial(is_enabled, logging.DEBUG) if callable(is_enabled) else _always
+        )
         self._session = session
         self._owns_session = session is None
         self._max_connections = max_connections
         self._closed = False
-        self._headers_cache: dict[tuple[str, str | None, bool], dict[str, str]] = {}
-        self._last_authorization: tuple[str, str] | None = None
+
+    def _with(
+        self,
+        merchant_account_id: str | None,
+        *,
+        has_body: bool,
+        base: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        headers = dict(self._headers if base is None else base)
+        if merchant_account_id is not None:
+            headers[MERCHANT_HEADER] = merchant_account_id
+        if has_body:
+            headers["Content-Type"] = "application/json"
+        return headers
 
     # ------------------------------------------------------------------ lifecycle
 
     def open(self) -> aiohttp.ClientSession:
-        """The session, made on first use inside the running loop if we own it."""
+        """The session, made on first use inside the running loop if we own it.
+
+        Raises :class:`EventLoopError` when called from another event loop than
+        the session's: an aiohttp session cannot cross loops.
+        """
         if self._closed:
             raise ClientClosedError("the Gr4vy client is closed")
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
+        session = self._session
+        loop = asyncio.get_running_loop()
+        if session is None:
+            session = self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
                 timeout=self._timeout,
             )
-        return self._session
+        elif session._loop is not loop:
+            if self._owns_session and session._loop.is_closed():
+                self._retire(session)
+            raise EventLoopError(
+                "this client's session belongs to another event loop; create one client per loop"
+            )
+        return session
+
+    def _retire(self, session: aiohttp.ClientSession) -> None:
+        """Let go of an owned session whose loop is closed, without unclosed-resource warnings.
+
+        Nothing can be awaited on a closed loop; the connector is marked closed
+        and its sockets closed directly.
+        """
+        self._session = None
+        connector = session.connector
+        session.detach()
+        if connector is None:
+            return
+        protocols = [protocol for entries in connector._conns.values() for protocol, _ in entries]
+        connector._close()
+        for protocol in protocols:
+            transport = protocol.transport
+            if transport is not None:
+                transport._sock.close()  # type: ignore[attr-defined]
+                transport._sock = None  # type: ignore[attr-defined]
 
     async def aclose(self) -> None:
         """Close the session if we own it; a borrowed one is left open. Idempotent."""
         self._closed = True
         session, self._session = self._session, None
-        if session is not None and self._owns_session:
+        if session is None or not self._owns_session:
+            return
+        session_loop = session._loop
+        if session_loop is asyncio.get_running_loop():
             await session.close()
+        elif session_loop.is_closed():
+            self._retire(session)
+        else:
+            await asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(session.close(), session_loop)
+            )
 
     # ------------------------------------------------------------------ requests
 
@@ -126,6 +421,8 @@ class Transport:
         merchant_account_id: str | msgspec.UnsetType | None = ...,
         timeout: float | None = ...,
         retries: RetryConfig | None = ...,
+        headers: Mapping[str, str] | None = ...,
+        base_url: str | None = ...,
     ) -> T: ...
 
     @overload
@@ -139,6 +436,8 @@ class Transport:
         merchant_account_id: str | msgspec.UnsetType | None = ...,
         timeout: float | None = ...,
         retries: RetryConfig | None = ...,
+        headers: Mapping[str, str] | None = ...,
+        base_url: str | None = ...,
     ) -> None: ...
 
     async def request(
@@ -151,95 +450,59 @@ class Transport:
         merchant_account_id: str | msgspec.UnsetType | None = msgspec.UNSET,
         timeout: float | None = None,
         retries: RetryConfig | None = None,
+        headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
     ) -> T | None:
-        """Send one request (retrying per policy) and decode a 2xx into ``response_type``.
+        """Send one request, retrying per policy, and decode a 2xx into ``response_type``.
+
+        ``headers`` are added over the client's (``Authorization`` and the
+        merchant header may not be set this way); ``base_url`` replaces the
+        client's server URL for this call. Each attempt asks ``bearer_auth``
+        for its token, logs one DEBUG line and runs the hooks.
 
         Raises the :mod:`~gr4vy_async.errors` class for the response status,
         :class:`ResponseValidationError` for a 2xx that does not decode, and a
-        :class:`TransportError` (cause kept) when no response came.
+        :class:`TransportError` (cause kept) when no response came; each with
+        ``attempts`` and ``elapsed``.
         """
         session = self.open()
-        url = URL(self.base_url + path, encoded=True)
-        authorization = self._static_authorization or await self._authorization()
-        headers = self._request_headers(authorization, merchant_account_id, body is not None)
-        if timeout is None:
-            client_timeout = self._timeout
-        elif timeout > 0:  # aiohttp reads 0 or less as "no timeout at all"
-            client_timeout = aiohttp.ClientTimeout(total=timeout)
+        client_timeout = (
+            self._timeout
+            if timeout is None
+            else aiohttp.ClientTimeout(total=check_timeout(timeout))
+        )
+        if merchant_account_id is msgspec.UNSET and headers is None:
+            request_headers = self._json if body is not None else self._plain
         else:
-            raise InvalidRequestError("timeout_in_seconds: must be a positive number")
+            if merchant_account_id is msgspec.UNSET:
+                merchant_account_id = self.merchant_account_id
+            elif merchant_account_id is not None:
+                check_header(MERCHANT_HEADER, merchant_account_id, "merchant_account_id")
+            base = merge_headers(self._headers, headers) if headers is not None else None
+            request_headers = self._with(merchant_account_id, has_body=body is not None, base=base)
+        if base_url is not None:
+            base_url = check_server_url(base_url, self.allow_insecure_http)
+        url = URL((self.base_url if base_url is None else base_url) + path, encoded=True)
+        policy = self.retries if retries is None else retries
         started = time.monotonic()
-        # The first attempt runs outside tenacity: building its controller costs
-        # more than a whole successful request, and most requests succeed.
-        try:
-            return await self._send(
-                session, method, url, headers, body, client_timeout, response_type
-            )
-        except Gr4vyError as error:
-            policy = self.retries if retries is None else retries
-            if not policy.should_retry(error, method):
-                raise
-            first_error: Gr4vyError | None = error
-        async for retry_state in policy.retrying(method, started):
-            with retry_state:
-                if first_error is not None:
-                    # Replay the first failure so tenacity counts it and waits for it.
-                    replayed, first_error = first_error, None
-                    raise replayed
-                return await self._send(
-                    session, method, url, headers, body, client_timeout, response_type
-                )
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(
+                    session, method, url, request_headers, body, client_timeout, response_type,
+                    attempt,
+                )  # fmt: skip
+            except Gr4vyError as error:
+                wait = policy.next_wait(error, method, attempt, started)
+                if wait is None:
+                    error.attempts, error.elapsed = attempt, time.monotonic() - started
+                    raise
+                # The error's str() carries method, URL, status and code: never token or body.
+                logger.info("retrying in %.2fs (attempt %d failed): %s", wait, attempt, error)
+                await _retries._sleep(wait)
 
-    def _request_headers(
-        self,
-        authorization: str,
-        merchant_account_id: str | msgspec.UnsetType | None,
-        has_body: bool,
-    ) -> dict[str, str]:
-        """The headers, built and checked once per (token, merchant, body?), then reused.
-
-        aiohttp copies the dict it is given, so sharing one between requests is safe.
-        """
-        if merchant_account_id is msgspec.UNSET:
-            merchant_account_id = self.merchant_account_id
-        key = (authorization, merchant_account_id, has_body)
-        headers = self._headers_cache.get(key)
-        if headers is None:
-            headers = dict(self._headers)
-            headers["Authorization"] = authorization
-            if merchant_account_id is not None:
-                _check_header_value("merchant_account_id", merchant_account_id)
-                headers["x-gr4vy-merchant-account-id"] = merchant_account_id
-            if has_body:
-                headers["Content-Type"] = "application/json"
-            if len(self._headers_cache) >= 32:  # rotating tokens: keep only the current ones
-                self._headers_cache.clear()
-            self._headers_cache[key] = headers
-        return headers
-
-    async def _authorization(self) -> str:
-        """``Bearer <token>`` from the provider, checked once per new token."""
-        token = await self._token()
-        last = self._last_authorization
-        if last is not None and last[0] is token:
-            return last[1]
-        _check_header_value("bearer_auth", token)
-        authorization = f"Bearer {token}"
-        self._last_authorization = (token, authorization)
-        return authorization
-
-    async def _token(self) -> str:
-        source = self._token_source
-        assert not isinstance(source, str)
-        token = source()
-        if type(token) is not str and inspect.isawaitable(token):
-            token = await token
-        if not isinstance(token, str) or not token:
-            raise InvalidRequestError("bearer_auth: the token provider returned no token")
-        return token
-
-    async def _send(
+    async def _attempt(
         self,
         session: aiohttp.ClientSession,
         method: str,
@@ -248,55 +511,141 @@ class Transport:
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
         response_type: type[T] | None,
+        attempt: int,
     ) -> T | None:
+        """One request on the wire: a fresh token, the hooks, one DEBUG line."""
+        sent_headers = {
+            **headers,
+            "Authorization": self._static_auth or await self._provider_auth(),
+        }
+        hooks = self.hooks
+        request_info = None
+        if hooks:
+            request_info = RequestInfo(
+                method, str(url), {**headers, "Authorization": REDACTED}, attempt
+            )
+            await hooks.run_before_request(request_info)
+        middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = _MIDDLEWARES
+        if not self._owns_session and (session.headers or session.auth or session.trust_env):
+            middlewares = (
+                functools.partial(_as_sent_by_us, sent_headers, session.headers),
+                _no_silent_retry,
+            )
+            sent_headers = headers  # Authorization goes in through the middleware
+        sent = time.monotonic()
+        response: aiohttp.ClientResponse | None = None
         try:
-            # Never follow a redirect: it would carry the body (buyer data) to
-            # whatever host the Location names, over any scheme.
+            # Everything we rely on is set here, per request, so a borrowed
+            # session's defaults change nothing. Never follow a redirect: it
+            # would carry the body (buyer data) to whatever host it names.
             async with session.request(
-                method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
-            ) as response:
-                raw = await response.read()
+                method, url, data=body, headers=sent_headers, timeout=timeout,
+                allow_redirects=False, raise_for_status=False, auto_decompress=True,
+                middlewares=middlewares,
+            ) as response:  # fmt: skip
+                raw = await _read_body(response, self.max_response_bytes, method, url)
                 status = response.status
                 if status >= 300:
-                    raise error_for_response(status, response.headers, raw, **_context(method, url))
-                if response_type is None:
-                    return None
-                try:
-                    return decoder_for(response_type).decode(raw)
-                except msgspec.DecodeError as exc:
-                    raise ResponseValidationError(
-                        f"{status}: the response body is not a valid "
-                        f"{response_type.__name__}: {exc}",
-                        status_code=status,
-                        headers=response.headers,
-                        body=raw.decode("utf-8", "replace"),
-                        **_context(method, url),
-                    ) from exc
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            raise RequestTimeoutError(
-                f"no response within {timeout.total} s", **_context(method, url)
-            ) from exc
-        except aiohttp.ClientConnectorCertificateError as exc:
-            # Not a transient failure: retrying cannot fix a certificate.
-            raise TransportError(
-                f"TLS certificate rejected: {exc.certificate_error}", **_context(method, url)
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise ConnectError(
-                f"cannot connect: {exc.os_error or exc}", before_send=True, **_context(method, url)
-            ) from exc
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
-                aiohttp.ClientPayloadError) as exc:  # fmt: skip
-            raise ConnectError(
-                f"connection lost: {type(exc).__name__}", **_context(method, url)
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise TransportError(
-                f"request failed: {type(exc).__name__}", **_context(method, url)
-            ) from exc
-        except RuntimeError as exc:
-            if session.closed:
-                raise ClientClosedError(
-                    "the aiohttp session is closed", **_context(method, url)
-                ) from exc
+                    raise error_for_response(
+                        status, response.headers, raw, method=method, url=str(url)
+                    )
+                result = (
+                    None
+                    if response_type is None
+                    else _decode(response, raw, response_type, method, url)
+                )
+        except Exception as exc:
+            error = (
+                exc
+                if isinstance(exc, Gr4vyError)
+                else _translate(exc, session, method, url, timeout.total)
+            )
+            if hooks or self._debug_on():
+                await self._report(request_info, response, attempt, sent, error, method, url)
+            if error is exc:
+                raise
+            raise error from exc
+        if hooks or self._debug_on():
+            await self._report(request_info, response, attempt, sent, None, method, url)
+        return result
+
+    async def _report(
+        self,
+        request_info: RequestInfo | None,
+        response: aiohttp.ClientResponse | None,
+        attempt: int,
+        sent: float,
+        error: Gr4vyError | None,
+        method: str,
+        url: URL,
+    ) -> None:
+        """The attempt's DEBUG line and after-success / after-error hooks."""
+        elapsed = time.monotonic() - sent
+        if self._debug_on():
+            outcome: object = type(error).__name__ if response is None else response.status
+            request_id = response.headers.get("x-request-id") if response is not None else None
+            self._logger.debug(
+                ATTEMPT_LOG_FORMAT, method, url.path, outcome, elapsed * 1000, attempt,
+                request_id or "-",
+            )  # fmt: skip
+        if request_info is None:
+            return
+        response_info = (
+            None
+            if response is None
+            else ResponseInfo(response.status, response.headers, elapsed, attempt)
+        )
+        if error is None:
+            assert response_info is not None
+            await self.hooks.run_after_success(request_info, response_info)
+        else:
+            await self.hooks.run_after_error(request_info, response_info, error)
+
+    def _checked_auth(self, token: object) -> str:
+        if not isinstance(token, str) or not token:
+            raise InvalidRequestError(
+                "bearer_auth: the token is empty or not a string",
+                field="bearer_auth",
+                reason="no token",
+            )
+        check_header("Authorization", token, "bearer_auth")
+        return f"Bearer {token}"
+
+    async def _provider_auth(self) -> str:
+        """The provider's token for this attempt; its own failure becomes a Gr4vyError."""
+        source = self._token_source
+        assert not isinstance(source, str)
+        try:
+            token: Any = source()
+            if type(token) is not str and inspect.isawaitable(token):
+                token = await token
+        except Gr4vyError:
             raise
+        except Exception as exc:
+            raise TokenProviderError(
+                f"bearer_auth: the token provider raised {type(exc).__name__}"
+            ) from exc
+        return self._checked_auth(token)
+
+
+def _always() -> bool:
+    return True
+
+
+def _decode(
+    response: aiohttp.ClientResponse, raw: bytes, response_type: type[T], method: str, url: URL
+) -> T:
+    """A 2xx body as ``response_type``; anything that does not decode is a typed error."""
+    try:
+        return decoder_for(response_type).decode(raw)
+    except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+        status = response.status
+        raise ResponseValidationError(
+            f"{status}: the response body is not a valid {response_type.__name__}: "
+            f"{str(exc)[:200]}",
+            status_code=status,
+            headers=response.headers,
+            body=body_prefix(raw),
+            method=method,
+            url=str(url),
+        ) from exc

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import ipaddress
+import logging
+import os
 import re
 from collections.abc import Mapping
 from types import TracebackType
 
 import aiohttp
-from yarl import URL
 
-from ._transport import BearerAuth, Transport
+from ._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    BearerAuth,
+    DebugLogger,
+    Transport,
+    check_server_url,
+    check_timeout,
+)
 from .checkout_sessions import CheckoutSessions
 from .errors import InvalidRequestError
+from .hooks import Hooks
 from .retries import RetryConfig
 
 __all__ = ["SERVERS", "Gr4vy"]
@@ -26,39 +34,28 @@ _INSTANCE_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 DEFAULT_TIMEOUT = 30.0
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def resolve_base_url(
     *, id: str, server: str, server_url: str | None, allow_insecure_http: bool
 ) -> str:
     """The API base URL, checked: https, unless loopback or explicitly allowed."""
-    if server_url is None:
-        template = SERVERS.get(server)
-        if template is None:
-            raise InvalidRequestError(
-                f"server: unknown server {server!r}; expected one of {', '.join(SERVERS)}"
-            )
-        if not _INSTANCE_ID.fullmatch(id):
-            raise InvalidRequestError(f"id: not a Gr4vy instance id: {id[:64]!r}")
-        return template.format(id=id)
-    url = URL(server_url)
-    if url.scheme not in ("https", "http") or not url.host:
-        raise InvalidRequestError("server_url: expected an absolute http(s) URL")
-    if url.user or url.password or url.query_string or url.fragment:
-        raise InvalidRequestError("server_url: must not carry credentials, a query or a fragment")
-    if url.scheme == "http" and not (_is_loopback(url.host) or allow_insecure_http):
+    if server_url is not None:
+        return check_server_url(server_url, allow_insecure_http)
+    template = SERVERS.get(server)
+    if template is None:
         raise InvalidRequestError(
-            "server_url: plain http is only allowed to loopback hosts "
-            "(pass allow_insecure_http=True to override)"
+            f"server: unknown server {server!r}; expected one of {', '.join(SERVERS)}"
         )
-    return str(url).rstrip("/")
+    if not _INSTANCE_ID.fullmatch(id):
+        raise InvalidRequestError(f"id: not a Gr4vy instance id: {id[:64]!r}")
+    return template.format(id=id)
+
+
+def _debug_logger(debug_logger: DebugLogger | None) -> DebugLogger | None:
+    """``debug_logger``, or, as in the official SDK, DEBUG on when ``GR4VY_DEBUG`` is set."""
+    if debug_logger is None and os.getenv("GR4VY_DEBUG"):
+        logging.basicConfig()  # a stderr handler on the root logger, if it has none
+        logging.getLogger("gr4vy_async").setLevel(logging.DEBUG)
+    return debug_logger
 
 
 class Gr4vy:
@@ -71,8 +68,17 @@ class Gr4vy:
 
     ``bearer_auth`` is a token, or a function (sync or async) returning one,
     called for each request (see :func:`gr4vy_async.auth.with_token`). Pass
-    ``session=`` to borrow an ``aiohttp.ClientSession`` (never closed here);
-    otherwise the client makes one in the running loop and closes it on exit.
+    ``session=`` to borrow an ``aiohttp.ClientSession`` (never closed here;
+    its defaults such as ``raise_for_status``, ``base_url`` or default headers
+    do not apply to this client's requests); otherwise the client makes one in
+    the running loop and closes it on exit. A client belongs to one event loop.
+
+    ``timeout_in_seconds`` bounds each attempt; ``retries.max_elapsed`` bounds
+    when a retry may start. ``max_response_bytes`` caps a response body
+    (decompressed). ``debug_logger`` receives one DEBUG line per attempt
+    (default: the ``gr4vy_async`` logger; the ``GR4VY_DEBUG`` environment
+    variable turns it on). ``client.hooks`` registers hooks
+    (:mod:`gr4vy_async.hooks`).
     """
 
     def __init__(
@@ -89,9 +95,21 @@ class Gr4vy:
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         allow_insecure_http: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        debug_logger: DebugLogger | None = None,
     ) -> None:
-        if not timeout_in_seconds > 0:
-            raise InvalidRequestError("timeout_in_seconds: must be a positive number")
+        check_timeout(timeout_in_seconds)
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise InvalidRequestError(
+                "max_response_bytes: expected a positive whole number of bytes",
+                field="max_response_bytes",
+                reason="range",
+            )
+        self.hooks = Hooks()
         self.server_url = resolve_base_url(
             id=id, server=server, server_url=server_url, allow_insecure_http=allow_insecure_http
         )
@@ -104,6 +122,10 @@ class Gr4vy:
             headers=headers,
             session=session,
             max_connections=max_connections,
+            max_response_bytes=max_response_bytes,
+            allow_insecure_http=allow_insecure_http,
+            debug_logger=_debug_logger(debug_logger),
+            hooks=self.hooks,
         )
         self.checkout_sessions = CheckoutSessions(self._transport)
 

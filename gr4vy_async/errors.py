@@ -1,10 +1,10 @@
 """The exceptions this library raises, and the one status -> exception table.
 
-Every exception is a :class:`Gr4vyError`. Responses with a documented status
-raise the class named as in the official SDK (``Error404``, ...), with the
-parsed body in ``data``; anything else raises :class:`APIError`. Messages and
-reprs carry the status, code, message and request line, never the bearer
-token or the request body.
+Every exception is a :class:`Gr4vyError`. A response with a documented status
+raises the class named as in the official SDK (``Error404``, ...) whatever its
+body, with the parsed body in ``data`` when it decodes; any other error status
+raises :class:`APIError`. Messages and reprs carry the status, code, message,
+attempts and request line, never the bearer token or the request body.
 """
 
 from __future__ import annotations
@@ -33,16 +33,22 @@ __all__ = [
     "Error500",
     "Error502",
     "Error504",
+    "EventLoopError",
     "Gr4vyError",
     "HTTPValidationError",
     "InvalidRequestError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
+    "TokenProviderError",
     "TransportError",
     "error_for_response",
 ]
 
 _EMPTY: Mapping[str, str] = {}
+
+#: How much of a response body an exception keeps in ``body`` (characters).
+BODY_PREFIX_LIMIT = 8192
 
 
 class Gr4vyError(Exception):
@@ -51,8 +57,16 @@ class Gr4vyError(Exception):
     For a response: ``status_code``, ``headers``, ``body`` (the text),
     ``data`` (the parsed body where it matched the documented model),
     ``method`` and ``url`` of the request. They are ``None``/empty for errors
-    raised before a response (bad input, network failures).
+    raised before a response (bad input, network failures). ``body`` keeps at
+    most the first :data:`BODY_PREFIX_LIMIT` characters.
+
+    ``attempts`` and ``elapsed`` (seconds, waits included) say how many
+    requests the call made and how long it took before giving up; they are
+    ``None`` for errors raised before any request.
     """
+
+    attempts: int | None = None
+    elapsed: float | None = None
 
     def __init__(
         self,
@@ -80,9 +94,13 @@ class Gr4vyError(Exception):
         return self.headers.get("x-request-id")
 
     def __str__(self) -> str:
+        text = self.message
+        if self.attempts is not None and self.elapsed is not None:
+            plural = "s" if self.attempts != 1 else ""
+            text += f" ({self.attempts} attempt{plural} over {self.elapsed:.1f} s)"
         if self.method and self.url:
-            return f"{self.message} ({self.method} {self.url})"
-        return self.message
+            text += f" ({self.method} {self.url})"
+        return text
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status_code={self.status_code!r}, message={self.message!r})"
@@ -105,6 +123,18 @@ class InvalidRequestError(Gr4vyError, ValueError):
 
 class ClientClosedError(Gr4vyError, RuntimeError):
     """A request was made on a client that is closed."""
+
+
+class EventLoopError(Gr4vyError, RuntimeError):
+    """The client was used from an event loop other than its session's.
+
+    An aiohttp session (and so a client) belongs to the loop it was made in:
+    make one client per event loop (per ``asyncio.run``, per thread).
+    """
+
+
+class TokenProviderError(Gr4vyError):
+    """The ``bearer_auth`` provider raised; its exception is the ``__cause__``."""
 
 
 class TransportError(Gr4vyError):
@@ -133,6 +163,14 @@ class APIError(Gr4vyError):
 
 class ResponseValidationError(Gr4vyError):
     """A success response whose body does not decode into the documented model."""
+
+
+class ResponseTooLargeError(Gr4vyError):
+    """The response body (decompressed) was larger than the client's ``max_response_bytes``.
+
+    Reading stopped at the limit and the connection was closed; ``status_code``
+    and ``headers`` are the response's, ``body`` is empty.
+    """
 
 
 class _DocumentedError(Gr4vyError):
@@ -261,49 +299,43 @@ def _describe(data: msgspec.Struct) -> str:
     return text
 
 
-def _documented_body(status: int, body: bytes, model: type[msgspec.Struct]) -> msgspec.Struct:
-    """The body as ``model``; ValueError unless it is the documented shape.
+def _parse_body(body: bytes, model: type[msgspec.Struct]) -> Any:
+    """The body as ``model``, or ``None`` when it does not decode as one (never raises)."""
+    try:
+        return msgspec.json.decode(body, type=model)
+    except (msgspec.DecodeError, RecursionError, ValueError):
+        return None
 
-    Every field of the error models has a default, so any JSON object would
-    decode: the documented markers (``"type": "error"``, or a 422's
-    ``detail``) must be present.
-    """
-    value = msgspec.json.decode(body)
-    marker_ok = isinstance(value, dict) and (
-        "detail" in value if status == 422 else value.get("type") == "error"
-    )
-    if not marker_ok:
-        raise ValueError("not a documented error body")
-    return msgspec.convert(value, model)
+
+def body_prefix(body: bytes) -> str:
+    """The start of a response body as text, for an exception's ``body``."""
+    return body[: BODY_PREFIX_LIMIT * 4].decode("utf-8", "replace")[:BODY_PREFIX_LIMIT]
 
 
 def error_for_response(
     status: int, headers: Mapping[str, str], body: bytes, *, method: str, url: str
 ) -> Gr4vyError:
-    """The exception for an error response, picked by HTTP status (never the body)."""
-    text = body.decode("utf-8", "replace")
-    documented = ERRORS_BY_STATUS.get(status)
-    cls: type[Gr4vyError] | None = documented
-    data: Any = None
-    if documented is not None:
-        try:
-            data = _documented_body(status, body, documented.model)
-        except (msgspec.DecodeError, ValueError):
-            cls = None
-    if cls is None:
+    """The exception for an error response: the class follows the status, whatever the body.
+
+    ``data`` is the body parsed as the status's documented model when it
+    decodes as one (every field of those models is optional, so ``{}`` does),
+    else ``None``.
+    """
+    cls: type[Gr4vyError] = ERRORS_BY_STATUS.get(status, APIError)
+    data = _parse_body(body, cls.model) if issubclass(cls, _DocumentedError) else None
+    if data is None:
         # The body itself stays out of the message: it may echo request data.
         kind = headers.get("content-type", "no content type")
-        return APIError(
-            f"{status}: undocumented response body ({kind}, {len(body)} bytes)",
-            status_code=status, headers=headers, body=text, method=method, url=url,
-        )  # fmt: skip
-    if cls is Error403:
-        message = data.message.lower()
-        if message == _FORBIDDEN_MESSAGE:
-            cls = Error403Forbidden
-        elif _ACTIVE_MESSAGE in message:
-            cls = Error403Active
+        message = f"{status}: undocumented response body ({kind}, {len(body)} bytes)"
+    else:
+        message = f"{status} {_describe(data)}"
+        if cls is Error403:
+            text = (data.message or "").lower()
+            if text == _FORBIDDEN_MESSAGE:
+                cls = Error403Forbidden
+            elif _ACTIVE_MESSAGE in text:
+                cls = Error403Active
     return cls(
-        f"{status} {_describe(data)}",
-        status_code=status, headers=headers, body=text, data=data, method=method, url=url,
+        message, status_code=status, headers=headers, body=body_prefix(body), data=data,
+        method=method, url=url,
     )  # fmt: skip

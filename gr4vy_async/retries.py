@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
-import random
+import functools
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 
 import tenacity
@@ -23,7 +23,7 @@ from .errors import ConnectError, Gr4vyError, RequestTimeoutError, TransportErro
 
 __all__ = ["RetryConfig", "retry_after_seconds"]
 
-logger = logging.getLogger("gr4vy_async")
+_DELTA_SECONDS = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() takes "²"
 
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 #: Statuses that say "nothing was done, try later": safe to retry for any method.
@@ -78,50 +78,61 @@ class RetryConfig:
 
     def wait_seconds(self, error: BaseException | None, attempt: int) -> float:
         """The wait before attempt ``attempt + 1``: Retry-After, else jittered backoff."""
-        if isinstance(error, Gr4vyError):
-            retry_after = retry_after_seconds(error.headers)
-            if retry_after is not None:
-                return min(retry_after, self.retry_after_cap)
-        ceiling = min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
-        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+        state = tenacity.RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+        state.attempt_number = attempt
+        if error is not None:
+            state.set_exception((type(error), error, error.__traceback__))
+        return float(self._wait(state))
 
-    def retrying(self, method: str, started: float) -> tenacity.AsyncRetrying:
-        """A fresh tenacity controller for one request (they hold per-call state).
-
-        ``started`` is the ``time.monotonic()`` of the first attempt: no retry
-        starts after ``max_elapsed`` seconds from it, waits included.
-        """
+    @functools.cached_property
+    def _wait(self) -> Callable[[tenacity.RetryCallState], float]:
+        """tenacity's wait: ``Retry-After`` when the response has one, else full jitter."""
+        backoff = tenacity.wait_random_exponential(
+            multiplier=self.initial_delay, max=self.max_delay
+        )
 
         def wait(state: tenacity.RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
-            return self.wait_seconds(error, state.attempt_number)
+            if isinstance(error, Gr4vyError):
+                retry_after = retry_after_seconds(error.headers)
+                if retry_after is not None:
+                    return min(retry_after, self.retry_after_cap)
+            return backoff(state)
 
-        def stop(state: tenacity.RetryCallState) -> bool:
-            # tenacity computes the wait before asking stop: ``upcoming_sleep`` is known.
-            elapsed_after_wait = time.monotonic() - started + state.upcoming_sleep
-            return (
-                state.attempt_number >= self.max_attempts or elapsed_after_wait > self.max_elapsed
-            )
+        return wait
 
-        return tenacity.AsyncRetrying(
-            stop=stop,
-            wait=wait,
-            retry=tenacity.retry_if_exception(lambda error: self.should_retry(error, method)),
-            before_sleep=_log_retry,
-            sleep=_sleep,
-            reraise=True,
+    @functools.cached_property
+    def _stop(self) -> tenacity.stop.stop_base:
+        """tenacity's stop: after ``max_attempts``, or a retry that would start too late."""
+        return tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_before_delay(
+            self.max_elapsed
         )
+
+    def next_wait(
+        self, error: BaseException, method: str, attempt: int, started: float
+    ) -> float | None:
+        """After attempt ``attempt`` failed with ``error``: the wait before the next, or ``None``.
+
+        tenacity decides, as it would inside ``AsyncRetrying``: the retry
+        predicate (:meth:`should_retry`), then the wait, then the stop, which
+        sees the wait to come. ``started`` is the ``time.monotonic()`` of the
+        first attempt: no retry starts ``max_elapsed`` seconds after it.
+        The caller sleeps and loops; nothing here is built for a call that
+        succeeds at once.
+        """
+        if not self.should_retry(error, method):
+            return None
+        state = tenacity.RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+        state.start_time = started
+        state.attempt_number = attempt
+        state.set_exception((type(error), error, error.__traceback__))
+        state.upcoming_sleep = wait = float(self._wait(state))
+        return None if self._stop(state) else wait
 
 
 async def _sleep(seconds: float) -> None:
+    """The wait between attempts (a seam tests replace to record waits)."""
     await asyncio.sleep(seconds)
-
-
-def _log_retry(state: tenacity.RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    wait = state.next_action.sleep if state.next_action else 0.0
-    # The error's str() carries method, URL, status and code: never token or body.
-    logger.info("retrying in %.2fs (attempt %d failed): %s", wait, state.attempt_number, error)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -130,10 +141,10 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _DELTA_SECONDS.fullmatch(value):
         return float(value)
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when - time.time())

@@ -249,4 +249,7 @@ async def test_a_token_with_a_line_break_is_one_line_without_the_token() -> None
         "checkout-sessions", "get", "4137b1cf-39ac-42a8-bad6-1c680d5dab6b",
     )  # fmt: skip
     assert code == 2
-    assert err == "gr4vy-async: error: bearer_auth: contains a line break or NUL character\n"
+    assert err == (
+        "gr4vy-async: error: bearer_auth: contains a control character"
+        " (only tab is allowed in a header value)\n"
+    )

@@ -138,21 +138,26 @@ async def test_403_variants_are_picked_from_the_body(
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "content_type"),
+    ("status", "body", "content_type", "expected"),
     [
-        (418, json.dumps(error_body(400)), "application/json"),  # undocumented status
-        (502, "<html><body>Bad gateway</body></html>", "text/html"),  # proxy page
-        (404, "", "application/json"),  # empty
-        (400, '{"type": "error", "code": "bad', "application/json"),  # truncated
+        (418, json.dumps(error_body(400)), "application/json", errors.APIError),  # undocumented
+        (502, "<html><body>Bad gateway</body></html>", "text/html", errors.Error502),  # proxy page
+        (404, "", "application/json", errors.Error404),  # empty
+        (400, '{"type": "error", "code": "bad', "application/json", errors.Error400),  # truncated
     ],
 )
-async def test_undocumented_responses_raise_api_error(
-    mock_http: CompatAioresponses, status: int, body: str, content_type: str
+async def test_undocumented_responses_raise_the_class_of_their_status(
+    mock_http: CompatAioresponses,
+    status: int,
+    body: str,
+    content_type: str,
+    expected: type[errors.Gr4vyError],
 ) -> None:
     mock_http.get(ITEM, status=status, body=body, content_type=content_type)
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=RetryConfig.none()) as client:
-        with pytest.raises(errors.APIError) as info:
+        with pytest.raises(errors.Gr4vyError) as info:
             await client.checkout_sessions.get(session_id=SESSION_ID)
+    assert type(info.value) is expected
     assert info.value.status_code == status
     assert info.value.body == body
     assert info.value.data is None
@@ -518,16 +523,27 @@ async def test_a_per_call_timeout_must_be_positive(
 
 
 @pytest.mark.parametrize(
-    ("status", "body"),
-    [(404, {"detail": "Not Found"}), (500, {}), (422, {"type": "error"}), (400, [1, 2])],
+    ("status", "body", "expected", "parsed"),
+    [
+        (404, {"detail": "Not Found"}, errors.Error404, True),
+        (500, {}, errors.Error500, True),
+        (422, {"type": "error"}, errors.HTTPValidationError, True),
+        (400, [1, 2], errors.Error400, False),
+    ],
 )
-async def test_json_that_is_not_the_documented_error_body_is_an_api_error(
-    mock_http: CompatAioresponses, status: int, body: Any
+async def test_json_that_is_not_the_documented_error_body_keeps_the_status_class(
+    mock_http: CompatAioresponses,
+    status: int,
+    body: Any,
+    expected: type[errors.Gr4vyError],
+    parsed: bool,
 ) -> None:
     mock_http.get(ITEM, status=status, body=json.dumps(body))
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=RetryConfig.none()) as client:
-        with pytest.raises(errors.APIError):
+        with pytest.raises(errors.Gr4vyError) as info:
             await client.checkout_sessions.get(session_id=SESSION_ID)
+    assert type(info.value) is expected
+    assert (info.value.data is not None) is parsed
 
 
 @pytest.mark.parametrize(
@@ -538,7 +554,7 @@ async def test_json_that_is_not_the_documented_error_body_is_an_api_error(
 def test_header_values_with_line_breaks_fail_when_the_client_is_made(
     kwargs: dict[str, Any],
 ) -> None:
-    with pytest.raises(errors.InvalidRequestError, match="line break or NUL") as info:
+    with pytest.raises(errors.InvalidRequestError, match="control character") as info:
         Gr4vy(**{"bearer_auth": TOKEN, **kwargs})
     assert "Evil" not in str(info.value)
     assert "tok\nen" not in str(info.value)
