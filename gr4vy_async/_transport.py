@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import ipaddress
@@ -38,6 +39,7 @@ from .hooks import REDACTED, Hooks, RequestInfo, ResponseInfo
 from .retries import RetryConfig
 
 __all__ = [
+    "ATTEMPT_LOG_FORMAT",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "USER_AGENT",
     "BearerAuth",
@@ -262,9 +264,11 @@ def _translate(
 async def _read_body(response: aiohttp.ClientResponse, limit: int, method: str, url: URL) -> bytes:
     """The (decompressed) body, read until it passes ``limit`` bytes at most."""
     declared = response.content_length
-    size = 0
-    chunks: list[bytes] = []
     if declared is None or declared <= limit:
+        if declared is not None and "Content-Encoding" not in response.headers:
+            return await response.read()  # aiohttp reads at most the declared length
+        size = 0
+        chunks: list[bytes] = []
         content = response.content
         while chunk := await content.readany():
             size += len(chunk)
@@ -316,13 +320,13 @@ class Transport:
         self._headers = merge_headers(base, headers) if headers is not None else base
         if merchant_account_id is not None:
             check_header(MERCHANT_HEADER, merchant_account_id, "merchant_account_id")
-        # The two header sets of a call with the client's merchant and no extra headers.
-        self._plain = self._with(merchant_account_id, has_body=False)
-        self._json = self._with(merchant_account_id, has_body=True)
         if isinstance(bearer_auth, str):
             self._static_auth: str | None = self._checked_auth(bearer_auth)
         else:
             self._static_auth = None
+        # The two header sets of a call with the client's merchant and no extra headers.
+        self._plain = self._with(merchant_account_id, has_body=False)
+        self._json = self._with(merchant_account_id, has_body=True)
         self._token_source = bearer_auth
         self._logger: DebugLogger = debug_logger if debug_logger is not None else logger
         is_enabled = getattr(self._logger, "isEnabledFor", None)
@@ -342,6 +346,8 @@ class Transport:
         base: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         headers = dict(self._headers if base is None else base)
+        if self._static_auth is not None:
+            headers["Authorization"] = self._static_auth
         if merchant_account_id is not None:
             headers[MERCHANT_HEADER] = merchant_account_id
         if has_body:
@@ -384,13 +390,16 @@ class Transport:
         session.detach()
         if connector is None:
             return
-        protocols = [protocol for entries in connector._conns.values() for protocol, _ in entries]
-        connector._close()
+        # aiohttp internals: guarded, so a change there costs a warning, never an error.
+        conns = getattr(connector, "_conns", {})
+        protocols = [protocol for entries in conns.values() for protocol, _ in entries]
+        with contextlib.suppress(Exception):
+            connector._close()
         for protocol in protocols:
-            transport = protocol.transport
-            if transport is not None:
-                transport._sock.close()  # type: ignore[attr-defined]
-                transport._sock = None  # type: ignore[attr-defined]
+            sock = getattr(protocol.transport, "_sock", None)
+            if sock is not None:
+                sock.close()
+                protocol.transport._sock = None
 
     async def aclose(self) -> None:
         """Close the session if we own it; a borrowed one is left open. Idempotent."""
@@ -514,13 +523,15 @@ class Transport:
         attempt: int,
     ) -> T | None:
         """One request on the wire: a fresh token, the hooks, one DEBUG line."""
-        sent_headers = {
-            **headers,
-            "Authorization": self._static_auth or await self._provider_auth(),
-        }
+        # A static token is in ``headers`` already; a provider is asked on every attempt.
+        sent_headers = (
+            headers
+            if self._static_auth is not None
+            else {**headers, "Authorization": await self._provider_auth()}
+        )
         hooks = self.hooks
         request_info = None
-        if hooks:
+        if hooks.active:
             request_info = RequestInfo(
                 method, str(url), {**headers, "Authorization": REDACTED}, attempt
             )
@@ -531,7 +542,9 @@ class Transport:
                 functools.partial(_as_sent_by_us, sent_headers, session.headers),
                 _no_silent_retry,
             )
-            sent_headers = headers  # Authorization goes in through the middleware
+            # Authorization goes in through the middleware, not as a header aiohttp
+            # would refuse beside the session's auth or netrc credentials.
+            sent_headers = {k: v for k, v in headers.items() if k != "Authorization"}
         sent = time.monotonic()
         response: aiohttp.ClientResponse | None = None
         try:
@@ -560,12 +573,12 @@ class Transport:
                 if isinstance(exc, Gr4vyError)
                 else _translate(exc, session, method, url, timeout.total)
             )
-            if hooks or self._debug_on():
+            if hooks.active or self._debug_on():
                 await self._report(request_info, response, attempt, sent, error, method, url)
             if error is exc:
                 raise
             raise error from exc
-        if hooks or self._debug_on():
+        if hooks.active or self._debug_on():
             await self._report(request_info, response, attempt, sent, None, method, url)
         return result
 
@@ -582,7 +595,12 @@ class Transport:
         """The attempt's DEBUG line and after-success / after-error hooks."""
         elapsed = time.monotonic() - sent
         if self._debug_on():
-            outcome: object = type(error).__name__ if response is None else response.status
+            # The status, or the error's class when no (whole) response came.
+            outcome: object = (
+                response.status
+                if response is not None and (error is None or error.status_code is not None)
+                else type(error).__name__
+            )
             request_id = response.headers.get("x-request-id") if response is not None else None
             self._logger.debug(
                 ATTEMPT_LOG_FORMAT, method, url.path, outcome, elapsed * 1000, attempt,

@@ -82,18 +82,23 @@ class Hooks:
         self.before_request: list[BeforeRequestHook] = []
         self.after_success: list[AfterSuccessHook] = []
         self.after_error: list[AfterErrorHook] = []
+        #: Whether any hook is registered (read once per attempt: a plain attribute).
+        self.active = False
 
     def register_before_request_hook(self, hook: BeforeRequestHook) -> None:
         """Call ``hook(request)`` before each attempt is sent."""
         self.before_request.append(hook)
+        self.active = True
 
     def register_after_success_hook(self, hook: AfterSuccessHook) -> None:
         """Call ``hook(request, response)`` after each attempt answered with a 2xx."""
         self.after_success.append(hook)
+        self.active = True
 
     def register_after_error_hook(self, hook: AfterErrorHook) -> None:
         """Call ``hook(request, response_or_None, error)`` after each attempt that failed."""
         self.after_error.append(hook)
+        self.active = True
 
     async def run_before_request(self, request: RequestInfo) -> None:
         """Call every before-request hook."""
@@ -111,9 +116,6 @@ class Hooks:
         """Call every after-error hook."""
         for hook in self.after_error:
             await _call(hook, request, response, error)
-
-    def __bool__(self) -> bool:
-        return bool(self.before_request or self.after_success or self.after_error)
 
     def __repr__(self) -> str:
         return (

@@ -120,12 +120,13 @@ class RetryConfig:
         The caller sleeps and loops; nothing here is built for a call that
         succeeds at once.
         """
-        if not self.should_retry(error, method):
-            return None
         state = tenacity.RetryCallState(None, None, (), {})  # type: ignore[arg-type]
         state.start_time = started
         state.attempt_number = attempt
         state.set_exception((type(error), error, error.__traceback__))
+        retry = tenacity.retry_if_exception(functools.partial(self.should_retry, method=method))
+        if not retry(state):
+            return None
         state.upcoming_sleep = wait = float(self._wait(state))
         return None if self._stop(state) else wait
 
