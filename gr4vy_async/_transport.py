@@ -383,9 +383,9 @@ class Transport:
         """Let go of an owned session whose loop is closed, without unclosed-resource warnings.
 
         Nothing can be awaited on a closed loop; the connector is marked closed
-        and its sockets closed directly.
+        and its sockets closed directly. The session stays this client's, so
+        every later call from another loop raises :class:`EventLoopError` too.
         """
-        self._session = None
         connector = session.connector
         session.detach()
         if connector is None:

@@ -78,11 +78,7 @@ class RetryConfig:
 
     def wait_seconds(self, error: BaseException | None, attempt: int) -> float:
         """The wait before attempt ``attempt + 1``: Retry-After, else jittered backoff."""
-        state = tenacity.RetryCallState(None, None, (), {})  # type: ignore[arg-type]
-        state.attempt_number = attempt
-        if error is not None:
-            state.set_exception((type(error), error, error.__traceback__))
-        return float(self._wait(state))
+        return float(self._wait(_failed_state(error, attempt, time.monotonic())))
 
     @functools.cached_property
     def _wait(self) -> Callable[[tenacity.RetryCallState], float]:
@@ -120,15 +116,24 @@ class RetryConfig:
         The caller sleeps and loops; nothing here is built for a call that
         succeeds at once.
         """
-        state = tenacity.RetryCallState(None, None, (), {})  # type: ignore[arg-type]
-        state.start_time = started
-        state.attempt_number = attempt
-        state.set_exception((type(error), error, error.__traceback__))
+        state = _failed_state(error, attempt, started)
         retry = tenacity.retry_if_exception(functools.partial(self.should_retry, method=method))
         if not retry(state):
             return None
         state.upcoming_sleep = wait = float(self._wait(state))
         return None if self._stop(state) else wait
+
+
+def _failed_state(
+    error: BaseException | None, attempt: int, started: float
+) -> tenacity.RetryCallState:
+    """tenacity's view of a call whose attempt number ``attempt`` just failed with ``error``."""
+    state = tenacity.RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+    state.start_time = started
+    state.attempt_number = attempt
+    if error is not None:
+        state.set_exception((type(error), error, error.__traceback__))
+    return state
 
 
 async def _sleep(seconds: float) -> None:

@@ -330,3 +330,18 @@ async def test_timeout_bounds_each_attempt_and_the_error_says_attempts_and_elaps
     assert error.elapsed is not None
     assert error.elapsed >= 4 * 0.05
     assert f"no response within 0.05 s (4 attempts over {error.elapsed:.1f} s)" in str(error)
+
+
+async def test_a_per_call_base_url_is_checked_like_server_url_and_used() -> None:
+    async with (
+        RawServer(answer(200, SESSION)) as default,
+        RawServer(answer(200, SESSION)) as other,
+        client_for(default.url) as client,
+    ):
+        path = f"/checkout/sessions/{SESSION_ID}"
+        for bad in ["http://example.com", "ftp://127.0.0.1", "https://u:p@host", "no-scheme", 5]:
+            with pytest.raises(errors.InvalidRequestError, match="server_url"):
+                await client._transport.request("GET", path, response_type=None, base_url=bad)  # type: ignore[arg-type]
+        await client._transport.request("GET", path, response_type=None, base_url=other.url + "/")
+    assert default.seen == []
+    assert [seen.path for seen in other.seen] == [path]
