@@ -111,6 +111,7 @@ async def fuzzed_client() -> AsyncIterator[tuple[dict[str, Any], Gr4vy]]:
     answer: dict[str, Any] = {}
 
     async def handler(request: web.Request) -> web.StreamResponse:
+        answer["seen"] = answer.get("seen", 0) + 1
         status = answer["status"]
         body = b"" if status == 204 else answer["body"]
         return web.Response(status=status, body=body, headers=answer["headers"])
@@ -159,3 +160,32 @@ async def test_every_operation_returns_its_model_or_raises_a_gr4vy_error(
         assert result.attempts is not None
     else:
         assert isinstance(result, type(None) if operation == "delete" else models.CheckoutSession)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    name=st.text(max_size=12) | st.sampled_from(["X-Trace", "accept", "X-A: b"]),
+    value=st.text(max_size=20) | st.binary(max_size=4) | st.integers(),
+)
+async def test_any_extra_header_is_sent_or_refused_before_any_connection(
+    fuzzed_client: tuple[dict[str, Any], Gr4vy], name: str, value: Any
+) -> None:
+    answer, client = fuzzed_client
+    answer.update(status=204, body=b"", headers={})
+    seen = answer.get("seen", 0)
+    refused: errors.InvalidRequestError | None = None
+    try:
+        await client._transport.request(
+            "DELETE", f"/checkout/sessions/{SESSION_ID}", response_type=None, headers={name: value}
+        )
+    except errors.InvalidRequestError as error:
+        refused = error
+    if refused is None:
+        assert answer["seen"] == seen + 1
+    else:
+        assert answer.get("seen", 0) == seen
+        assert refused.field is not None

@@ -315,16 +315,21 @@ async def test_a_per_call_timeout_must_be_a_finite_positive_number(value: Any) -
 
 
 async def test_timeout_bounds_each_attempt_and_the_error_says_attempts_and_elapsed() -> None:
+    release = asyncio.Event()
+
     async def slow(request: web.Request) -> web.StreamResponse:
-        await asyncio.sleep(1)
+        await release.wait()
         return json_response(200, SESSION)
 
     async with (
         RawServer(slow) as server,
         client_for(server.url, retries=FAST, timeout_in_seconds=0.05) as client,
     ):
-        with pytest.raises(errors.RequestTimeoutError) as info:
-            await client.checkout_sessions.get(session_id=SESSION_ID)
+        try:
+            with pytest.raises(errors.RequestTimeoutError) as info:
+                await client.checkout_sessions.get(session_id=SESSION_ID)
+        finally:
+            release.set()
     error = info.value
     assert error.attempts == 4
     assert error.elapsed is not None
