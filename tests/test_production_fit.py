@@ -210,6 +210,7 @@ async def test_a_client_used_from_another_threads_loop_gets_a_clear_error(
 ) -> None:
     client = Gr4vy(server_url=server.url, bearer_auth=TOKEN)
     await client.checkout_sessions.get(session_id=SESSION_ID)
+    session = client._transport.open()
     failure: list[BaseException] = []
 
     def elsewhere() -> None:
@@ -217,11 +218,12 @@ async def test_a_client_used_from_another_threads_loop_gets_a_clear_error(
             asyncio.run(client.checkout_sessions.get(session_id=SESSION_ID))
         except BaseException as exc:
             failure.append(exc)
+        asyncio.run(client.aclose())  # closes the session in its own loop
 
     await asyncio.to_thread(elsewhere)
-    await client.aclose()
     assert len(failure) == 1
     assert isinstance(failure[0], errors.EventLoopError)
+    assert session.closed
 
 
 # ---------------------------------------------------------------- DEBUG lines
