@@ -646,6 +646,10 @@ class Transport:
         return self._checked_auth(token)
 
 
+#: A value msgspec quotes in a message (``Invalid enum value 'x'``): response data stays out.
+_QUOTED = re.compile(r"'[^']*'")
+
+
 def _always() -> bool:
     return True
 
@@ -658,9 +662,9 @@ def _decode(
         return decoder_for(response_type).decode(raw)
     except (msgspec.DecodeError, RecursionError, ValueError) as exc:
         status = response.status
+        reason = _QUOTED.sub("'...'", str(exc))[:200]
         raise ResponseValidationError(
-            f"{status}: the response body is not a valid {response_type.__name__}: "
-            f"{str(exc)[:200]}",
+            f"{status}: the response body is not a valid {response_type.__name__}: {reason}",
             status_code=status,
             headers=response.headers,
             body=body_prefix(raw),

@@ -350,3 +350,14 @@ async def test_a_per_call_base_url_is_checked_like_server_url_and_used() -> None
         await client._transport.request("GET", path, response_type=None, base_url=other.url + "/")
     assert default.seen == []
     assert [seen.path for seen in other.seen] == [path]
+
+
+async def test_a_response_that_does_not_validate_keeps_its_values_out_of_the_message() -> None:
+    body = json.dumps(
+        {"type": "checkout-session", "id": SESSION_ID, "payment_method": {"type": "secret@x.io"}}
+    ).encode()
+    async with RawServer(answer(200, body)) as server, client_for(server.url) as client:
+        with pytest.raises(errors.ResponseValidationError) as info:
+            await client.checkout_sessions.get(session_id=SESSION_ID)
+    assert "secret@x.io" not in str(info.value)
+    assert "payment_method" in str(info.value)
