@@ -10,6 +10,7 @@ from typing import Any, TypeVar, Union, overload
 
 import aiohttp
 import msgspec
+from multidict import CIMultiDict
 from yarl import URL
 
 from ._codec import decoder_for
@@ -45,6 +46,18 @@ def _check_header_value(name: str, value: str) -> None:
         raise InvalidRequestError(f"{name}: contains a line break or NUL character")
 
 
+def _merged_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> CIMultiDict[str]:
+    """``extra`` set over ``base``, names compared case-insensitively; each checked."""
+    merged = CIMultiDict(base)
+    for name, value in extra.items():
+        if not isinstance(name, str) or not isinstance(value, str) or not name:
+            raise InvalidRequestError("http_headers: names and values must be strings")
+        _check_header_value(f"http_headers[{name[:40]!r}] name", name)
+        _check_header_value(f"http_headers[{name[:40]!r}]", value)
+        merged[name] = value
+    return merged
+
+
 def _context(method: str, url: URL) -> dict[str, Any]:
     """The request's method and URL for an error: built only when one is raised."""
     return {"method": method, "url": str(url)}
@@ -64,8 +77,10 @@ class Transport:
         headers: Mapping[str, str] | None,
         session: aiohttp.ClientSession | None,
         max_connections: int,
+        allow_insecure_http: bool = False,
     ) -> None:
         self.base_url = base_url
+        self.allow_insecure_http = allow_insecure_http
         self.merchant_account_id = merchant_account_id
         self.retries = retries
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -126,6 +141,8 @@ class Transport:
         merchant_account_id: str | msgspec.UnsetType | None = ...,
         timeout: float | None = ...,
         retries: RetryConfig | None = ...,
+        headers: Mapping[str, str] | None = ...,
+        base_url: str | None = ...,
     ) -> T: ...
 
     @overload
@@ -139,6 +156,8 @@ class Transport:
         merchant_account_id: str | msgspec.UnsetType | None = ...,
         timeout: float | None = ...,
         retries: RetryConfig | None = ...,
+        headers: Mapping[str, str] | None = ...,
+        base_url: str | None = ...,
     ) -> None: ...
 
     async def request(
@@ -151,17 +170,28 @@ class Transport:
         merchant_account_id: str | msgspec.UnsetType | None = msgspec.UNSET,
         timeout: float | None = None,
         retries: RetryConfig | None = None,
+        headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
     ) -> T | None:
         """Send one request (retrying per policy) and decode a 2xx into ``response_type``.
 
         Raises the :mod:`~gr4vy_async.errors` class for the response status,
         :class:`ResponseValidationError` for a 2xx that does not decode, and a
         :class:`TransportError` (cause kept) when no response came.
+        ``headers`` set or replace the client's for this request (checked
+        like them); ``base_url`` replaces the client's (checked like its
+        ``server_url``).
         """
         session = self.open()
-        url = URL(self.base_url + path, encoded=True)
+        if base_url is not None:
+            base_url = self._checked_base_url(base_url)
+        url = URL((base_url or self.base_url) + path, encoded=True)
         authorization = self._static_authorization or await self._authorization()
-        headers = self._request_headers(authorization, merchant_account_id, body is not None)
+        sent_headers: Mapping[str, str] = self._request_headers(
+            authorization, merchant_account_id, body is not None
+        )
+        if headers:
+            sent_headers = _merged_headers(sent_headers, headers)
         if timeout is None:
             client_timeout = self._timeout
         elif timeout > 0:  # aiohttp reads 0 or less as "no timeout at all"
@@ -173,7 +203,7 @@ class Transport:
         # more than a whole successful request, and most requests succeed.
         try:
             return await self._send(
-                session, method, url, headers, body, client_timeout, response_type
+                session, method, url, sent_headers, body, client_timeout, response_type
             )
         except Gr4vyError as error:
             policy = self.retries if retries is None else retries
@@ -187,9 +217,17 @@ class Transport:
                     replayed, first_error = first_error, None
                     raise replayed
                 return await self._send(
-                    session, method, url, headers, body, client_timeout, response_type
+                    session, method, url, sent_headers, body, client_timeout, response_type
                 )
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _checked_base_url(self, base_url: str) -> str:
+        """A per-request base URL, checked like the client's ``server_url``."""
+        from .client import resolve_base_url  # client imports this module
+
+        return resolve_base_url(
+            id="", server="", server_url=base_url, allow_insecure_http=self.allow_insecure_http
+        )
 
     def _request_headers(
         self,
@@ -244,7 +282,7 @@ class Transport:
         session: aiohttp.ClientSession,
         method: str,
         url: URL,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
         response_type: type[T] | None,

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from types import TracebackType
 
 import aiohttp
+from msgspec import UNSET, UnsetType
 from yarl import URL
 
 from ._transport import BearerAuth, Transport
 from .checkout_sessions import CheckoutSessions
 from .errors import InvalidRequestError
 from .retries import RetryConfig
+from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 
 __all__ = ["SERVERS", "Gr4vy"]
 
@@ -70,40 +73,74 @@ class Gr4vy:
             session = await client.checkout_sessions.create()
 
     ``bearer_auth`` is a token, or a function (sync or async) returning one,
-    called for each request (see :func:`gr4vy_async.auth.with_token`). Pass
-    ``session=`` to borrow an ``aiohttp.ClientSession`` (never closed here);
-    otherwise the client makes one in the running loop and closes it on exit.
+    called for each request (see :func:`gr4vy_async.auth.with_token`); left
+    out, ``GR4VY_BEARER_AUTH`` is used. Pass ``session=`` to borrow an
+    ``aiohttp.ClientSession`` (never closed here); otherwise the client makes
+    one in the running loop and closes it on exit.
+
+    SDK 2.4.27's options work too: ``timeout_ms`` (for
+    ``timeout_in_seconds``), ``retry_config`` (for ``retries``: its
+    :class:`gr4vy_async.utils.RetryConfig` or ours; ``None`` never retries),
+    ``url_params`` (``{name}`` values for ``server_url``), and
+    ``merchant_account_id`` from ``GR4VY_MERCHANT_ACCOUNT_ID`` when not given.
+    Giving both spellings of one option raises ``InvalidRequestError``.
     """
 
     def __init__(
         self,
         *,
-        bearer_auth: BearerAuth,
-        id: str = "example",
-        server: str = "sandbox",
+        bearer_auth: BearerAuth | None = None,
+        id: str | None = None,
+        server: str | None = None,
         server_url: str | None = None,
         merchant_account_id: str | None = None,
-        timeout_in_seconds: float = DEFAULT_TIMEOUT,
+        timeout_in_seconds: float | None = None,
         retries: RetryConfig | None = None,
         headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         allow_insecure_http: bool = False,
+        timeout_ms: float | None = None,
+        retry_config: AnyRetryConfig | UnsetType | None = UNSET,
+        url_params: Mapping[str, str] | None = None,
     ) -> None:
-        if not timeout_in_seconds > 0:
+        timeout = timeout_seconds(timeout_in_seconds, timeout_ms)
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        if not timeout > 0:
             raise InvalidRequestError("timeout_in_seconds: must be a positive number")
+        if retry_config is not UNSET:
+            if retries is not None:
+                raise InvalidRequestError("retry_config: pass retries or retry_config, not both")
+            retries = RetryConfig.none() if retry_config is None else as_retry_policy(retry_config)
+        if url_params:
+            if server_url is None:
+                raise InvalidRequestError("url_params: only used to fill in server_url")
+            for name, value in url_params.items():
+                server_url = server_url.replace(f"{{{name}}}", value)
+        if bearer_auth is None:
+            bearer_auth = os.environ.get("GR4VY_BEARER_AUTH") or None
+            if bearer_auth is None:
+                raise InvalidRequestError(
+                    "bearer_auth: pass a token or token provider (or set GR4VY_BEARER_AUTH)"
+                )
+        if merchant_account_id is None:
+            merchant_account_id = os.environ.get("GR4VY_MERCHANT_ACCOUNT_ID") or None
         self.server_url = resolve_base_url(
-            id=id, server=server, server_url=server_url, allow_insecure_http=allow_insecure_http
+            id="example" if id is None else id,
+            server="sandbox" if server is None else server,
+            server_url=server_url,
+            allow_insecure_http=allow_insecure_http,
         )
         self._transport = Transport(
             base_url=self.server_url,
             bearer_auth=bearer_auth,
             merchant_account_id=merchant_account_id,
-            timeout=timeout_in_seconds,
+            timeout=timeout,
             retries=retries if retries is not None else RetryConfig(),
             headers=headers,
             session=session,
             max_connections=max_connections,
+            allow_insecure_http=allow_insecure_http,
         )
         self.checkout_sessions = CheckoutSessions(self._transport)
 
