@@ -74,8 +74,13 @@ class CheckoutSessions:
             body=body,
             response_type=models.CheckoutSession,
             merchant_account_id=merchant_account_id,
-            timeout=timeout_seconds(timeout_in_seconds, timeout_ms),
-            retries=as_retry_policy(retries),
+            # The SDK's spellings are converted only when given: no call on the hot path.
+            timeout=timeout_in_seconds
+            if timeout_ms is None
+            else timeout_seconds(timeout_in_seconds, timeout_ms),
+            retries=retries
+            if retries is None or type(retries) is RetryConfig
+            else as_retry_policy(retries),
             headers=http_headers,
             base_url=server_url,
         )
@@ -226,8 +231,12 @@ class CheckoutSessions:
             session_path(session_id),
             response_type=None,
             merchant_account_id=merchant_account_id,
-            timeout=timeout_seconds(timeout_in_seconds, timeout_ms),
-            retries=as_retry_policy(retries),
+            timeout=timeout_in_seconds
+            if timeout_ms is None
+            else timeout_seconds(timeout_in_seconds, timeout_ms),
+            retries=retries
+            if retries is None or type(retries) is RetryConfig
+            else as_retry_policy(retries),
             headers=http_headers,
             base_url=server_url,
         )

@@ -83,7 +83,8 @@ class Gr4vy:
     :class:`gr4vy_async.utils.RetryConfig` or ours; ``None`` never retries),
     ``url_params`` (``{name}`` values for ``server_url``), and
     ``merchant_account_id`` from ``GR4VY_MERCHANT_ACCOUNT_ID`` when not given.
-    Giving both spellings of one option raises ``InvalidRequestError``.
+    Giving both spellings of one option, or the SDK's httpx ``client`` /
+    ``async_client``, raises ``InvalidRequestError``.
     """
 
     def __init__(
@@ -103,7 +104,15 @@ class Gr4vy:
         timeout_ms: float | None = None,
         retry_config: AnyRetryConfig | UnsetType | None = UNSET,
         url_params: Mapping[str, str] | None = None,
+        client: object = None,
+        async_client: object = None,
     ) -> None:
+        for name, given in (("client", client), ("async_client", async_client)):
+            if given is not None:  # SDK 2.4.27's httpx clients: say what to use instead
+                raise InvalidRequestError(
+                    f"{name}: httpx clients are not used here; pass "
+                    "session=aiohttp.ClientSession(...) to borrow a session"
+                )
         timeout = timeout_seconds(timeout_in_seconds, timeout_ms)
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         if not timeout > 0:

@@ -222,9 +222,11 @@ def test_bad_sdk_retry_settings_are_refused_when_made(make: Callable[[], object]
         {"retries": RetryConfig(), "retry_config": None},
         {"url_params": {"id": "acme"}},
         {"bearer_auth": None},
+        {"async_client": object()},
+        {"client": object()},
     ],
     ids=["two timeouts", "negative timeout_ms", "two retry settings", "retries and None",
-         "url_params without server_url", "no token"],
+         "url_params without server_url", "no token", "async_client", "client"],
 )  # fmt: skip
 def test_ambiguous_or_bad_client_options(
     options: dict[str, Any], monkeypatch: pytest.MonkeyPatch

@@ -38,7 +38,8 @@ README_ERRATA = {
     "Embed token generation": [("    privatekey,\n", "    private_key,\n")],
 }
 #: Constructor options of the SDK this library has no equivalent for (httpx
-#: clients), or that another part of the work adds (``debug_logger``).
+#: clients: refused with advice, see test_sdk_compat), or that another part
+#: of the work adds (``debug_logger``).
 NOT_HERE = ("client=", "async_client=", "debug_logger=")
 
 
