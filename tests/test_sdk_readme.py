@@ -79,9 +79,8 @@ def compiled(heading: str, source: str) -> Any:
     body = ast.parse(source).body
     for index, node in enumerate(body):
         if isinstance(node, ast.Expr):
-            body[index] = ast.parse("_values.append(None)").body[0]
-            call = body[index].value  # type: ignore[attr-defined]
-            call.args = [node.value]
+            append = ast.Attribute(ast.Name("_values", ast.Load()), "append", ast.Load())
+            body[index] = ast.Expr(ast.Call(append, [node.value], []))
     function = ast.parse("async def example():\n    _values = []\n    return locals()").body[0]
     assert isinstance(function, ast.AsyncFunctionDef)
     function.body[1:1] = body
