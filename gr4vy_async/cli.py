@@ -273,6 +273,26 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
 )
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help with the exit statuses as written; the usage line leaves out the global options."""
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Any,
+        groups: Any,
+        prefix: str | None = None,
+    ) -> None:
+        """The usage line, with ``[global options]`` for the many options every command takes."""
+        own = [action for action in actions if action.dest not in _GLOBAL_DESTS]
+        if len(own) < len(actions):
+            own.insert(1, argparse.Action(["[global options]"], dest="_", required=True, nargs=0))
+        super().add_usage(usage, own, groups, prefix)
+
+
+_GLOBAL_DESTS = frozenset(option.dest for option in GLOBAL_OPTIONS)
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr, as every other error."""
 
@@ -337,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Gr4vy checkout sessions from the command line.",
         epilog=EXIT_STATUS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
         parents=[global_options],
         allow_abbrev=False,
     )
@@ -352,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     ) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = parent.add_parser(
             name, help=help, description=help, parents=[global_options], allow_abbrev=False,
-            epilog=EXIT_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=EXIT_STATUS_HELP, formatter_class=_HelpFormatter,
         )  # fmt: skip
         if handler is not None:
             sub.set_defaults(handler=handler)
@@ -535,15 +555,8 @@ def _client(args: argparse.Namespace) -> Gr4vy:
     )
 
 
-#: The library's parameter names, as the options (or variables) that set them.
-_PARAMETERS = {
-    "server_url": "server_url",
-    "id": "id",
-    "server": "server",
-    "merchant_account_id": "merchant_account_id",
-    "bearer_auth": "token",
-    "timeout_in_seconds": "timeout",
-}
+#: The library's parameter names that differ from the option setting them.
+_PARAMETERS = {"bearer_auth": "token", "timeout_in_seconds": "timeout"}
 
 
 def _name_the_option(exc: InvalidRequestError, args: argparse.Namespace) -> str:
@@ -551,8 +564,8 @@ def _name_the_option(exc: InvalidRequestError, args: argparse.Namespace) -> str:
     message = str(exc).replace("allow_insecure_http=True", "--allow-insecure-http")
     field, colon, rest = message.partition(": ")
     sources: Mapping[str, str] = getattr(args, "sources", {})
-    dest = _PARAMETERS.get(field)
-    if colon and dest is not None and dest in sources:
+    dest = _PARAMETERS.get(field, field)
+    if colon and dest in sources:
         source = sources[dest]
         if source == "default":
             source = next(o.name for o in GLOBAL_OPTIONS if o.dest == dest)
@@ -650,7 +663,8 @@ def _bulk_problem(report: BulkReport, first_malformed: str | None) -> str:
     malformed = sum(reason != DUPLICATE for _, reason in report.skipped)
     if malformed:
         problems.append(
-            f"{_plural(malformed, 'id was', 'ids were')} malformed: first {first_malformed}"
+            f"{_plural(malformed, 'id was', 'ids were')} malformed: first "
+            + (first_malformed or repr(next(s for s, r in report.skipped if r != DUPLICATE)))
         )
     if report.cancelled:
         problems.append(f"{_plural(len(report.cancelled), 'id was', 'ids were')} cancelled")
@@ -793,36 +807,31 @@ def _is_session_id(text: str) -> bool:
     return True
 
 
-@dataclasses.dataclass
 class _IdSource:
-    """The ids of a delete, from arguments or a file, and where the first malformed one is."""
+    """Where the ids of a delete come from, remembering where the first malformed one was."""
 
-    ids: Sequence[str] | AsyncIterator[str]
-    first_malformed: str | None = None
-
-    @classmethod
-    def open(cls, args: argparse.Namespace) -> _IdSource:
-        """Read the arguments now; open the file now, so a bad path fails before any request."""
-        if args.session_ids:
-            source = cls(args.session_ids)
-            for place, raw in enumerate(args.session_ids, 1):
-                source._note(raw, f"argument {place}")
-            return source
-        try:
-            stream = sys.stdin if args.from_file == "-" else open(args.from_file)  # noqa: SIM115
-        except OSError as exc:
-            raise UsageError(
-                f"--from-file: cannot read {args.from_file!r}: {exc.strerror}"
-            ) from None
-        source = cls([])
-        source.ids = source._lines(stream)
-        return source
+    def __init__(self) -> None:
+        self.first_malformed: str | None = None
 
     def _note(self, raw: str, place: str) -> None:
         if self.first_malformed is None and not _is_session_id(raw):
             self.first_malformed = f"{raw.strip()[:40]!r} on {place}"
 
-    async def _lines(self, stream: IO[str]) -> AsyncIterator[str]:
+    def arguments(self, ids: list[str]) -> list[str]:
+        """The ids given as arguments."""
+        for place, raw in enumerate(ids, 1):
+            self._note(raw, f"argument {place}")
+        return ids
+
+    def lines(self, path: str) -> AsyncIterator[str]:
+        """The non-blank lines of a file (``-``: stdin), opened now to fail before any request."""
+        try:
+            stream = sys.stdin if path == "-" else open(path)  # noqa: SIM115
+        except OSError as exc:
+            raise UsageError(f"--from-file: cannot read {path!r}: {exc.strerror}") from None
+        return self._read(stream)
+
+    async def _read(self, stream: IO[str]) -> AsyncIterator[str]:
         try:
             for number, line in enumerate(stream, 1):
                 if line.strip():
@@ -871,13 +880,14 @@ async def _delete(args: argparse.Namespace, out: TextIO) -> int:
         else:
             _write_delete(report, args, out)
         return EXIT_OK
-    source = _IdSource.open(args)
+    source = _IdSource()
+    ids = source.arguments(args.session_ids) if args.session_ids else source.lines(args.from_file)
     async with _client(args) as client:
-        total = len(source.ids) if isinstance(source.ids, Sequence) else None
+        total = len(ids) if isinstance(ids, list) else None
         try:
             with _progress_bar(total, not args.no_progress) as on_progress:
                 await client.checkout_sessions.delete_many(
-                    source.ids, concurrency=args.concurrency, report=report,
+                    ids, concurrency=args.concurrency, report=report,
                     on_progress=on_progress,
                 )  # fmt: skip
         finally:

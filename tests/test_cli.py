@@ -348,6 +348,7 @@ def test_every_option_of_every_command_has_help_and_the_global_options() -> None
 async def test_help_shows_the_environment_variables_and_exit_statuses() -> None:
     code, out, _ = await run_cli("checkout-sessions", "delete", "--help")
     assert code == 0
+    assert out.startswith("usage: gr4vy-async checkout-sessions delete [-h] [global options]")
     text = " ".join(out.split())
     for phrase in ["env: GR4VY_OUTPUT", "env: GR4VY_TIMEOUT", "env: GR4VY_TOKEN",
                    "--concurrency N at most N requests", "2 bad arguments"]:  # fmt: skip
