@@ -207,7 +207,7 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     GlobalOption(
         ("--server",),
         "server environment: sandbox|production",
-        ("GR4VY_SERVER",),
+        ("GR4VY_SERVER", "GR4VY_ENVIRONMENT"),
         default="sandbox",
         type=_one_of(*sorted(SERVERS)),
         metavar="{sandbox,production}",

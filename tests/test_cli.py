@@ -122,6 +122,16 @@ async def test_create_get_update_delete_one_session(gr4vy_fake: FakeGr4vy) -> No
     assert "Traceback" not in err
 
 
+async def test_the_official_cli_environment_alias_for_the_server() -> None:
+    code, _, err = await run_cli(
+        "--id", "acme", "checkout-sessions", "get", SESSION_ID,
+        env={"GR4VY_ENVIRONMENT": "staging", "GR4VY_TOKEN": TOKEN},
+    )  # fmt: skip
+    assert code == 2
+    assert err == ("gr4vy-async: error: GR4VY_ENVIRONMENT: invalid choice 'staging' "
+                   "(choose from production, sandbox)\n")  # fmt: skip
+
+
 async def test_settings_from_the_environment(gr4vy_fake: FakeGr4vy) -> None:
     session = gr4vy_fake.create_session(merchant_account_id="acme-eu")
     env = {"GR4VY_SERVER_URL": gr4vy_fake.url, "GR4VY_TOKEN": TOKEN,
