@@ -6,6 +6,8 @@ from datetime import datetime
 
 import msgspec
 
+from ._codec import hint
+
 __all__ = ["parse_datetime"]
 
 
@@ -14,4 +16,4 @@ def parse_datetime(value: str) -> datetime:
     try:
         return msgspec.convert(value, datetime)
     except msgspec.ValidationError as exc:
-        raise ValueError(f"not an RFC 3339 datetime: {value!r}") from exc
+        raise ValueError(f"not an RFC 3339 datetime ({hint(value)})") from exc

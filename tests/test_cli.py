@@ -59,7 +59,7 @@ async def test_bulk_delete_from_a_file_with_a_json_report(
     report = json.loads((tmp_path / "report.json").read_text())
     assert sorted(report["deleted"]) == sorted(ids)
     assert report["already_gone"] == [gone]
-    assert report["skipped"] == [{"id": "junk", "reason": "not a UUID: 'junk'"}]
+    assert report["skipped"] == [{"id": "junk", "reason": "not a UUID: str of length 4"}]
     assert not gr4vy_fake.sessions
     assert gr4vy_fake.max_in_flight <= 8
 
