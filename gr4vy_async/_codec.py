@@ -21,6 +21,8 @@ _encoder = msgspec.json.Encoder()
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 _type_infos: dict[Any, mi.Type] = {}
 _PATH = re.compile(r" - at `\$(?:\.)?(?P<path>[^`]*)`$")
+#: How the API's field names look: a dict key shaped otherwise is not repeated in a message.
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 #: A msgpack float64 with every exponent bit set: NaN or infinity (or such bytes in a string).
 _NON_FINITE_FLOAT = re.compile(rb"\xcb[\x7f\xff][\xf0-\xff]")
 #: msgspec messages that quote the bad value (enum, literal or tag values).
@@ -57,6 +59,13 @@ _CONTAINERS = (dict, list, tuple, msgspec.Struct)
 
 
 def _join(path: str, key: str) -> str:
+    """``path.key``; a key that does not look like a field name is ``path[...]``, as msgspec has it.
+
+    A caller's dict key may be personal data or a secret (an email as a key),
+    so only keys shaped like the API's own field names are named.
+    """
+    if not _FIELD_NAME.fullmatch(key):
+        return f"{path}[...]"
     return f"{path}.{key}" if path else key
 
 
@@ -101,7 +110,10 @@ class _KeyCheck:
                 names, fields = _model_plan(self.struct)
                 for key, item in value.items():
                     if key not in names:
-                        raise _invalid(_join(path, key), "unknown field")
+                        named = _FIELD_NAME.fullmatch(key)
+                        raise _invalid(
+                            _join(path, key), "unknown field" + ("" if named else f" ({hint(key)})")
+                        )
                     field = fields.get(key)
                     if field is not None and isinstance(item, _CONTAINERS):
                         field[1](item, _join(path, key))

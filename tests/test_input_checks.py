@@ -215,6 +215,8 @@ def _assert_hidden(error: BaseException, secret: str) -> None:
          "airline.passengers[0].date_of_birth"),
         ({"buyer": {"display_name": "{s}" * 10}}, "buyer.display_name"),
         ({"amount": "{s}"}, "amount"),
+        ({"buyer": {"{s}": "x"}}, "buyer[...]"),
+        ({"metadata": {"{s}": 1.5}}, "metadata[...]"),
     ],
 )  # fmt: skip
 def test_validation_messages_name_the_field_not_the_value(
@@ -227,10 +229,16 @@ def test_validation_messages_name_the_field_not_the_value(
     _assert_hidden(info.value, secret)
 
 
-def test_an_enum_message_gives_the_type_and_length() -> None:
+def test_messages_give_the_type_and_length() -> None:
     with pytest.raises(InvalidRequestError) as info:
         encode_request({"intent": SECRETS[0]}, models.CheckoutSessionUpdate)
     assert str(info.value) == "intent: Invalid enum value (str of length 27)"
+    with pytest.raises(InvalidRequestError) as info:
+        encode_request({"buyer": {SECRETS[0]: "x"}}, models.CheckoutSessionUpdate)
+    assert str(info.value) == "buyer[...]: unknown field (str of length 27)"
+    # A key shaped like a field name (a typo) is named.
+    with pytest.raises(InvalidRequestError, match=r"^buyer\.display_nam: unknown field$"):
+        encode_request({"buyer": {"display_nam": "x"}}, models.CheckoutSessionUpdate)
 
 
 @pytest.mark.parametrize("secret", SECRETS, ids=["email", "token"])
