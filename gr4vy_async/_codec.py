@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import re
-from typing import Any, TypeVar
+from typing import Any, SupportsIndex, TypeVar, overload
 
 import msgspec
 from msgspec import inspect as mi
@@ -13,7 +13,7 @@ from msgspec import inspect as mi
 from . import models
 from .errors import InvalidRequestError
 
-__all__ = ["decoder_for", "encode_request", "hint", "validate"]
+__all__ = ["RequestBody", "decoder_for", "encode_request", "hint", "validate"]
 
 T = TypeVar("T")
 
@@ -53,6 +53,30 @@ def hint(value: Any) -> str:
     if isinstance(value, (str, bytes)):
         return f"{name} of length {len(value)}"
     return name
+
+
+class RequestBody(bytes):
+    """An encoded request body: bytes whose repr gives only the size.
+
+    It holds buyer data, and printers of locals (rich tracebacks with
+    ``show_locals``, debuggers) show every frame's variables. rich shortens a
+    long value by slicing it first, so a slice is a ``RequestBody`` too.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<request body, {len(self)} bytes>"
+
+    __str__ = __repr__
+
+    @overload
+    def __getitem__(self, key: SupportsIndex, /) -> int: ...
+    @overload
+    def __getitem__(self, key: slice, /) -> bytes: ...
+    def __getitem__(self, key: SupportsIndex | slice, /) -> int | bytes:
+        part = super().__getitem__(key)
+        return RequestBody(part) if isinstance(part, bytes) else part
 
 
 _CONTAINERS = (dict, list, tuple, msgspec.Struct)
@@ -192,13 +216,16 @@ def validate(value: Any, type_: type[T], *, path: str = "") -> T:
     return _check(value, type_, path)[1]  # type: ignore[no-any-return]
 
 
-def encode_request(value: Any, type_: Any, *, path: str = "") -> bytes:
+def encode_request(value: Any, type_: Any, *, path: str = "") -> RequestBody:
     """The JSON body for ``value``, after checking it against ``type_``.
 
     The bytes sent are the bytes validated: they are decoded once as the
-    server would, with unknown enum values and extra keys rejected.
+    server would, with unknown enum values and extra keys rejected. What JSON
+    would silently change is refused too: NaN and infinity (sent as ``null``),
+    dict keys that are not strings (``1`` sent as ``"1"``), and a dict or a
+    model of the wrong class inside a model. The bytes' repr shows no data.
     """
-    return _check(value, type_, path)[0]
+    return RequestBody(_check(value, type_, path)[0])
 
 
 def _check(value: Any, type_: Any, path: str) -> tuple[bytes, Any]:

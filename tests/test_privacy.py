@@ -18,7 +18,9 @@ from rich.pretty import Pretty, pretty_repr
 from rich.traceback import Traceback
 
 from gr4vy_async import Gr4vy, models
-from gr4vy_async.testing import FakeGr4vy
+from gr4vy_async._codec import encode_request
+from gr4vy_async.errors import Error400
+from gr4vy_async.testing import FakeGr4vy, Fault
 from gr4vy_async.testing.payloads import seed_create_body
 
 #: Every model holding buyer, address, tax id, passenger or card data.
@@ -141,6 +143,41 @@ def test_a_rich_traceback_with_locals_shows_no_personal_data() -> None:
     assert "GuestBuyerInput" in text  # the locals were printed ...
     for secret in SEED_SECRETS:
         assert secret not in text  # ... without their values
+
+
+@pytest.mark.parametrize("max_string", [80, 100_000], ids=["rich-default", "unshortened"])
+async def test_a_failed_calls_traceback_with_locals_shows_no_body(
+    gr4vy_client: Gr4vy, gr4vy_fake: FakeGr4vy, max_string: int
+) -> None:
+    """The library's own frames hold the encoded body: its repr (and a slice's) is its size."""
+    gr4vy_fake.faults.enqueue("PUT", Fault.status(400))
+    body = seed_create_body()
+    with pytest.raises(Error400) as info:
+        await gr4vy_client.checkout_sessions.update(
+            session_id="4137b1cf-39ac-42a8-bad6-1c680d5dab6b",
+            buyer=body.buyer,
+            airline=body.airline,
+        )
+    traceback = Traceback.from_exception(
+        Error400, info.value, info.value.__traceback__, show_locals=True,
+        locals_max_string=max_string, width=200,
+    )  # fmt: skip
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(traceback)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "<request body, " in text
+    for secret in ["John Doe", *SEED_SECRETS]:
+        assert secret not in text
+
+
+def test_an_encoded_body_shows_its_size_only() -> None:
+    body = encode_request(seed_create_body(), models.CheckoutSessionUpdate)
+    size = len(body)
+    for text in (repr(body), str(body), f"{body}", pretty_repr(body), repr(body[:80])):
+        assert text.startswith("<request body, ")
+    assert repr(body) == f"<request body, {size} bytes>"
+    assert bytes(body) == body
+    assert body[0] == ord("{")
 
 
 # --------------------------------------------------------------------------- the fake's log
