@@ -188,16 +188,25 @@ def _model_plan(cls: type) -> tuple[frozenset[str], dict[str, tuple[str, _KeyChe
 
 
 def _reject_non_finite(value: Any, path: str) -> None:
-    """Raise for a NaN or infinity anywhere in ``value`` (plain data, as encoded)."""
+    """Raise for a NaN or infinity anywhere in ``value``, naming its field.
+
+    msgpack keeps them, so its encoding says at C speed whether there is one
+    (or such bytes in a string); only then is the value walked.
+    """
+    if _NON_FINITE_FLOAT.search(msgspec.msgpack.encode(value)):
+        _find_non_finite(msgspec.to_builtins(value), path)
+
+
+def _find_non_finite(value: Any, path: str) -> None:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise _invalid(path, f"must be a finite number, not {value}")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _reject_non_finite(item, _join(path, str(key)))
+            _find_non_finite(item, _join(path, str(key)))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _reject_non_finite(item, f"{path}[{index}]")
+            _find_non_finite(item, f"{path}[{index}]")
 
 
 def _type_info(type_: Any) -> mi.Type:
@@ -242,16 +251,17 @@ def _check(value: Any, type_: Any, path: str) -> tuple[bytes, Any]:
         if is_model and check is not None:
             check(value, path)  # name the field, if a key is to blame
         raise _invalid(path, f"cannot be encoded as JSON: {exc}") from None
-    if b"null" in body and _NON_FINITE_FLOAT.search(msgspec.msgpack.encode(value)):
-        # JSON has NaN and infinity as null, which would clear the field. Only a
-        # body with a null can hold one, and then msgpack, which keeps them, says
-        # whether one is there (C speed); only then is the value walked to name it.
-        _reject_non_finite(msgspec.to_builtins(value), path)
+    if not is_model and b"null" in body:
+        # JSON has NaN and infinity as null, which would clear the field: only
+        # a body with a null can hold one. (A model is compared below instead.)
+        _reject_non_finite(value, path)
     try:
         with models.strict_enums():
             decoded = decoder_for(type_).decode(body)
     except msgspec.ValidationError as exc:
         message = str(exc)
+        if is_model and "got `null`" in message:
+            _reject_non_finite(value, path)  # the null may have been a NaN
         where = path
         match = _PATH.search(message)
         if match:
@@ -260,11 +270,13 @@ def _check(value: Any, type_: Any, path: str) -> tuple[bytes, Any]:
             where = f"{path}{joiner}{inner}"
             message = message[: match.start()]
         raise _invalid(where, _without_value(message)) from None
-    if is_model and check is not None and decoded != value:
+    if is_model and decoded != value:
         # A model reads back as itself unless something in it did not survive
-        # the trip (a dict with a bad key, a model of the wrong class): only then
-        # is it walked, which costs several times the comparison.
-        check(value, path)
+        # the trip (NaN read back as None, a dict with a bad key, a model of the
+        # wrong class): only then is it walked, which costs several times more.
+        _reject_non_finite(value, path)
+        if check is not None:
+            check(value, path)
     return body, decoded
 
 
