@@ -193,7 +193,11 @@ def _reject_non_finite(value: Any, path: str) -> None:
     msgpack keeps them, so its encoding says at C speed whether there is one
     (or such bytes in a string); only then is the value walked.
     """
-    if _NON_FINITE_FLOAT.search(msgspec.msgpack.encode(value)):
+    try:
+        suspect = _NON_FINITE_FLOAT.search(msgspec.msgpack.encode(value)) is not None
+    except (TypeError, ValueError, OverflowError):  # msgpack has no ints past 64 bits
+        suspect = True
+    if suspect:
         _find_non_finite(msgspec.to_builtins(value), path)
 
 

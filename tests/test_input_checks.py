@@ -106,6 +106,21 @@ def test_none_still_clears_a_field() -> None:
     }
 
 
+@pytest.mark.parametrize("form", ["dict", "model"])
+def test_the_search_for_nan_copes_with_what_msgpack_cannot_encode(form: str) -> None:
+    """An int past 64 bits beside a null: JSON encodes it, msgpack cannot."""
+    body: Any = {"amount": 2**70, "currency": None}
+    if form == "model":
+        body = models.CheckoutSessionUpdate(**body)
+    with pytest.raises(InvalidRequestError, match=r"^amount: Expected `int` <= 99999999$"):
+        encode_request(body, models.CheckoutSessionUpdate)
+    body = {"amount": 2**70, "expires_in": math.nan, "currency": None}
+    with pytest.raises(
+        InvalidRequestError, match=r"^expires_in: must be a finite number, not nan$"
+    ):
+        encode_request(body, models.CheckoutSessionUpdate)
+
+
 @pytest.mark.parametrize("number", NON_FINITE, ids=["nan", "inf", "-inf"])
 async def test_update_and_create_send_nothing_for_non_finite_numbers(
     gr4vy_client: Gr4vy, gr4vy_fake: FakeGr4vy, number: float
