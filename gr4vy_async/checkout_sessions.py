@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET, UnsetType
 
 from . import models
-from ._codec import encode_request
+from ._codec import encode_request, hint
 from ._transport import Transport
 from .errors import InvalidRequestError
 from .retries import RetryConfig
@@ -36,7 +36,9 @@ def session_path(session_id: str | uuid.UUID) -> str:
             return f"{_COLLECTION}/{uuid.UUID(session_id)}"
         except ValueError:
             pass
-    raise InvalidRequestError(f"session_id: expected a UUID, got {str(session_id)[:50]!r}")
+    raise InvalidRequestError(
+        f"session_id: expected a UUID, got {hint(session_id)}", field="session_id"
+    )
 
 
 class CheckoutSessions:

@@ -12,6 +12,7 @@ import aiohttp
 from msgspec import UNSET, UnsetType
 from yarl import URL
 
+from ._codec import hint
 from ._transport import BearerAuth, Transport
 from .checkout_sessions import CheckoutSessions
 from .errors import InvalidRequestError
@@ -46,10 +47,10 @@ def resolve_base_url(
         template = SERVERS.get(server)
         if template is None:
             raise InvalidRequestError(
-                f"server: unknown server {server!r}; expected one of {', '.join(SERVERS)}"
+                f"server: unknown server ({hint(server)}); expected one of {', '.join(SERVERS)}"
             )
         if not _INSTANCE_ID.fullmatch(id):
-            raise InvalidRequestError(f"id: not a Gr4vy instance id: {id[:64]!r}")
+            raise InvalidRequestError(f"id: not a Gr4vy instance id ({hint(id)})")
         return template.format(id=id)
     url = URL(server_url)
     if url.scheme not in ("https", "http") or not url.host:

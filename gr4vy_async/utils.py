@@ -15,6 +15,7 @@ from typing import Union
 
 import msgspec
 
+from ._codec import hint
 from .errors import InvalidRequestError
 from .retries import RetryConfig as _Policy
 
@@ -32,7 +33,7 @@ def parse_datetime(value: str) -> datetime:
     try:
         return msgspec.convert(value, datetime)
     except msgspec.ValidationError as exc:
-        raise ValueError(f"not an RFC 3339 datetime: {value!r}") from exc
+        raise ValueError(f"not an RFC 3339 datetime ({hint(value)})") from exc
 
 
 def _check_non_negative(name: str, value: object) -> None:

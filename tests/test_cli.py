@@ -62,7 +62,7 @@ async def test_bulk_delete_from_a_file_with_a_json_report(
     report = json.loads((tmp_path / "report.json").read_text())
     assert sorted(report["deleted"]) == sorted(ids)
     assert report["already_gone"] == [gone]
-    assert report["skipped"] == [{"id": "junk", "reason": "not a UUID: 'junk'"}]
+    assert report["skipped"] == [{"id": "junk", "reason": "not a UUID: str of length 4"}]
     assert not gr4vy_fake.sessions
     assert gr4vy_fake.max_in_flight <= 8
 
@@ -671,7 +671,7 @@ async def test_malformed_id_arguments_are_named_with_their_place(gr4vy_fake: Fak
     assert code == 1
     printed = json.loads(out)
     assert printed["deleted"] == [session.id]
-    assert printed["skipped"] == [{"id": "nope", "reason": "not a UUID: 'nope'"}]
+    assert printed["skipped"] == [{"id": "nope", "reason": "not a UUID: str of length 4"}]
     assert err == "gr4vy-async: 1 id was malformed: first 'nope' on argument 2\n"
 
 
