@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from saq import Status, Worker
@@ -25,11 +26,14 @@ from saq.queue.redis import RedisQueue
 from support import cluster
 
 from gr4vy_async import Gr4vy, RetryConfig
+from gr4vy_async.bulk import DUPLICATE
 from gr4vy_async.contrib.saq_cleanup import (
     QUEUE_NAME,
+    CleanupSummary,
     JobOptions,
     SkippedId,
     chunk_key,
+    delete_chunk,
     enqueue_ids,
     main,
     summarize,
@@ -102,6 +106,23 @@ def test_chunk_keys_depend_on_run_and_ids_only() -> None:
     assert chunk_key("r", ids).startswith("r:")
 
 
+def test_summary_is_ok_only_when_complete_and_clean() -> None:
+    counts = {"done": 3, "missing": 1, "failed": 0, "skipped": 1, "cancelled": 0}
+
+    def summary(**changes: Any) -> CleanupSummary:
+        fields: dict[str, Any] = {
+            "run": "r", "chunks": 2, "finished": 2, "pending": [], "counts": counts,
+            "failed": [], "skipped": [SkippedId("x", DUPLICATE)], "cancelled": [],
+        }  # fmt: skip
+        return CleanupSummary(**{**fields, **changes})
+
+    assert summary().ok  # a duplicate id is not a problem
+    assert not summary(skipped=[SkippedId("x", "not a UUID: 'x'")]).ok
+    assert not summary(pending=["r:abc"], finished=1).ok
+    assert not summary(counts={**counts, "failed": 1}).ok
+    assert not summary(counts={**counts, "cancelled": 1}).ok
+
+
 async def test_rerunning_the_producer_enqueues_nothing_twice(queue: RedisQueue) -> None:
     ids = [str(uuid.uuid4()) for _ in range(1000)]
 
@@ -165,6 +186,14 @@ async def test_worker_reports_failures_and_the_summary_names_them(
     sent = len(gr4vy_fake.requests)
     again = await enqueue_ids(queue, ids, run="r2", chunk_size=5)
     assert (again.enqueued, again.already_finished) == (0, 3)
+    # Nor does a finished job run again (a worker that died after storing its
+    # report, before SAQ marked the job complete): it returns the stored report.
+    key = chunk_key("r2", ids[:5])
+    job = await queue.job(key)
+    assert job is not None
+    stored = await delete_chunk({"worker": worker, "job": job}, run="r2", ids=ids[:5])
+    assert stored["chunk"] == key
+    assert stored["counts"]["failed"] == 1
     assert len(gr4vy_fake.requests) == sent
 
 

@@ -43,7 +43,7 @@ from saq import Job
 from saq.queue.redis import RedisQueue
 from saq.types import Context, PartialTimersDict, SettingsDict
 
-from ..bulk import BulkReport, Outcome
+from ..bulk import DUPLICATE, BulkReport, Outcome
 from ..checkout_sessions import CheckoutSessions
 from ..client import Gr4vy
 from ..errors import InvalidRequestError
@@ -58,6 +58,8 @@ __all__ = [
     "FailedId",
     "JobOptions",
     "SkippedId",
+    "chunk_key",
+    "delete_chunk",
     "enqueue_ids",
     "main",
     "read_ids",
@@ -144,7 +146,7 @@ class CleanupSummary:
     def ok(self) -> bool:
         """Complete, and nothing failed, was cancelled or was malformed."""
         bad = self.counts[Outcome.FAILED.value] + self.counts[Outcome.CANCELLED.value]
-        return self.complete and not bad and all(s.reason == "duplicate id" for s in self.skipped)
+        return self.complete and not bad and all(s.reason == DUPLICATE for s in self.skipped)
 
     def lines(self) -> list[str]:
         """The summary as text: counts, then one line per id that needs a look."""
