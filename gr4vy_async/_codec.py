@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import math
 import re
-from typing import Any, TypeVar
+from typing import Any, SupportsIndex, TypeVar, overload
 
 import msgspec
 from msgspec import inspect as mi
@@ -11,15 +13,20 @@ from msgspec import inspect as mi
 from . import models
 from .errors import InvalidRequestError
 
-__all__ = ["decoder_for", "encode_request", "validate"]
+__all__ = ["RequestBody", "decoder_for", "encode_request", "hint", "validate"]
 
 T = TypeVar("T")
 
 _encoder = msgspec.json.Encoder()
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 _type_infos: dict[Any, mi.Type] = {}
-_walk_plans: dict[type, tuple[frozenset[str], dict[str, mi.Type]]] = {}
 _PATH = re.compile(r" - at `\$(?:\.)?(?P<path>[^`]*)`$")
+#: How the API's field names look: a dict key shaped otherwise is not repeated in a message.
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+#: A msgpack float64 with every exponent bit set: NaN or infinity (or such bytes in a string).
+_NON_FINITE_FLOAT = re.compile(rb"\xcb[\x7f\xff][\xf0-\xff]")
+#: msgspec messages that quote the bad value (enum, literal or tag values).
+_ECHOED_VALUE = re.compile(r"(?P<what>Invalid (?:enum )?value) (?P<value>.+)", re.DOTALL)
 
 
 def decoder_for(type_: type[T]) -> msgspec.json.Decoder[T]:
@@ -34,52 +41,176 @@ def _invalid(path: str, message: str) -> InvalidRequestError:
     return InvalidRequestError(f"{path or '<body>'}: {message}", field=path, reason=message)
 
 
-def _holds_struct(type_: mi.Type) -> bool:
-    """Whether a value of ``type_`` can contain a model (so may hide an unknown key)."""
+def hint(value: Any) -> str:
+    """What a bad value is, without the value: ``str of length 37``, ``int``, ``None``.
+
+    Error messages show this instead of the value, which may be personal data
+    or a secret pasted into the wrong argument.
+    """
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    if isinstance(value, (str, bytes)):
+        return f"{name} of length {len(value)}"
+    return name
+
+
+class RequestBody(bytes):
+    """An encoded request body: bytes whose repr gives only the size.
+
+    It holds buyer data, and printers of locals (rich tracebacks with
+    ``show_locals``, debuggers) show every frame's variables. rich shortens a
+    long value by slicing it first, so a slice is a ``RequestBody`` too.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<request body, {len(self)} bytes>"
+
+    __str__ = __repr__
+
+    @overload
+    def __getitem__(self, key: SupportsIndex, /) -> int: ...
+    @overload
+    def __getitem__(self, key: slice, /) -> bytes: ...
+    def __getitem__(self, key: SupportsIndex | slice, /) -> int | bytes:
+        part = super().__getitem__(key)
+        return RequestBody(part) if isinstance(part, bytes) else part
+
+
+_CONTAINERS = (dict, list, tuple, msgspec.Struct)
+
+
+def _join(path: str, key: str) -> str:
+    """``path.key``; a key that does not look like a field name is ``path[...]``, as msgspec has it.
+
+    A caller's dict key may be personal data or a secret (an email as a key),
+    so only keys shaped like the API's own field names are named.
+    """
+    if not _FIELD_NAME.fullmatch(key):
+        return f"{path}[...]"
+    return f"{path}.{key}" if path else key
+
+
+def _options(type_: mi.Type) -> list[mi.Type]:
+    """The alternatives a type allows (its union members), constraints set aside."""
     if isinstance(type_, mi.Metadata):
         type_ = type_.type
-    if isinstance(type_, mi.StructType):
-        return True
-    if isinstance(type_, mi.ListType):
-        return _holds_struct(type_.item_type)
     if isinstance(type_, mi.UnionType):
-        return any(_holds_struct(option) for option in type_.types)
-    return False
+        return [option for member in type_.types for option in _options(member)]
+    return [type_]
 
 
-def _walk_plan(struct_type: mi.StructType) -> tuple[frozenset[str], dict[str, mi.Type]]:
-    """A model's JSON keys, and the fields worth walking into: computed once per model."""
-    plan = _walk_plans.get(struct_type.cls)
+class _KeyCheck:
+    """Checks the JSON object keys in values of one type; worked out once per type.
+
+    msgspec would send the key ``1`` as ``"1"``, and the server would ignore a
+    key its model does not have, so both are refused. Only the parts of a value
+    where the type allows an object (a model or a dict) are walked, model
+    instances included, as their fields may hold plain dicts.
+    """
+
+    __slots__ = ("items", "struct", "values")
+
+    def __init__(self, type_: mi.Type) -> None:
+        self.struct: type | None = None  #: the model a dict (or instance) stands for
+        self.values: _KeyCheck | None = None  #: for the values of a ``dict[str, X]``
+        self.items: _KeyCheck | None = None  #: for the items of a ``list[X]``
+        for option in _options(type_):
+            if isinstance(option, mi.StructType):
+                self.struct = option.cls
+            elif isinstance(option, mi.DictType):
+                self.values = _key_check(option.value_type)
+            elif isinstance(option, mi.ListType):
+                self.items = _key_check(option.item_type)
+
+    def __call__(self, value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key in value:
+                if not isinstance(key, str):
+                    raise _invalid(path, f"keys must be strings, not {hint(key)}")
+            if self.struct is not None:
+                names, fields = _model_plan(self.struct)
+                for key, item in value.items():
+                    if key not in names:
+                        named = _FIELD_NAME.fullmatch(key)
+                        raise _invalid(
+                            _join(path, key), "unknown field" + ("" if named else f" ({hint(key)})")
+                        )
+                    field = fields.get(key)
+                    if field is not None and isinstance(item, _CONTAINERS):
+                        field[1](item, _join(path, key))
+            elif self.values is not None:
+                for key, item in value.items():
+                    if isinstance(item, _CONTAINERS):
+                        self.values(item, _join(path, key))
+        elif isinstance(value, (list, tuple)):
+            if self.items is not None:
+                for index, item in enumerate(value):
+                    if isinstance(item, _CONTAINERS):
+                        self.items(item, f"{path}[{index}]")
+        elif isinstance(value, msgspec.Struct) and self.struct is not None:
+            if not isinstance(value, self.struct):
+                raise _invalid(path, f"expected {self.struct.__name__}, not {hint(value)}")
+            for key, (attribute, check) in _model_plan(type(value))[1].items():
+                item = getattr(value, attribute)
+                if isinstance(item, _CONTAINERS):
+                    check(item, _join(path, key))
+
+
+_key_checks: dict[Any, _KeyCheck | None] = {}
+#: Per model: its JSON keys, and ``{JSON key: (attribute, check)}`` of the fields that may hold
+#: an object.
+_model_plans: dict[type, tuple[frozenset[str], dict[str, tuple[str, _KeyCheck]]]] = {}
+
+
+def _key_check(type_: mi.Type) -> _KeyCheck | None:
+    """The key check for ``type_``, or ``None`` where no JSON object can be."""
+    check = _KeyCheck(type_)
+    if check.struct or check.items or any(isinstance(o, mi.DictType) for o in _options(type_)):
+        return check
+    return None
+
+
+def _model_plan(cls: type) -> tuple[frozenset[str], dict[str, tuple[str, _KeyCheck]]]:
+    plan = _model_plans.get(cls)
     if plan is None:
-        names = frozenset(field.encode_name for field in struct_type.fields)
-        nested = {f.encode_name: f.type for f in struct_type.fields if _holds_struct(f.type)}
-        plan = _walk_plans[struct_type.cls] = (names, nested)
+        info = _type_info(cls)
+        assert isinstance(info, mi.StructType)
+        fields = {}
+        for field in info.fields:
+            check = _key_check(field.type)
+            if check is not None:
+                fields[field.encode_name] = (field.name, check)
+        plan = _model_plans[cls] = (frozenset(f.encode_name for f in info.fields), fields)
     return plan
 
 
-def _reject_unknown_keys(value: Any, type_: mi.Type, path: str) -> None:
-    """Raise for a dict key the model does not have (the spec forbids extra keys).
+def _reject_non_finite(value: Any, path: str) -> None:
+    """Raise for a NaN or infinity anywhere in ``value``, naming its field.
 
-    Struct instances cannot carry unknown fields, so only dicts, and the
-    lists holding them, are walked, and only where a model can be.
+    msgpack keeps them, so its encoding says at C speed whether there is one
+    (or such bytes in a string); only then is the value walked.
     """
-    if isinstance(type_, mi.Metadata):
-        type_ = type_.type
-    if isinstance(type_, mi.UnionType):
-        for option in type_.types:
-            if _holds_struct(option):
-                _reject_unknown_keys(value, option, path)
-    elif isinstance(type_, mi.ListType) and isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, (dict, list)):
-                _reject_unknown_keys(item, type_.item_type, f"{path}[{index}]")
-    elif isinstance(type_, mi.StructType) and isinstance(value, dict):
-        names, nested = _walk_plan(type_)
+    try:
+        suspect = _NON_FINITE_FLOAT.search(msgspec.msgpack.encode(value)) is not None
+    except (TypeError, ValueError, OverflowError):  # msgpack has no ints past 64 bits
+        suspect = True
+    if suspect:
+        _find_non_finite(msgspec.to_builtins(value), path)
+
+
+def _find_non_finite(value: Any, path: str) -> None:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _invalid(path, f"must be a finite number, not {value}")
+    elif isinstance(value, dict):
         for key, item in value.items():
-            if key not in names:
-                raise _invalid(f"{path}.{key}" if path else str(key), "unknown field")
-            if key in nested and isinstance(item, (dict, list)):
-                _reject_unknown_keys(item, nested[key], f"{path}.{key}" if path else key)
+            _find_non_finite(item, _join(path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _find_non_finite(item, f"{path}[{index}]")
 
 
 def _type_info(type_: Any) -> mi.Type:
@@ -98,27 +229,43 @@ def validate(value: Any, type_: type[T], *, path: str = "") -> T:
     return _check(value, type_, path)[1]  # type: ignore[no-any-return]
 
 
-def encode_request(value: Any, type_: Any, *, path: str = "") -> bytes:
+def encode_request(value: Any, type_: Any, *, path: str = "") -> RequestBody:
     """The JSON body for ``value``, after checking it against ``type_``.
 
     The bytes sent are the bytes validated: they are decoded once as the
-    server would, with unknown enum values and extra keys rejected.
+    server would, with unknown enum values and extra keys rejected. What JSON
+    would silently change is refused too: NaN and infinity (sent as ``null``),
+    dict keys that are not strings (``1`` sent as ``"1"``), and a dict or a
+    model of the wrong class inside a model. The bytes' repr shows no data.
     """
-    return _check(value, type_, path)[0]
+    return RequestBody(_check(value, type_, path)[0])
 
 
 def _check(value: Any, type_: Any, path: str) -> tuple[bytes, Any]:
-    if not isinstance(value, msgspec.Struct):
-        _reject_unknown_keys(value, _type_info(type_), path)
+    try:
+        check = _key_checks[type_]
+    except KeyError:
+        check = _key_checks[type_] = _key_check(_type_info(type_))
+    is_model = isinstance(value, msgspec.Struct)
+    if check is not None and not is_model and isinstance(value, _CONTAINERS):
+        check(value, path)
     try:
         body = _encoder.encode(value)
     except (TypeError, ValueError) as exc:
+        if is_model and check is not None:
+            check(value, path)  # name the field, if a key is to blame
         raise _invalid(path, f"cannot be encoded as JSON: {exc}") from None
+    if not is_model and b"null" in body:
+        # JSON has NaN and infinity as null, which would clear the field: only
+        # a body with a null can hold one. (A model is compared below instead.)
+        _reject_non_finite(value, path)
     try:
         with models.strict_enums():
-            return body, decoder_for(type_).decode(body)
+            decoded = decoder_for(type_).decode(body)
     except msgspec.ValidationError as exc:
         message = str(exc)
+        if is_model and "got `null`" in message:
+            _reject_non_finite(value, path)  # the null may have been a NaN
         where = path
         match = _PATH.search(message)
         if match:
@@ -126,4 +273,24 @@ def _check(value: Any, type_: Any, path: str) -> tuple[bytes, Any]:
             joiner = "." if path and inner and not inner.startswith("[") else ""
             where = f"{path}{joiner}{inner}"
             message = message[: match.start()]
-        raise _invalid(where, message) from None
+        raise _invalid(where, _without_value(message)) from None
+    if is_model and decoded != value:
+        # A model reads back as itself unless something in it did not survive
+        # the trip (NaN read back as None, a dict with a bad key, a model of the
+        # wrong class): only then is it walked, which costs several times more.
+        _reject_non_finite(value, path)
+        if check is not None:
+            check(value, path)
+    return body, decoded
+
+
+def _without_value(message: str) -> str:
+    """msgspec's message with the value it quotes (``Invalid enum value 'x'``) made a hint."""
+    match = _ECHOED_VALUE.match(message)
+    if match is None:
+        return message
+    try:
+        value = ast.literal_eval(match["value"])
+    except (ValueError, SyntaxError):
+        value = match["value"]
+    return f"{match['what']} ({hint(value)})"

@@ -38,11 +38,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JWTScope",
+    "JWTScopes",
     "PrivateKey",
     "SupportsCheckoutSessions",
     "TokenProvider",
     "create_embed_token_with_checkout_session",
     "get_embed_token",
+    "get_embed_token_with_checkout_session",
     "get_token",
     "update_token",
     "with_token",
@@ -154,6 +156,9 @@ class JWTScope(str, enum.Enum):
 
 
 _DEFAULT_SCOPES = (JWTScope.READ_ALL.value, JWTScope.WRITE_ALL.value)
+
+#: A list of scopes, as SDK 2.4.27 names the type.
+JWTScopes: TypeAlias = Sequence[JWTScope | str]
 
 
 # --------------------------------------------------------------------------- keys
@@ -447,6 +452,20 @@ class SupportsCheckoutSessions(Protocol):
     def checkout_sessions(self) -> _CreatesCheckoutSessions: ...
 
 
+async def _embed_token_for_new_session(
+    client: SupportsCheckoutSessions,
+    private_key: PrivateKey,
+    embed_params: Mapping[str, Any] | None,
+    request_body: Any,
+    merchant_account_id: str | UnsetType | None,
+) -> str:
+    key = _load_key(private_key)  # checked before the session is created
+    session = await client.checkout_sessions.create(
+        request_body=request_body, merchant_account_id=merchant_account_id
+    )
+    return _sign(key, [JWTScope.EMBED.value], 3600, time.time(), embed_params, session.id)
+
+
 async def create_embed_token_with_checkout_session(
     client: SupportsCheckoutSessions,
     private_key: PrivateKey,
@@ -460,10 +479,31 @@ async def create_embed_token_with_checkout_session(
     go to ``client.checkout_sessions.create``; left unset, the client's default
     merchant account is used (``None`` sends none). The token carries the new
     session's id as ``checkout_session_id``. The key is checked before the
-    session is created.
+    session is created. :func:`get_embed_token_with_checkout_session` is the
+    same with SDK 2.4.27's argument names.
     """
-    key = _load_key(private_key)
-    session = await client.checkout_sessions.create(
-        request_body=request_body, merchant_account_id=merchant_account_id
+    return await _embed_token_for_new_session(
+        client, private_key, embed_params, request_body, merchant_account_id
     )
-    return _sign(key, [JWTScope.EMBED.value], 3600, time.time(), embed_params, session.id)
+
+
+async def get_embed_token_with_checkout_session(
+    client: SupportsCheckoutSessions,
+    private_key: PrivateKey,
+    embed_params: Mapping[str, Any] | None = None,
+    checkout_session_create: Any = None,
+    merchant_account_id: str | None = None,
+) -> str:
+    """SDK 2.4.27's helper: create a checkout session, return an Embed token pinned to it.
+
+    ``checkout_session_create`` (a ``CheckoutSessionCreate`` or a dict) seeds
+    the session; ``merchant_account_id`` overrides the client's, which is
+    used when it is ``None``. Awaited here (the SDK's is synchronous).
+    """
+    return await _embed_token_for_new_session(
+        client,
+        private_key,
+        embed_params,
+        checkout_session_create,
+        UNSET if merchant_account_id is None else merchant_account_id,
+    )

@@ -159,7 +159,9 @@ def _normalize(raw: Any) -> str:
     try:
         return str(text if isinstance(text, uuid.UUID) else uuid.UUID(text))
     except (TypeError, ValueError, AttributeError):
-        raise InvalidRequestError(f"not a UUID: {str(raw)[:50]!r}") from None
+        raise InvalidRequestError(
+            f"not a UUID: {type(raw).__name__} of length {len(str(raw))}"
+        ) from None
 
 
 async def run_bulk(

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET, UnsetType
 
 from . import models
-from ._codec import encode_request
+from ._codec import encode_request, hint
 from ._transport import Transport
 from .errors import InvalidRequestError
 from .retries import RetryConfig
+from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 
 if TYPE_CHECKING:
     from .bulk import BulkProgress, BulkReport
@@ -35,15 +36,22 @@ def session_path(session_id: str | uuid.UUID) -> str:
             return f"{_COLLECTION}/{uuid.UUID(session_id)}"
         except ValueError:
             pass
-    raise InvalidRequestError(f"session_id: expected a UUID, got {str(session_id)[:50]!r}")
+    raise InvalidRequestError(
+        f"session_id: expected a UUID, got {hint(session_id)}", field="session_id"
+    )
 
 
 class CheckoutSessions:
     """The checkout-session operations, as in the official SDK (``async`` here).
 
-    Every method also takes ``merchant_account_id`` (sent as
-    ``x-gr4vy-merchant-account-id``; ``None`` sends none), ``timeout_in_seconds``
-    and ``retries``, each overriding the client's default for this call.
+    Every method also takes, for this call only: ``merchant_account_id``
+    (sent as ``x-gr4vy-merchant-account-id``; ``None`` sends none; left out,
+    the client's), ``timeout_in_seconds`` or ``timeout_ms``, ``retries`` (a
+    :class:`~gr4vy_async.RetryConfig` or the SDK's
+    :class:`gr4vy_async.utils.RetryConfig`), ``http_headers`` (set or replace
+    headers) and ``server_url`` (another base URL, checked like the
+    client's). ``create_async``, ``get_async``, ``update_async`` and
+    ``delete_async`` are the same methods under SDK 2.4.27's names.
     """
 
     def __init__(self, transport: Transport) -> None:
@@ -56,7 +64,10 @@ class CheckoutSessions:
         body: bytes | None,
         merchant_account_id: str | UnsetType | None,
         timeout_in_seconds: float | None,
-        retries: RetryConfig | None,
+        retries: AnyRetryConfig | None,
+        timeout_ms: float | None,
+        http_headers: Mapping[str, str] | None,
+        server_url: str | None,
     ) -> Coroutine[Any, Any, models.CheckoutSession]:
         """One request whose success body is a CheckoutSession (the coroutine: no extra frame)."""
         return self._transport.request(
@@ -65,8 +76,15 @@ class CheckoutSessions:
             body=body,
             response_type=models.CheckoutSession,
             merchant_account_id=merchant_account_id,
-            timeout=timeout_in_seconds,
-            retries=retries,
+            # The SDK's spellings are converted only when given: no call on the hot path.
+            timeout=timeout_in_seconds
+            if timeout_ms is None
+            else timeout_seconds(timeout_in_seconds, timeout_ms),
+            retries=retries
+            if retries is None or type(retries) is RetryConfig
+            else as_retry_policy(retries),
+            headers=http_headers,
+            base_url=server_url,
         )
 
     async def create(
@@ -76,11 +94,26 @@ class CheckoutSessions:
         | Mapping[str, Any]
         | Sequence[models.BaseModel]
         | None = None,
+        checkout_session_create: models.CheckoutSessionCreate | Mapping[str, Any] | None = None,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: RetryConfig | None = None,
+        retries: AnyRetryConfig | None = None,
+        timeout_ms: float | None = None,
+        http_headers: Mapping[str, str] | None = None,
+        server_url: str | None = None,
     ) -> models.CheckoutSession:
-        """Create a checkout session. Its ``id`` is what Embed and a payment use."""
+        """Create a checkout session. Its ``id`` is what Embed and a payment use.
+
+        The body is ``request_body`` (the seed's name) or
+        ``checkout_session_create`` (SDK 2.4.27's), not both.
+        """
+        if checkout_session_create is not None:
+            if request_body is not None:
+                raise InvalidRequestError(
+                    "checkout_session_create: pass request_body or checkout_session_create, "
+                    "not both"
+                )
+            request_body = checkout_session_create
         body = None
         if request_body is not None:
             body_type: Any = (
@@ -90,7 +123,15 @@ class CheckoutSessions:
             )
             body = encode_request(request_body, body_type)
         return await self._session_request(
-            "POST", _COLLECTION, body, merchant_account_id, timeout_in_seconds, retries
+            "POST",
+            _COLLECTION,
+            body,
+            merchant_account_id,
+            timeout_in_seconds,
+            retries,
+            timeout_ms,
+            http_headers,
+            server_url,
         )
 
     async def get(
@@ -99,11 +140,22 @@ class CheckoutSessions:
         session_id: str | uuid.UUID,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: RetryConfig | None = None,
+        retries: AnyRetryConfig | None = None,
+        timeout_ms: float | None = None,
+        http_headers: Mapping[str, str] | None = None,
+        server_url: str | None = None,
     ) -> models.CheckoutSession:
         """Retrieve the information stored on a checkout session."""
         return await self._session_request(
-            "GET", session_path(session_id), None, merchant_account_id, timeout_in_seconds, retries
+            "GET",
+            session_path(session_id),
+            None,
+            merchant_account_id,
+            timeout_in_seconds,
+            retries,
+            timeout_ms,
+            http_headers,
+            server_url,
         )
 
     async def update(
@@ -125,7 +177,10 @@ class CheckoutSessions:
         intent: models.TransactionIntent | str | UnsetType | None = UNSET,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: RetryConfig | None = None,
+        retries: AnyRetryConfig | None = None,
+        timeout_ms: float | None = None,
+        http_headers: Mapping[str, str] | None = None,
+        server_url: str | None = None,
     ) -> models.CheckoutSession:
         """Update a checkout session: fields left out are unchanged, ``None`` clears one.
 
@@ -156,6 +211,9 @@ class CheckoutSessions:
             merchant_account_id,
             timeout_in_seconds,
             retries,
+            timeout_ms,
+            http_headers,
+            server_url,
         )
 
     async def delete(
@@ -164,7 +222,10 @@ class CheckoutSessions:
         session_id: str | uuid.UUID,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: RetryConfig | None = None,
+        retries: AnyRetryConfig | None = None,
+        timeout_ms: float | None = None,
+        http_headers: Mapping[str, str] | None = None,
+        server_url: str | None = None,
     ) -> None:
         """Delete a checkout session and all of its (PCI) data."""
         await self._transport.request(
@@ -172,9 +233,21 @@ class CheckoutSessions:
             session_path(session_id),
             response_type=None,
             merchant_account_id=merchant_account_id,
-            timeout=timeout_in_seconds,
-            retries=retries,
+            timeout=timeout_in_seconds
+            if timeout_ms is None
+            else timeout_seconds(timeout_in_seconds, timeout_ms),
+            retries=retries
+            if retries is None or type(retries) is RetryConfig
+            else as_retry_policy(retries),
+            headers=http_headers,
+            base_url=server_url,
         )
+
+    # SDK 2.4.27's async names: the same methods, not a second implementation.
+    create_async = create
+    get_async = get
+    update_async = update
+    delete_async = delete
 
     async def delete_many(
         self,

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from types import TracebackType
 
 import aiohttp
+from msgspec import UNSET, UnsetType
 
+from ._codec import hint
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     BearerAuth,
@@ -22,6 +24,7 @@ from .checkout_sessions import CheckoutSessions
 from .errors import InvalidRequestError
 from .hooks import Hooks
 from .retries import RetryConfig
+from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 
 __all__ = ["SERVERS", "Gr4vy"]
 
@@ -43,10 +46,10 @@ def resolve_base_url(
     template = SERVERS.get(server)
     if template is None:
         raise InvalidRequestError(
-            f"server: unknown server {server!r}; expected one of {', '.join(SERVERS)}"
+            f"server: unknown server ({hint(server)}); expected one of {', '.join(SERVERS)}"
         )
     if not _INSTANCE_ID.fullmatch(id):
-        raise InvalidRequestError(f"id: not a Gr4vy instance id: {id[:64]!r}")
+        raise InvalidRequestError(f"id: not a Gr4vy instance id ({hint(id)})")
     return template.format(id=id)
 
 
@@ -67,11 +70,12 @@ class Gr4vy:
             session = await client.checkout_sessions.create()
 
     ``bearer_auth`` is a token, or a function (sync or async) returning one,
-    called for each request (see :func:`gr4vy_async.auth.with_token`). Pass
-    ``session=`` to borrow an ``aiohttp.ClientSession`` (never closed here;
-    its defaults such as ``raise_for_status``, ``base_url`` or default headers
-    do not apply to this client's requests); otherwise the client makes one in
-    the running loop and closes it on exit. A client belongs to one event loop.
+    called for each request (see :func:`gr4vy_async.auth.with_token`); left
+    out, ``GR4VY_BEARER_AUTH`` is used. Pass ``session=`` to borrow an
+    ``aiohttp.ClientSession`` (never closed here; its defaults such as
+    ``raise_for_status``, ``base_url`` or default headers do not apply to this
+    client's requests); otherwise the client makes one in the running loop and
+    closes it on exit. A client belongs to one event loop.
 
     ``timeout_in_seconds`` bounds each attempt; ``retries.max_elapsed`` bounds
     when a retry may start. ``max_response_bytes`` caps a response body
@@ -79,26 +83,46 @@ class Gr4vy:
     (default: the ``gr4vy_async`` logger; the ``GR4VY_DEBUG`` environment
     variable turns it on). ``client.hooks`` registers hooks
     (:mod:`gr4vy_async.hooks`).
+
+    SDK 2.4.27's options work too: ``timeout_ms`` (for
+    ``timeout_in_seconds``), ``retry_config`` (for ``retries``: its
+    :class:`gr4vy_async.utils.RetryConfig` or ours; ``None`` never retries),
+    ``url_params`` (``{name}`` values for ``server_url``), and
+    ``merchant_account_id`` from ``GR4VY_MERCHANT_ACCOUNT_ID`` when not given.
+    Giving both spellings of one option, or the SDK's httpx ``client`` /
+    ``async_client``, raises ``InvalidRequestError``.
     """
 
     def __init__(
         self,
         *,
-        bearer_auth: BearerAuth,
-        id: str = "example",
-        server: str = "sandbox",
+        bearer_auth: BearerAuth | None = None,
+        id: str | None = None,
+        server: str | None = None,
         server_url: str | None = None,
         merchant_account_id: str | None = None,
-        timeout_in_seconds: float = DEFAULT_TIMEOUT,
+        timeout_in_seconds: float | None = None,
         retries: RetryConfig | None = None,
         headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         allow_insecure_http: bool = False,
+        timeout_ms: float | None = None,
+        retry_config: AnyRetryConfig | UnsetType | None = UNSET,
+        url_params: Mapping[str, str] | None = None,
+        client: object = None,
+        async_client: object = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         debug_logger: DebugLogger | None = None,
     ) -> None:
-        check_timeout(timeout_in_seconds)
+        for name, given in (("client", client), ("async_client", async_client)):
+            if given is not None:  # SDK 2.4.27's httpx clients: say what to use instead
+                raise InvalidRequestError(
+                    f"{name}: httpx clients are not used here; pass "
+                    "session=aiohttp.ClientSession(...) to borrow a session"
+                )
+        timeout = timeout_seconds(timeout_in_seconds, timeout_ms)
+        timeout = check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
         if (
             isinstance(max_response_bytes, bool)
             or not isinstance(max_response_bytes, int)
@@ -109,21 +133,41 @@ class Gr4vy:
                 field="max_response_bytes",
                 reason="range",
             )
+        if retry_config is not UNSET:
+            if retries is not None:
+                raise InvalidRequestError("retry_config: pass retries or retry_config, not both")
+            retries = RetryConfig.none() if retry_config is None else as_retry_policy(retry_config)
+        if url_params:
+            if server_url is None:
+                raise InvalidRequestError("url_params: only used to fill in server_url")
+            for name, value in url_params.items():
+                server_url = server_url.replace(f"{{{name}}}", value)
+        if bearer_auth is None:
+            bearer_auth = os.environ.get("GR4VY_BEARER_AUTH") or None
+            if bearer_auth is None:
+                raise InvalidRequestError(
+                    "bearer_auth: pass a token or token provider (or set GR4VY_BEARER_AUTH)"
+                )
+        if merchant_account_id is None:
+            merchant_account_id = os.environ.get("GR4VY_MERCHANT_ACCOUNT_ID") or None
         self.hooks = Hooks()
         self.server_url = resolve_base_url(
-            id=id, server=server, server_url=server_url, allow_insecure_http=allow_insecure_http
+            id="example" if id is None else id,
+            server="sandbox" if server is None else server,
+            server_url=server_url,
+            allow_insecure_http=allow_insecure_http,
         )
         self._transport = Transport(
             base_url=self.server_url,
             bearer_auth=bearer_auth,
             merchant_account_id=merchant_account_id,
-            timeout=timeout_in_seconds,
+            timeout=timeout,
             retries=retries if retries is not None else RetryConfig(),
             headers=headers,
             session=session,
             max_connections=max_connections,
-            max_response_bytes=max_response_bytes,
             allow_insecure_http=allow_insecure_http,
+            max_response_bytes=max_response_bytes,
             debug_logger=_debug_logger(debug_logger),
             hooks=self.hooks,
         )

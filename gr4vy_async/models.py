@@ -317,16 +317,46 @@ class _Request(msgspec.Struct, kw_only=True, omit_defaults=True, repr_omit_defau
     """Base of request models: unset fields are left out of the JSON."""
 
 
-def _redacted_repr(self: msgspec.Struct) -> str:
-    """A repr naming the fields that are set, never their values."""
-    names = [name for name in self.__struct_fields__ if getattr(self, name) is not UNSET]
-    return f"{type(self).__name__}({', '.join(f'{n}=<redacted>' for n in names)})"
+class _Redacted:
+    """Stands for a hidden value in rich's pretty printer (shown as ``<redacted>``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<redacted>"
 
 
-class _Sensitive(_Request):
-    """Base of models holding buyer or card data: their repr shows no values."""
+_REDACTED = _Redacted()
 
-    __repr__ = _redacted_repr
+
+class _RedactedRepr:
+    """Mixin of models holding personal or card data: no printer shows their values.
+
+    Every way a model is displayed names the fields that are set, never their
+    values: ``repr``/``str`` (so logging, pprint and IPython's default), rich's
+    ``__rich_repr__`` (``rich.pretty``, tracebacks with locals), which msgspec
+    would otherwise fill with the values, and IPython's ``_repr_pretty_``.
+    """
+
+    __slots__ = ()
+
+    def _set_fields(self) -> list[str]:
+        names: tuple[str, ...] = self.__struct_fields__  # type: ignore[attr-defined]
+        return [name for name in names if getattr(self, name) is not UNSET]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}=<redacted>" for name in self._set_fields())
+        return f"{type(self).__name__}({fields})"
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        return [(name, _REDACTED) for name in self._set_fields()]
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+class _Sensitive(_RedactedRepr, _Request):
+    """Base of request models holding buyer, passenger or card data."""
 
 
 class _Response(msgspec.Struct, kw_only=True, repr_omit_defaults=True):
@@ -459,7 +489,7 @@ class AirlinePassenger(_Sensitive):
     country_code: Maybe[CountryCode] = UNSET
 
 
-class Airline(_Request):
+class Airline(_Sensitive):
     """The airline addendum: the booking a transaction pays for."""
 
     booking_code: Maybe[Text50] = UNSET
@@ -520,7 +550,7 @@ TaxIdKind = TaxIDKind
 # --------------------------------------------------------------------------- responses
 
 
-class CheckoutSessionPaymentMethodDetails(_Response):
+class CheckoutSessionPaymentMethodDetails(_RedactedRepr, _Response):
     """Card details of the payment method stored on a checkout session."""
 
     bin: str | None = None
@@ -528,10 +558,8 @@ class CheckoutSessionPaymentMethodDetails(_Response):
     card_type: CardType | None = None
     card_issuer_name: str | None = None
 
-    __repr__ = _redacted_repr
 
-
-class CheckoutSessionPaymentMethod(_Response):
+class CheckoutSessionPaymentMethod(_RedactedRepr, _Response):
     """The payment method stored on a checkout session."""
 
     type: Literal["payment-method"] = "payment-method"
@@ -541,8 +569,6 @@ class CheckoutSessionPaymentMethod(_Response):
     method: Literal["card"] = "card"
     scheme: CardScheme | None = None
     fingerprint: str | None = None
-
-    __repr__ = _redacted_repr
 
 
 class CheckoutSession(_Response, kw_only=True):

@@ -13,6 +13,7 @@ import jsonschema
 CONTRACT = Path(__file__).parent / "contract"
 SPEC_PATH = CONTRACT / "checkout-sessions.openapi.json"
 SEED_PATH = CONTRACT / "checkout_sessions.md"
+SDK_README_PATH = CONTRACT / "gr4vy-2.4.27-README.md"
 
 
 @functools.cache
@@ -41,6 +42,20 @@ def operation(path: str, method: str) -> dict[str, Any]:
 def seed_examples() -> list[str]:
     """The Python examples of the seed document, in order (create, get, update, delete)."""
     return re.findall(r"```python\n(.*?)```", SEED_PATH.read_text(), re.S)
+
+
+def sdk_readme_examples() -> list[tuple[str, str]]:
+    """``(section heading, code)`` for every Python example of the SDK 2.4.27 README."""
+    examples = []
+    heading = ""
+    for block in re.split(r"^(#{2,3} .*)$", SDK_README_PATH.read_text(), flags=re.M):
+        if re.match(r"#{2,3} ", block):
+            heading = block.lstrip("# ").strip()
+            continue
+        examples += [
+            (heading, code) for code in re.findall(r"```py(?:thon)?\n(.*?)```", block, re.S)
+        ]
+    return examples
 
 
 def call_argument_source(example: str, keyword: str) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -59,7 +62,7 @@ async def test_bulk_delete_from_a_file_with_a_json_report(
     report = json.loads((tmp_path / "report.json").read_text())
     assert sorted(report["deleted"]) == sorted(ids)
     assert report["already_gone"] == [gone]
-    assert report["skipped"] == [{"id": "junk", "reason": "not a UUID: 'junk'"}]
+    assert report["skipped"] == [{"id": "junk", "reason": "not a UUID: str of length 4"}]
     assert not gr4vy_fake.sessions
     assert gr4vy_fake.max_in_flight <= 8
 
@@ -75,10 +78,19 @@ async def test_failures_give_exit_status_1_and_are_listed(
         stdin="\n".join(ids).encode(), url=gr4vy_fake.url,
     )  # fmt: skip
     assert code == 1
-    assert json.loads(out) == {"done": 2, "missing": 0, "failed": 1, "skipped": 0, "cancelled": 0}
-    (failed,) = json.loads((tmp_path / "r.json").read_text())["failed"]
-    assert failed["status"] == 403
+    printed = json.loads(out)
+    assert printed == json.loads((tmp_path / "r.json").read_text())  # complete, as the report
+    assert printed["summary"] == {"done": 2, "missing": 0, "failed": 1, "skipped": 0,
+                                  "cancelled": 0}  # fmt: skip
+    (failed,) = printed["failed"]
+    assert failed["id"] in ids
+    assert failed["id"] not in printed["deleted"]
+    assert sorted([*printed["deleted"], failed["id"]]) == sorted(ids)
+    assert (failed["status"], failed["exception"]) == (403, "Error403Forbidden")
+    assert failed["message"] == "403 forbidden: Invalid credentials"
     assert "Invalid credentials" in failed["error"]
+    assert err == (f"gr4vy-async: 1 id failed: first {failed['id']}: Error403Forbidden: "
+                   f"{failed['error']}\n")  # fmt: skip
     assert TOKEN not in out + err
 
 
@@ -95,7 +107,7 @@ async def test_create_get_update_delete_one_session(gr4vy_fake: FakeGr4vy) -> No
         url=gr4vy_fake.url,
     )  # fmt: skip
     assert code == 0
-    assert "{'k': 'v'}" in out
+    assert 'metadata            {"k": "v"}\n' in out  # nested values as JSON, not a repr
     code, out, _ = await run_cli("checkout-sessions", "get", session["id"], url=gr4vy_fake.url)
     assert code == 0
     assert out.splitlines()[0].split() == ["id", session["id"]]
@@ -108,6 +120,16 @@ async def test_create_get_update_delete_one_session(gr4vy_fake: FakeGr4vy) -> No
     assert err.startswith("gr4vy-async: Error404: 404 not_found")
     assert len(err.splitlines()) == 1
     assert "Traceback" not in err
+
+
+async def test_the_official_cli_environment_alias_for_the_server() -> None:
+    code, _, err = await run_cli(
+        "--id", "acme", "checkout-sessions", "get", SESSION_ID,
+        env={"GR4VY_ENVIRONMENT": "staging", "GR4VY_TOKEN": TOKEN},
+    )  # fmt: skip
+    assert code == 2
+    assert err == ("gr4vy-async: error: GR4VY_ENVIRONMENT: invalid choice 'staging' "
+                   "(choose from production, sandbox)\n")  # fmt: skip
 
 
 async def test_settings_from_the_environment(gr4vy_fake: FakeGr4vy) -> None:
@@ -250,6 +272,417 @@ async def test_a_token_with_a_line_break_is_one_line_without_the_token() -> None
     )  # fmt: skip
     assert code == 2
     assert err == (
-        "gr4vy-async: error: bearer_auth: contains a control character"
+        "gr4vy-async: error: --token: contains a control character"
         " (only tab is allowed in a header value)\n"
     )
+
+
+# --------------------------------------------------------------------------- issue 13
+
+SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
+NOWHERE = "http://127.0.0.1:9"  # nothing listens: any test that reached it would fail
+
+
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "key.pem"
+    if not path.exists():
+        path.write_text(p521_pem())
+    return path
+
+
+def public_key(path: Path) -> Any:
+    return serialization.load_pem_private_key(path.read_bytes(), None).public_key()
+
+
+async def test_version_flag_and_command() -> None:
+    from gr4vy_async import __version__
+
+    for args in (["--version"], ["version"], ["version", "--id", "acme"]):
+        code, out, err = await run_cli(*args)
+        assert (code, out, err) == (0, f"gr4vy-async {__version__}\n", ""), args
+    code, out, _ = await run_cli("version", "-o", "json")
+    assert (code, json.loads(out)) == (0, {"version": __version__})
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["checkout-sessions", "get", "{id}", "--output", "json"],
+        ["checkout-sessions", "get", "{id}", "-o", "json"],
+        ["checkout-sessions", "-o", "json", "get", "{id}"],
+        ["-o", "json", "checkout-sessions", "get", "{id}"],
+        ["-o", "table", "checkout-sessions", "get", "{id}", "-o", "json"],  # the last one wins
+    ],
+)
+async def test_global_options_before_or_after_the_command(
+    gr4vy_fake: FakeGr4vy, args: list[str]
+) -> None:
+    session = gr4vy_fake.create_session()
+    args = [arg.format(id=session.id) for arg in args]
+    code, out, err = await run_cli(*args, url=gr4vy_fake.url)
+    assert code == 0, err
+    assert json.loads(out)["id"] == session.id
+
+
+async def test_global_options_after_the_command_reach_the_client(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session(merchant_account_id="acme-eu")
+    code, _, err = await run_cli(
+        "checkout-sessions", "get", session.id, "--server-url", gr4vy_fake.url,
+        "--token", TOKEN, "--merchant-account-id", "acme-eu", "--timeout", "5s",
+    )  # fmt: skip
+    assert code == 0, err
+    assert gr4vy_fake.requests[-1].headers["x-gr4vy-merchant-account-id"] == "acme-eu"
+    assert gr4vy_fake.requests[-1].sent_token(TOKEN)
+
+
+def _all_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_parsers(sub)
+
+
+def test_every_option_of_every_command_has_help_and_the_global_options() -> None:
+    from gr4vy_async.cli import GLOBAL_OPTIONS, build_parser
+
+    parsers = list(_all_parsers(build_parser()))
+    assert len(parsers) == 10  # the root, 5 commands, the 4 checkout-sessions actions
+    for parser in parsers:
+        flags = {flag for action in parser._actions for flag in action.option_strings}
+        assert {flag for option in GLOBAL_OPTIONS for flag in option.flags} <= flags, parser.prog
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, (parser.prog, action.dest)
+        assert "exit status:" in parser.format_help()
+        assert "130  interrupted" in parser.format_help()
+
+
+async def test_help_shows_the_environment_variables_and_exit_statuses() -> None:
+    code, out, _ = await run_cli("checkout-sessions", "delete", "--help")
+    assert code == 0
+    assert out.startswith("usage: gr4vy-async checkout-sessions delete [-h] [global options]")
+    text = " ".join(out.split())
+    for phrase in ["env: GR4VY_OUTPUT", "env: GR4VY_TIMEOUT", "env: GR4VY_TOKEN",
+                   "--concurrency N at most N requests", "2 bad arguments"]:  # fmt: skip
+        assert phrase in text
+
+
+def test_the_readme_documents_every_variable_and_exit_status() -> None:
+    from gr4vy_async.cli import EXIT_STATUS_HELP, GLOBAL_OPTIONS
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for option in GLOBAL_OPTIONS:
+        assert f"`{option.name}" in readme
+        for env in option.env:
+            assert env in readme
+    for line in EXIT_STATUS_HELP.splitlines()[1:-1]:
+        assert line.strip() in readme
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "expected"),
+    [
+        ({}, [], "table"),  # the default
+        ({"GR4VY_OUTPUT": "json"}, [], "json"),  # the environment over the default
+        ({"GR4VY_OUTPUT": "json"}, ["-o", "table"], "table"),  # the flag over the environment
+        ({"GR4VY_OUTPUT": "table"}, ["--output", "json"], "json"),
+    ],
+)
+async def test_output_precedence(
+    gr4vy_fake: FakeGr4vy, env: dict[str, str], flags: list[str], expected: str
+) -> None:
+    session = gr4vy_fake.create_session()
+    code, out, err = await run_cli(
+        "checkout-sessions", "get", session.id, *flags, env=env, url=gr4vy_fake.url
+    )
+    assert code == 0, err
+    assert out.startswith("{" if expected == "json" else "id ")
+
+
+@pytest.mark.parametrize(
+    ("env_timeout", "flags", "expected"),
+    [("0.2", [], 1), ("0.2", ["--timeout", "30s"], 0), ("", ["--timeout", "200ms"], 1)],
+)
+async def test_timeout_precedence(
+    gr4vy_fake: FakeGr4vy, env_timeout: str, flags: list[str], expected: int
+) -> None:
+    gr4vy_fake.faults.enqueue("POST", Fault.latency(1.5))  # a create is never retried
+    code, _, err = await run_cli(
+        "checkout-sessions", "create", *flags, env={"GR4VY_TIMEOUT": env_timeout},
+        url=gr4vy_fake.url,
+    )  # fmt: skip
+    assert code == expected, err
+    if expected:
+        assert err.startswith("gr4vy-async: RequestTimeoutError: ")
+
+
+async def test_a_token_flag_wins_over_a_private_key_from_the_environment(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path
+) -> None:
+    session = gr4vy_fake.create_session()
+    for key in (str(key_file(tmp_path)), "not a key at all"):
+        code, _, err = await run_cli(
+            "checkout-sessions", "get", session.id, env={"GR4VY_PRIVATE_KEY": key},
+            url=gr4vy_fake.url,
+        )  # fmt: skip
+        assert code == 0, err
+        assert gr4vy_fake.requests[-1].sent_token(TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "signed"),
+    [
+        (["--private-key", "{key}"], {"GR4VY_TOKEN": TOKEN}, True),  # flag over environment
+        ([], {"GR4VY_TOKEN": TOKEN, "GR4VY_PRIVATE_KEY": "{key}"}, False),  # token skips signing
+        ([], {"GR4VY_PRIVATE_KEY_FILE": "{key}"}, True),
+        ([], {"GR4VY_PRIVATE_KEY": "{base64}"}, True),  # the PEM in base64, as for CI
+    ],
+)
+async def test_credential_precedence(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path, flags: list[str], env: dict[str, str], signed: bool
+) -> None:
+    import base64
+
+    path = key_file(tmp_path)
+    values = {"key": str(path), "base64": base64.b64encode(path.read_bytes()).decode()}
+    session = gr4vy_fake.create_session()
+    code, _, err = await run_cli(
+        "--server-url", gr4vy_fake.url, *[f.format(**values) for f in flags],
+        "checkout-sessions", "get", session.id,
+        env={name: value.format(**values) for name, value in env.items()},
+    )  # fmt: skip
+    assert code == 0, err
+    request = gr4vy_fake.requests[-1]
+    assert request.token_digest is not None
+    assert request.sent_token(TOKEN) is not signed
+
+
+@pytest.mark.parametrize("how", ["-", "@-", "@file", "inline"])
+async def test_bodies_inline_from_a_file_or_stdin(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path, how: str
+) -> None:
+    body = '{"metadata": {"order_id": "o-1"}}'
+    (tmp_path / "body.json").write_text(body)
+    value = {"@file": f"@{tmp_path / 'body.json'}", "inline": body}.get(how, how)
+    code, out, err = await run_cli(
+        "-o", "json", "checkout-sessions", "create", "--data", value, stdin=body.encode(),
+        url=gr4vy_fake.url,
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["metadata"] == {"order_id": "o-1"}
+
+
+async def test_table_output_is_for_people(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session(
+        {"amount": 1299, "currency": "USD", "metadata": {"order_id": "o-1"},
+         "cart_items": [{"name": "GoPro", "quantity": 2, "unit_amount": 1299}]}
+    )  # fmt: skip
+    code, out, err = await run_cli("checkout-sessions", "get", session.id, url=gr4vy_fake.url)
+    assert code == 0, err
+    lines = out.splitlines()
+    rows = dict(line.split(None, 1) for line in lines)
+    assert rows["id"] == session.id
+    assert rows["amount"] == "1299 USD"  # money as amount and currency, in one cell
+    assert "currency" not in rows
+    assert rows["metadata"] == '{"order_id": "o-1"}'  # nested values as JSON
+    assert json.loads(rows["cart_items"])[0]["name"] == "GoPro"
+    assert rows["buyer"] == "-"
+    starts = {len(line) - len(line.split(None, 1)[1]) for line in lines}
+    assert len(starts) == 1  # values aligned in one column
+
+
+async def test_yaml_output_matches_json(gr4vy_fake: FakeGr4vy) -> None:
+    import yaml
+
+    session = gr4vy_fake.create_session({"metadata": {"k": "v"}})
+    _, as_json, _ = await run_cli("-o", "json", "checkout-sessions", "get", session.id,
+                                  url=gr4vy_fake.url)  # fmt: skip
+    code, as_yaml, err = await run_cli("-o", "yaml", "checkout-sessions", "get", session.id,
+                                       url=gr4vy_fake.url)  # fmt: skip
+    assert code == 0, err
+    assert yaml.safe_load(as_yaml) == json.loads(as_json)
+
+
+async def test_yaml_without_pyyaml_names_the_extra() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c",
+        "import sys; sys.modules['yaml'] = None; from gr4vy_async.cli import main; "
+        "sys.exit(main())",
+        "-o", "yaml", "version", stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert err.decode() == (
+        "gr4vy-async: error: -o yaml needs PyYAML: pip install 'gr4vy-async[cli]'\n"
+    )
+
+
+async def test_compact_json(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session()
+    code, out, _ = await run_cli("checkout-sessions", "get", session.id, "-o", "json",
+                                 "--compact", url=gr4vy_fake.url)  # fmt: skip
+    assert code == 0
+    assert out.count("\n") == 1
+    assert json.loads(out)["id"] == session.id
+
+
+async def test_importing_the_library_imports_no_cli_dependency() -> None:
+    code = ("import sys, gr4vy_async; "
+            "print(sorted(m for m in ('gr4vy_async.cli', 'yaml', 'tqdm', 'argparse') "
+            "if m in sys.modules))")  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert (process.returncode, out) == (0, b"[]\n")
+
+
+async def test_embed_creates_a_session_and_pins_it(gr4vy_fake: FakeGr4vy, tmp_path: Path) -> None:
+    path = key_file(tmp_path)
+    code, out, err = await run_cli(
+        "--server-url", gr4vy_fake.url, "--private-key", str(path), "embed", "1299", "usd",
+        "buyer_external_identifier=user-1", "--param", "locale=en", "-o", "json",
+        "--data", '{"metadata": {"order_id": "o-1"}}',
+    )  # fmt: skip
+    assert code == 0, err
+    printed = json.loads(out)
+    claims = jwt.decode(printed["token"], public_key(path), algorithms=["ES512"])
+    assert claims["scopes"] == ["embed"]
+    assert claims["checkout_session_id"] == printed["checkout_session_id"]
+    assert ("default", printed["checkout_session_id"]) in gr4vy_fake.sessions
+    stored = gr4vy_fake.sessions["default", printed["checkout_session_id"]]
+    assert stored.metadata == {"order_id": "o-1"}
+    assert claims["embed"] == {"amount": 1299, "currency": "USD",
+                               "buyer_external_identifier": "user-1", "locale": "en"}  # fmt: skip
+
+
+async def test_embed_pins_an_existing_session_without_a_request(tmp_path: Path) -> None:
+    path = key_file(tmp_path)
+    code, out, err = await run_cli(
+        "--server-url", NOWHERE, "--private-key", str(path),
+        "embed", "500", "EUR", "--checkout-session", SESSION_ID,
+    )  # fmt: skip
+    assert code == 0, err
+    claims = jwt.decode(out.strip(), public_key(path), algorithms=["ES512"])
+    assert claims["checkout_session_id"] == SESSION_ID
+    assert claims["embed"] == {"amount": 500, "currency": "EUR"}
+
+
+async def test_debug_is_accepted_and_prints_no_token(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session()
+    code, out, err = await run_cli(
+        "checkout-sessions", "get", session.id, "--debug", url=gr4vy_fake.url
+    )
+    assert code == 0, err
+    assert out.startswith("id ")
+    assert TOKEN not in out + err
+
+
+async def test_allow_insecure_http_lifts_the_loopback_rule() -> None:
+    code, _, err = await run_cli(
+        "--server-url", "http://10.1.2.3", "--token", TOKEN, "--allow-insecure-http",
+        "checkout-sessions", "get", "not-an-id",  # fails before any connection is tried
+    )  # fmt: skip
+    assert code == 2
+    assert "session_id: expected a UUID" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "message"),
+    [
+        (["token", "--expires-in", "0"], {},
+         2, "error: argument -e/--expires-in: must be a whole number of seconds, at least 1, "
+            "not '0'"),
+        (["token", "--scope", "bogus.scope"], {},
+         2, "error: argument -s/--scope: unknown scope 'bogus.scope'"),
+        (["token"], {}, 2, "error: token needs a private key: pass --private-key"),
+        (["--server-url", "http://10.1.2.3", "checkout-sessions", "get", SESSION_ID], {},
+         2, "error: --server-url: plain http is only allowed to loopback hosts "
+            "(pass --allow-insecure-http to override)"),
+        (["checkout-sessions", "get", SESSION_ID], {"GR4VY_SERVER_URL": "http://10.1.2.3"},
+         2, "error: GR4VY_SERVER_URL: plain http is only allowed"),
+        (["checkout-sessions", "delete", SESSION_ID, "--concurrency", "-5"], {},
+         2, "error: argument --concurrency: must be a whole number, at least 1, not '-5'"),
+        (["checkout-sessions", "delete", "--from-file", "-", "--concurrency", "-5"], {},
+         2, "error: argument --concurrency: must be a whole number, at least 1, not '-5'"),
+        (["checkout-sessions", "get", SESSION_ID, "--timeout", "0"], {},
+         2, "error: argument --timeout: must be more than 0 seconds"),
+        (["checkout-sessions", "get", SESSION_ID], {"GR4VY_TIMEOUT": "soon"},
+         2, "error: GR4VY_TIMEOUT: expected seconds or a duration"),
+        (["checkout-sessions", "get", SESSION_ID], {"GR4VY_OUTPUT": "xml"},
+         2, "error: GR4VY_OUTPUT: invalid choice 'xml' (choose from table, json, yaml)"),
+        (["checkout-sessions", "create", "--body", "@/nonexistent/body.json"], {},
+         2, "error: --body: cannot read '/nonexistent/body.json': No such file or directory"),
+        (["checkout-sessions", "delete", "--from-file", "/nonexistent/ids.txt"], {},
+         2, "error: --from-file: cannot read '/nonexistent/ids.txt': No such file or directory"),
+        (["embed", "12.99", "USD"], {},
+         2, "error: argument AMOUNT: must be a whole number in the currency's smallest unit"),
+        (["embed", "1299", "dollars"], {}, 2, "error: argument CURRENCY: expected a 3-letter"),
+        (["embed", "1299", "USD", "amount=5"], {}, 2, "amount is given as the AMOUNT argument"),
+        (["embed", "1299", "USD"], {}, 2, "error: embed needs a private key"),
+        ([], {}, 2, "error: the following arguments are required: COMMAND"),
+        (["checkout-sessions", "get", SESSION_ID, "--output", "xml"], {},
+         2, "error: argument -o/--output: invalid choice 'xml'"),
+    ],
+)  # fmt: skip
+async def test_each_error_is_one_line_naming_the_right_thing(
+    args: list[str], env: dict[str, str], code: int, message: str
+) -> None:
+    status, out, err = await run_cli(*args, env={"GR4VY_TOKEN": TOKEN, **env})
+    assert status == code
+    assert err.startswith("gr4vy-async: ")
+    assert message in err
+    assert err.count("\n") == 1
+    assert "private key" not in err or "private key" in message
+    assert TOKEN not in out + err
+
+
+async def test_a_bad_key_names_its_source(tmp_path: Path) -> None:
+    (tmp_path / "public.pem").write_text(
+        serialization.load_pem_private_key(key_file(tmp_path).read_bytes(), None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    code, _, err = await run_cli("token", env={"GR4VY_PRIVATE_KEY": str(tmp_path / "public.pem")})
+    assert code == 2
+    assert err == ("gr4vy-async: error: bad private key (GR4VY_PRIVATE_KEY): "
+                   "private_key is a public key; pass the private key\n")  # fmt: skip
+
+
+async def test_malformed_ids_are_named_with_their_line(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(10)]
+    lines = [*ids[:5], "", "garbage", *ids[5:], "../x", ids[0]]  # a duplicate is fine
+    (tmp_path / "ids.txt").write_text("\n".join(lines) + "\n")
+    code, out, err = await run_cli(
+        "checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt"),
+        url=gr4vy_fake.url,
+    )  # fmt: skip
+    assert code == 1
+    assert out.splitlines()[0] == "deleted 10, already gone 0, failed 0, skipped 3"
+    assert err == "gr4vy-async: 2 ids were malformed: first 'garbage' on line 7\n"
+
+
+async def test_malformed_id_arguments_are_named_with_their_place(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session()
+    code, out, err = await run_cli(
+        "checkout-sessions", "delete", session.id, "nope", "-o", "json", url=gr4vy_fake.url
+    )
+    assert code == 1
+    printed = json.loads(out)
+    assert printed["deleted"] == [session.id]
+    assert printed["skipped"] == [{"id": "nope", "reason": "not a UUID: str of length 4"}]
+    assert err == "gr4vy-async: 1 id was malformed: first 'nope' on argument 2\n"
+
+
+async def test_one_delete_in_json(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session()
+    code, out, _ = await run_cli(
+        "checkout-sessions", "delete", session.id, "-o", "json", url=gr4vy_fake.url
+    )
+    assert code == 0
+    printed = json.loads(out)
+    assert (printed["deleted"], printed["already_gone"]) == ([session.id], [])

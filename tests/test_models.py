@@ -264,7 +264,9 @@ def test_checkout_session_with_unknown_fields_and_enum_values_decodes() -> None:
     assert session.payment_method.scheme == "newscheme"
     assert msgspec.to_builtins(session)["buyer"]["billing_details"]["tax_id"]["kind"] == "zz.new"
     # ... but a request never carries a value the library does not know.
-    with pytest.raises(InvalidRequestError, match=r"product_type: Invalid enum value 'drone'"):
+    with pytest.raises(
+        InvalidRequestError, match=r"product_type: Invalid enum value \(str of length 5\)$"
+    ):
         encode_request(session.cart_items, list[models.CartItem], path="cart_items")
 
 

@@ -1,8 +1,10 @@
 """``python -m gr4vy_async.testing``: run FakeGr4vy as its own process.
 
-Prints one line, ``listening on http://HOST:PORT``, once it accepts
-connections (so a parent process can wait for it), then serves until SIGINT
-or SIGTERM and exits 0.
+``--session ID`` / ``--sessions FILE.json`` store sessions first and
+``--fault ROUTE=KIND[,OPTION=VALUE...]`` schedules faults (see
+:mod:`gr4vy_async.testing.preload`). Prints one line,
+``listening on http://HOST:PORT``, once it accepts connections (so a parent
+process can wait for it), then serves until SIGINT or SIGTERM and exits 0.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 
 from .fake import FakeGr4vy
+from .preload import FaultSpec, load_sessions, parse_fault, preload
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -29,7 +32,37 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="PEM file of the ES512 public key bearer tokens must be signed with",
     )
+    parser.add_argument(
+        "--session",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="store an empty session with this id (merchant account 'default'); repeatable",
+    )
+    parser.add_argument(
+        "--sessions",
+        type=Path,
+        metavar="FILE",
+        help='store the sessions of a JSON list: ids, or {"id": ..., "merchant_account_id": ..., '
+        "create-body fields}",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=_fault,
+        metavar="ROUTE=KIND[,OPTION=VALUE...]",
+        help="schedule a fault, e.g. GET=503,times=3  '*=429,retry_after=1,probability=0.2,seed=1'"
+        "  DELETE=drop,after=true  POST=latency:0.5; repeatable",
+    )
     return parser.parse_args(argv)
+
+
+def _fault(spec: str) -> FaultSpec:
+    try:
+        return parse_fault(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 async def serve(fake: FakeGr4vy) -> None:
@@ -51,9 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         public_key = args.public_key.read_bytes() if args.public_key else None
         fake = FakeGr4vy(host=args.host, port=args.port, public_key=public_key)
+        sessions = load_sessions(args.sessions) if args.sessions else []
+        preload(fake, session_ids=args.session, sessions=sessions, faults=args.fault)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(fake))
-    except (OSError, ValueError) as exc:  # a port in use, an unreadable or non-EC key
+    except (OSError, ValueError) as exc:  # port in use, bad key file, bad session
         print(f"python -m gr4vy_async.testing: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -158,13 +158,17 @@ def _validated(value: Any, type_: Any) -> Any:
 
 @dataclasses.dataclass
 class RecordedRequest:
-    """One request the fake received, in arrival order."""
+    """One request the fake received, in arrival order.
+
+    Its repr shows the request line, status and fault, never the headers or
+    the body (which hold buyer data): read ``body``, ``json()`` or ``headers``.
+    """
 
     method: str
     path: str
-    headers: CIMultiDictProxy[str]
+    headers: CIMultiDictProxy[str] = dataclasses.field(repr=False)
     """Request headers, without ``Authorization``."""
-    body: bytes
+    body: bytes = dataclasses.field(repr=False)
     time: float
     """``time.monotonic()`` when the request arrived."""
     status: int | None = None

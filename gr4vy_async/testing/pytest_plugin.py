@@ -3,35 +3,91 @@
 Registered as a ``pytest11`` entry point, so installing the package makes
 them available: ``gr4vy_fake`` (a running :class:`FakeGr4vy`) and
 ``gr4vy_client`` (a ``Gr4vy`` client pointed at it). Override
-``gr4vy_fake_options`` to configure the fake (a ``public_key``, a ``clock``).
+``gr4vy_fake_options`` to configure the fake (a ``public_key``, a ``clock``);
+``gr4vy_key_pair`` is a P-521 key pair for a fake that checks signatures,
+and ``gr4vy_bearer_auth`` what ``gr4vy_client`` authenticates with.
 
 The fixtures are async: with pytest-asyncio installed they work in its
-``auto`` and ``strict`` modes; otherwise they are plain async fixtures for
-whichever async plugin (anyio, ...) runs the tests.
+``strict`` mode (mark the tests ``@pytest.mark.asyncio``) and its ``auto``
+mode; otherwise they are plain async fixtures for whichever async plugin
+(anyio, ...) runs the tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .._transport import BearerAuth
 from ..client import Gr4vy
 from .fake import FakeGr4vy
+
+if TYPE_CHECKING:
+    from .keys import KeyPair
 
 try:
     from pytest_asyncio import fixture as _async_fixture
 except ImportError:  # pragma: no cover - pytest-asyncio is not a dependency
     _async_fixture = pytest.fixture  # type: ignore[assignment]
 
-__all__ = ["gr4vy_client", "gr4vy_fake", "gr4vy_fake_options"]
+__all__ = [
+    "gr4vy_bearer_auth",
+    "gr4vy_client",
+    "gr4vy_fake",
+    "gr4vy_fake_options",
+    "gr4vy_key_pair",
+]
+
+
+@pytest.fixture(scope="session")
+def gr4vy_key_pair() -> KeyPair:
+    """A P-521 key pair made for this test run.
+
+    To have the fake check signatures, give it the public key; ``gr4vy_client``
+    then signs with the private key::
+
+        @pytest.fixture
+        def gr4vy_fake_options(gr4vy_key_pair):
+            return {"public_key": gr4vy_key_pair.public_key}
+    """
+    from .keys import KeyPair  # cryptography: only when a test asks for keys
+
+    return KeyPair.generate()
 
 
 @pytest.fixture
 def gr4vy_fake_options() -> dict[str, Any]:
     """Keyword arguments for the ``gr4vy_fake`` FakeGr4vy; override to configure it."""
     return {}
+
+
+@pytest.fixture
+def gr4vy_bearer_auth(
+    gr4vy_fake_options: dict[str, Any], request: pytest.FixtureRequest
+) -> BearerAuth:
+    """What ``gr4vy_client`` authenticates with.
+
+    The plain token ``"token"`` when the fake checks no signatures; signed
+    tokens from ``gr4vy_key_pair`` when its public key is the fake's. For a
+    fake with a public key of your own, override this fixture (for example
+    with ``auth.with_token(your_private_key)``).
+    """
+    public_key = gr4vy_fake_options.get("public_key")
+    if public_key is None:
+        return "token"
+    gr4vy_key_pair: KeyPair = request.getfixturevalue("gr4vy_key_pair")
+    if not gr4vy_key_pair.matches(public_key):
+        pytest.fail(
+            "gr4vy_fake_options['public_key'] is not gr4vy_key_pair's public key: use "
+            "gr4vy_key_pair.public_key, or override gr4vy_bearer_auth to sign with your "
+            "private key (auth.with_token(private_key))",
+            pytrace=False,
+        )
+    from .. import auth  # PyJWT and cryptography: only for a fake that checks signatures
+
+    return auth.with_token(gr4vy_key_pair.private_key)
 
 
 @_async_fixture
@@ -42,9 +98,11 @@ async def gr4vy_fake(gr4vy_fake_options: dict[str, Any]) -> AsyncIterator[FakeGr
 
 
 @_async_fixture
-async def gr4vy_client(gr4vy_fake: FakeGr4vy) -> AsyncIterator[Gr4vy]:
+async def gr4vy_client(
+    gr4vy_fake: FakeGr4vy, gr4vy_bearer_auth: BearerAuth
+) -> AsyncIterator[Gr4vy]:
     """A ``Gr4vy`` client pointed at ``gr4vy_fake`` (merchant account ``default``)."""
     async with Gr4vy(
-        server_url=gr4vy_fake.url, bearer_auth="token", merchant_account_id="default"
+        server_url=gr4vy_fake.url, bearer_auth=gr4vy_bearer_auth, merchant_account_id="default"
     ) as client:
         yield client

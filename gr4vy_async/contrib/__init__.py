@@ -1,0 +1,1 @@
+"""Optional integrations, each behind its own extra; ``import gr4vy_async`` imports none of them."""

@@ -1,0 +1,146 @@
+"""The processes of a cleanup across workers, for the queue tests and ``benchmarks/bench_queue.py``.
+
+A ``redis-server`` of our own on a free loopback port, FakeGr4vy in its own
+process (``fake_server.py``) and SAQ worker processes (``cleanup_worker.py``),
+each started here and stopped by the caller's ``async with`` / :func:`stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+
+from saq.queue.redis import RedisQueue
+
+from gr4vy_async.contrib.saq_cleanup import CleanupSummary, summarize
+
+SUPPORT = Path(__file__).resolve().parent
+LISTENING = re.compile(r"^listening on (http://127\.0\.0\.1:\d+)$")
+Process = asyncio.subprocess.Process
+
+
+def free_port() -> int:
+    """A port nothing listens on right now, on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _pong(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5) as s:
+        s.sendall(b"PING\r\n")
+        return s.recv(16).startswith(b"+PONG")
+    return False
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """``redis-server`` on 127.0.0.1 (no persistence) until the block ends; yields its URL."""
+    server = shutil.which("redis-server")
+    if server is None:
+        raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - the redis-server on PATH, our arguments
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not _pong(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def _started(
+    *command: str, env: dict[str, str] | None = None, log: Path, stdout: int = subprocess.DEVNULL
+) -> Process:
+    with log.open("w") as stderr:  # the child keeps its own copy
+        return await asyncio.create_subprocess_exec(*command, env=env, stdout=stdout, stderr=stderr)
+
+
+@contextlib.asynccontextmanager
+async def fake_process(
+    folder: Path, ids: Sequence[str], *options: str
+) -> AsyncIterator[tuple[str, Path]]:
+    """FakeGr4vy holding ``ids`` (``options``: ``fake_server.py``'s); yields its URL and log path.
+
+    The log (every DELETE and the ids left) is written when the block ends.
+    """
+    (folder / "ids.txt").write_text("\n".join(ids))
+    log = folder / "fake-log.json"
+    process = await _started(
+        sys.executable, str(SUPPORT / "fake_server.py"),
+        "--ids", str(folder / "ids.txt"), "--log", str(log), *options,
+        log=folder / "fake.err", stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+        match = LISTENING.match(line.decode().strip())
+        assert match, line
+        yield match[1], log
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=60) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def workers(folder: Path, count: int, **env: str) -> list[Process]:
+    """``count`` SAQ worker processes ``w0``, ``w1``...; ``env``: ``cleanup_worker.py``'s."""
+    base = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SUPPORT), os.environ.get("PYTHONPATH", "")]),
+        **env,
+    }
+    command = (sys.executable, "-m", "saq", "cleanup_worker.settings", "--quiet")
+    return [
+        await _started(*command, env={**base, "WORKER_ID": f"w{n}"}, log=folder / f"w{n}.err")
+        for n in range(count)
+    ]
+
+
+async def until_workers(queue: RedisQueue, count: int, patience: float) -> None:
+    """Wait until ``count`` workers have registered with the queue."""
+    deadline = time.monotonic() + patience
+    while len((await queue.info())["workers"]) < count:
+        assert time.monotonic() < deadline, "the workers did not start"
+        await asyncio.sleep(0.1)
+
+
+async def finished(queue: RedisQueue, run: str, patience: float) -> CleanupSummary:
+    """The run's summary once every chunk has its report."""
+    deadline = time.monotonic() + patience
+    while not (summary := await summarize(queue, run)).complete:
+        assert time.monotonic() < deadline, f"not finished: {summary.lines()[:3]}"
+        await asyncio.sleep(0.1)
+    return summary
+
+
+async def stop(processes: Sequence[Process]) -> None:
+    """SIGTERM each process still running; SIGKILL one that does not exit in 30 s."""
+    for process in processes:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(process.wait(), timeout=30)
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -1,0 +1,301 @@
+"""Bad input is refused before any I/O, and no message repeats the bad value.
+
+Non-finite numbers (msgspec would send them as ``null``, clearing the field),
+dict keys that are not strings (msgspec would send ``1`` as ``"1"``), and
+dicts or models hidden inside a model; then the messages for every kind of bad
+value, checked with values that look like personal data or a secret.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import msgspec
+import pytest
+from msgspec import inspect as mi
+
+from gr4vy_async import Gr4vy, models
+from gr4vy_async._codec import encode_request, validate
+from gr4vy_async.errors import InvalidRequestError
+from gr4vy_async.testing import FakeGr4vy
+from gr4vy_async.testing.payloads import seed_create_body
+from gr4vy_async.utils import parse_datetime
+
+SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
+NON_FINITE = [math.nan, math.inf, -math.inf]
+
+
+def _numeric_paths(type_: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every int or float field reachable in a request model (list items at index 0)."""
+    if isinstance(type_, mi.Metadata):
+        type_ = type_.type
+    if isinstance(type_, mi.UnionType):
+        return [path for option in type_.types for path in _numeric_paths(option, prefix)]
+    if isinstance(type_, (mi.IntType, mi.FloatType)):
+        return [prefix]
+    if isinstance(type_, mi.ListType):
+        return _numeric_paths(type_.item_type, (*prefix, 0))
+    if isinstance(type_, mi.StructType):
+        return [
+            path for f in type_.fields for path in _numeric_paths(f.type, (*prefix, f.encode_name))
+        ]
+    return []
+
+
+NUMERIC_PATHS = _numeric_paths(mi.type_info(models.CheckoutSessionUpdate))
+
+
+def _text(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _set(document: Any, path: tuple[str | int, ...], value: Any) -> None:
+    """Set ``value`` at ``path`` in dicts and lists, or in models (by attribute)."""
+    *parents, last = path
+    for part in parents:
+        document = document[part] if isinstance(part, int) else _get(document, part)
+    if isinstance(document, dict):
+        document[last] = value
+    else:
+        setattr(document, str(last), value)
+
+
+def _get(document: Any, name: str) -> Any:
+    return document[name] if isinstance(document, dict) else getattr(document, name)
+
+
+def test_every_numeric_request_field_is_found() -> None:
+    found = {_text(path) for path in NUMERIC_PATHS}
+    assert {"amount", "expires_in", "cart_items[0].discount_amount", "cart_items[0].tax_amount",
+            "airline.legs[0].fare_amount"} <= found  # fmt: skip
+    assert len(found) == len(NUMERIC_PATHS) >= 12
+
+
+@pytest.mark.parametrize("number", NON_FINITE, ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("path", NUMERIC_PATHS, ids=_text)
+@pytest.mark.parametrize("form", ["dict", "model"])
+def test_non_finite_numbers_are_refused_in_every_numeric_field(
+    number: float, path: tuple[str | int, ...], form: str
+) -> None:
+    body: Any = seed_create_body()
+    if form == "dict":
+        body = msgspec.to_builtins(body)
+    _set(body, path, number)
+    with pytest.raises(InvalidRequestError) as info:
+        encode_request(body, models.CheckoutSessionUpdate)
+    assert info.value.field == _text(path)
+    assert "finite" in info.value.reason
+    with pytest.raises(InvalidRequestError, match="finite"):
+        validate(body, models.CheckoutSessionUpdate)
+
+
+def test_non_finite_numbers_are_refused_in_metadata_values_too() -> None:
+    with pytest.raises(InvalidRequestError, match=r"^metadata\.order: must be a finite"):
+        encode_request({"metadata": {"order": math.nan}}, models.CheckoutSessionUpdate)
+
+
+def test_none_still_clears_a_field() -> None:
+    """The search for NaN, triggered by a null in the body, lets a real None through."""
+    body = {"amount": None, "cart_items": [{"name": "x", "quantity": 1, "unit_amount": 1,
+                                            "tax_amount": None}]}  # fmt: skip
+    assert msgspec.json.decode(encode_request(body, models.CheckoutSessionUpdate)) == {
+        "amount": None,
+        "cart_items": [{"name": "x", "quantity": 1, "unit_amount": 1, "tax_amount": None}],
+    }
+
+
+@pytest.mark.parametrize("form", ["dict", "model"])
+def test_the_search_for_nan_copes_with_what_msgpack_cannot_encode(form: str) -> None:
+    """An int past 64 bits beside a null: JSON encodes it, msgpack cannot."""
+    body: Any = {"amount": 2**70, "currency": None}
+    if form == "model":
+        body = models.CheckoutSessionUpdate(**body)
+    with pytest.raises(InvalidRequestError, match=r"^amount: Expected `int` <= 99999999$"):
+        encode_request(body, models.CheckoutSessionUpdate)
+    body = {"amount": 2**70, "expires_in": math.nan, "currency": None}
+    with pytest.raises(
+        InvalidRequestError, match=r"^expires_in: must be a finite number, not nan$"
+    ):
+        encode_request(body, models.CheckoutSessionUpdate)
+
+
+@pytest.mark.parametrize("number", NON_FINITE, ids=["nan", "inf", "-inf"])
+async def test_update_and_create_send_nothing_for_non_finite_numbers(
+    gr4vy_client: Gr4vy, gr4vy_fake: FakeGr4vy, number: float
+) -> None:
+    sessions = gr4vy_client.checkout_sessions
+    item = {"name": "x", "quantity": 1, "unit_amount": 1}
+    calls: list[tuple[str, Any]] = [
+        ("amount", sessions.update(session_id=SESSION_ID, amount=number)),  # type: ignore[arg-type]
+        ("expires_in", sessions.update(session_id=SESSION_ID, expires_in=number)),
+        ("cart_items[0].discount_amount",
+         sessions.update(session_id=SESSION_ID, cart_items=[{**item, "discount_amount": number}])),
+        ("cart_items[0].tax_amount", sessions.update(
+            session_id=SESSION_ID,
+            cart_items=[models.CartItem(name="x", quantity=1, unit_amount=1,
+                                        tax_amount=number)])),  # type: ignore[arg-type]
+        ("amount", sessions.create(request_body={"amount": number})),
+        ("amount", sessions.create(request_body=models.CheckoutSessionUpdate(
+            amount=number))),  # type: ignore[arg-type]
+    ]  # fmt: skip
+    for field, call in calls:
+        with pytest.raises(InvalidRequestError) as info:
+            await call
+        assert info.value.field == field
+        assert "finite" in str(info.value)
+    assert gr4vy_fake.requests == []
+
+
+# --------------------------------------------------------------------------- dict keys
+
+
+@pytest.mark.parametrize("key", [1, 1.5, True, None], ids=repr)
+async def test_metadata_keys_that_are_not_strings_are_refused(
+    gr4vy_client: Gr4vy, gr4vy_fake: FakeGr4vy, key: Any
+) -> None:
+    sessions = gr4vy_client.checkout_sessions
+    metadata = {"order": "o-1", key: "x"}
+    for call in (
+        sessions.update(session_id=SESSION_ID, metadata=metadata),
+        sessions.create(request_body={"metadata": metadata}),
+        sessions.create(request_body=models.CheckoutSessionUpdate(metadata=metadata)),
+    ):
+        with pytest.raises(InvalidRequestError, match=r"^metadata: keys must be strings") as info:
+            await call
+        assert info.value.field == "metadata"
+    assert gr4vy_fake.requests == []
+
+
+def test_a_dict_inside_a_model_is_checked_like_any_dict() -> None:
+    hidden = models.CheckoutSessionUpdate(
+        buyer={"display_name": "x", "colour": "red"}  # type: ignore[arg-type]
+    )
+    with pytest.raises(InvalidRequestError, match=r"^buyer\.colour: unknown field$"):
+        encode_request(hidden, models.CheckoutSessionUpdate)
+    nested = models.CheckoutSessionUpdate(
+        buyer=models.GuestBuyerInput(billing_details={"tax_id": {"value": "x", "kind": "gb.vat",
+                                                                 "note": "y"}})  # type: ignore[arg-type]
+    )  # fmt: skip
+    with pytest.raises(InvalidRequestError, match=r"^buyer\.billing_details\.tax_id\.note: "):
+        encode_request(nested, models.CheckoutSessionUpdate)
+
+
+def test_a_model_of_the_wrong_class_is_refused_not_half_sent() -> None:
+    """msgspec would send an Address's fields as a buyer, and the server drop them."""
+    wrong = models.CheckoutSessionUpdate(buyer=models.Address(city="x"))  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError, match=r"^buyer: expected GuestBuyerInput, not Address"):
+        encode_request(wrong, models.CheckoutSessionUpdate)
+
+
+def test_models_and_tuples_that_survive_the_round_trip_pass() -> None:
+    body = seed_create_body()
+    assert validate(body, models.CheckoutSessionUpdate) == body
+    assert body.cart_items is not None
+    as_tuple = copy.copy(body)
+    as_tuple.cart_items = tuple(body.cart_items)  # type: ignore[assignment]
+    assert encode_request(as_tuple, models.CheckoutSessionUpdate) == encode_request(
+        body, models.CheckoutSessionUpdate
+    )
+
+
+# --------------------------------------------------------------------------- messages
+
+SECRETS = ["jane.doe+orders@example.com", "sk_live_" + "9fK2xQ7rT1vB8nM3pL6wZ4cY0hJ5dG" * 2]
+
+
+def _assert_hidden(error: BaseException, secret: str) -> None:
+    for text in (str(error), repr(error), *map(str, error.args), *map(repr, error.args)):
+        assert secret not in text
+        assert secret[:12] not in text  # not even a prefix
+
+
+@pytest.mark.parametrize("secret", SECRETS, ids=["email", "token"])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"buyer": {"billing_details": {"tax_id": {"value": "1", "kind": "{s}"}}}},
+         "buyer.billing_details.tax_id.kind"),
+        ({"intent": "{s}"}, "intent"),
+        ({"cart_items": [{"name": "x", "quantity": 1, "unit_amount": 1, "product_type": "{s}"}]},
+         "cart_items[0].product_type"),
+        ({"airline": {"legs": [{"route_type": "{s}"}]}}, "airline.legs[0].route_type"),
+        ({"payment_service_id": "{s}"}, "payment_service_id"),
+        ({"currency": "{s}"}, "currency"),
+        ({"buyer": {"billing_details": {"phone_number": "{s}"}}},
+         "buyer.billing_details.phone_number"),
+        ({"airline": {"issued_at": "{s}"}}, "airline.issued_at"),
+        ({"airline": {"passengers": [{"date_of_birth": "{s}"}]}},
+         "airline.passengers[0].date_of_birth"),
+        ({"buyer": {"display_name": "{s}" * 10}}, "buyer.display_name"),
+        ({"amount": "{s}"}, "amount"),
+        ({"buyer": {"{s}": "x"}}, "buyer[...]"),
+        ({"metadata": {"{s}": 1.5}}, "metadata[...]"),
+    ],
+)  # fmt: skip
+def test_validation_messages_name_the_field_not_the_value(
+    secret: str, body: dict[str, Any], field: str
+) -> None:
+    document = msgspec.json.decode(msgspec.json.encode(body).replace(b"{s}", secret.encode()))
+    with pytest.raises(InvalidRequestError) as info:
+        encode_request(document, models.CheckoutSessionUpdate)
+    assert info.value.field == field
+    _assert_hidden(info.value, secret)
+
+
+def test_messages_give_the_type_and_length() -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        encode_request({"intent": SECRETS[0]}, models.CheckoutSessionUpdate)
+    assert str(info.value) == "intent: Invalid enum value (str of length 27)"
+    with pytest.raises(InvalidRequestError) as info:
+        encode_request({"buyer": {SECRETS[0]: "x"}}, models.CheckoutSessionUpdate)
+    assert str(info.value) == "buyer[...]: unknown field (str of length 27)"
+    # A key shaped like a field name (a typo) is named.
+    with pytest.raises(InvalidRequestError, match=r"^buyer\.display_nam: unknown field$"):
+        encode_request({"buyer": {"display_nam": "x"}}, models.CheckoutSessionUpdate)
+
+
+@pytest.mark.parametrize("secret", SECRETS, ids=["email", "token"])
+async def test_session_id_messages_do_not_repeat_the_id(
+    gr4vy_client: Gr4vy, gr4vy_fake: FakeGr4vy, secret: str
+) -> None:
+    sessions = gr4vy_client.checkout_sessions
+    for call in (
+        sessions.get(session_id=secret),
+        sessions.update(session_id=secret, amount=1),
+        sessions.delete(session_id=secret),
+    ):
+        with pytest.raises(InvalidRequestError) as info:
+            await call
+        assert str(info.value) == f"session_id: expected a UUID, got str of length {len(secret)}"
+        _assert_hidden(info.value, secret)
+    assert gr4vy_fake.requests == []
+
+
+@pytest.mark.parametrize("secret", SECRETS, ids=["email", "token"])
+async def test_bulk_skip_reasons_do_not_repeat_the_id(
+    gr4vy_client: Gr4vy, gr4vy_fake: FakeGr4vy, secret: str
+) -> None:
+    report = await gr4vy_client.checkout_sessions.delete_many([secret])
+    [(_, reason)] = report.skipped
+    assert secret[:12] not in str(reason)
+    assert "not a UUID" in str(reason)
+
+
+@pytest.mark.parametrize("secret", SECRETS, ids=["email", "token"])
+@pytest.mark.parametrize("argument", ["id", "server"])
+def test_configuration_messages_do_not_repeat_the_value(secret: str, argument: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        Gr4vy(bearer_auth="token", **{argument: secret})
+    assert str(info.value).startswith(f"{argument}: ")
+    _assert_hidden(info.value, secret)
+
+
+@pytest.mark.parametrize("secret", SECRETS, ids=["email", "token"])
+def test_parse_datetime_does_not_repeat_the_value(secret: str) -> None:
+    with pytest.raises(
+        ValueError, match=r"^not an RFC 3339 datetime \(str of length \d+\)$"
+    ) as info:
+        parse_datetime(secret)
+    _assert_hidden(info.value, secret)

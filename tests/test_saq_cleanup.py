@@ -1,0 +1,284 @@
+"""The SAQ cleanup recipe (gr4vy_async.contrib.saq_cleanup) on a real redis-server.
+
+The fixture starts ``redis-server`` (Debian's package; ``.ci/run`` installs it)
+on a free loopback port and stops it after the module. The end-to-end tests
+run FakeGr4vy and two SAQ workers as processes of their own
+(``tests/support/cluster.py``), and read the fake's DELETE log when it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from saq import Status, Worker
+from saq.queue.redis import RedisQueue
+from support import cluster
+
+from gr4vy_async import Gr4vy, RetryConfig
+from gr4vy_async.bulk import DUPLICATE
+from gr4vy_async.contrib.saq_cleanup import (
+    QUEUE_NAME,
+    CleanupSummary,
+    JobOptions,
+    SkippedId,
+    chunk_key,
+    delete_chunk,
+    enqueue_ids,
+    main,
+    summarize,
+    worker_settings,
+)
+from gr4vy_async.errors import ClientClosedError, InvalidRequestError
+from gr4vy_async.testing import FakeGr4vy
+from gr4vy_async.testing.faults import RESOURCE_ACTIVE, Fault
+
+#: Upper bound on any one wait for the processes; a hang fails instead of blocking CI.
+PATIENCE = 180.0
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A redis-server of our own on 127.0.0.1, stopped after the module."""
+    with cluster.redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+async def queue(redis_url: str) -> AsyncIterator[RedisQueue]:
+    """An SAQ queue on an empty Redis."""
+    saq_queue = RedisQueue.from_url(redis_url, name=QUEUE_NAME)
+    await saq_queue.connect()
+    await saq_queue.redis.flushall()
+    try:
+        yield saq_queue
+    finally:
+        await saq_queue.disconnect()
+
+
+def test_import_gr4vy_async_does_not_import_the_queue_library() -> None:
+    code = (
+        "import sys, gr4vy_async\n"
+        "from gr4vy_async import Gr4vy\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('saq', 'redis')"
+        " or m.startswith('gr4vy_async.contrib'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == ""
+
+
+async def test_bad_input_is_refused_before_redis_is_touched() -> None:
+    nowhere = "redis://127.0.0.1:1"  # nothing listens: any use would fail differently
+    with pytest.raises(InvalidRequestError, match="run:"):
+        await enqueue_ids(nowhere, ["x"], run="two words")
+    with pytest.raises(InvalidRequestError, match="chunk_size"):
+        await enqueue_ids(nowhere, ["x"], run="r", chunk_size=0)
+    with pytest.raises(InvalidRequestError, match="one string"):
+        await enqueue_ids(nowhere, "4137b1cf-39ac-42a8-bad6-1c680d5dab6b", run="r")
+    with pytest.raises(InvalidRequestError, match="queue"):
+        await enqueue_ids("http://127.0.0.1:1", ["x"], run="r")
+    with pytest.raises(InvalidRequestError, match="heartbeat"):
+        JobOptions(heartbeat=1)
+    with pytest.raises(InvalidRequestError, match="'concurency'"):
+        worker_settings(nowhere, lambda: None, delete_options={"concurency": 4})  # type: ignore[arg-type,return-value]
+    with pytest.raises(InvalidRequestError, match="'session_ids'"):
+        worker_settings(nowhere, lambda: None, delete_options={"session_ids": []})  # type: ignore[arg-type,return-value]
+
+
+def test_chunk_keys_depend_on_run_and_ids_only() -> None:
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    assert chunk_key("r", ids) == chunk_key("r", list(ids))
+    assert chunk_key("r", ids) != chunk_key("other", ids)
+    assert chunk_key("r", ids) != chunk_key("r", ids[:2])
+    assert chunk_key("r", ids).startswith("r:")
+
+
+def test_summary_is_ok_only_when_complete_and_clean() -> None:
+    counts = {"done": 3, "missing": 1, "failed": 0, "skipped": 1, "cancelled": 0}
+
+    def summary(**changes: Any) -> CleanupSummary:
+        fields: dict[str, Any] = {
+            "run": "r", "chunks": 2, "finished": 2, "pending": [], "counts": counts,
+            "failed": [], "skipped": [SkippedId("x", DUPLICATE)], "cancelled": [],
+        }  # fmt: skip
+        return CleanupSummary(**{**fields, **changes})
+
+    assert summary().ok  # a duplicate id is not a problem
+    assert not summary(skipped=[SkippedId("x", "not a UUID: 'x'")]).ok
+    assert not summary(pending=["r:abc"], finished=1).ok
+    assert not summary(counts={**counts, "failed": 1}).ok
+    assert not summary(counts={**counts, "cancelled": 1}).ok
+
+
+async def test_rerunning_the_producer_enqueues_nothing_twice(queue: RedisQueue) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(1000)]
+
+    async def stream() -> AsyncIterator[str]:
+        for session_id in ids:
+            yield session_id + "\n"  # as read from a file; blank lines dropped
+            yield "  "
+
+    first = await enqueue_ids(queue, stream(), run="r1", chunk_size=100)
+    again = await enqueue_ids(queue, ids, run="r1", chunk_size=100)
+    assert (first.ids, first.chunks, first.enqueued, first.already_queued) == (1000, 10, 10, 0)
+    assert (again.chunks, again.enqueued, again.already_queued) == (10, 0, 10)
+    assert await queue.count("queued") == 10
+    summary = await summarize(queue, "r1")
+    assert (summary.chunks, summary.finished, len(summary.pending), summary.ok) == (
+        10,
+        0,
+        10,
+        False,
+    )
+
+
+async def test_worker_reports_failures_and_the_summary_names_them(
+    queue: RedisQueue, gr4vy_fake: FakeGr4vy
+) -> None:
+    stored = [gr4vy_fake.create_session().id for _ in range(10)]
+    unknown = str(uuid.uuid4())
+    ids = [*stored, unknown, "not-a-uuid"]
+    # The first session is in use: Gr4vy answers 403, which no retry fixes.
+    in_use = Fault.status(403, message=RESOURCE_ACTIVE)
+    gr4vy_fake.faults.enqueue(f"DELETE /checkout/sessions/{stored[0]}", in_use, times=5)
+    clients: list[Gr4vy] = []
+
+    def client() -> Gr4vy:
+        clients.append(Gr4vy(server_url=gr4vy_fake.url, bearer_auth="t", retries=RetryConfig()))
+        return clients[-1]
+
+    settings = worker_settings(queue, client, delete_options={"concurrency": 4})
+    assert (await enqueue_ids(queue, ids, run="r2", chunk_size=5)).enqueued == 3
+    worker = Worker(**settings)
+    running = asyncio.ensure_future(worker.start())
+    try:
+        summary = await cluster.finished(queue, "r2", PATIENCE)
+    finally:
+        await worker.stop()
+        await running
+
+    assert len(clients) == 1  # one client per worker, made at startup
+    with pytest.raises(ClientClosedError):  # and closed at shutdown
+        await clients[0].checkout_sessions.get(session_id=stored[1])
+    assert summary.counts == {"done": 9, "missing": 1, "failed": 1, "skipped": 1, "cancelled": 0}
+    [failed] = summary.failed
+    assert (failed.id, failed.status) == (stored[0], 403)
+    assert RESOURCE_ACTIVE in failed.message
+    assert summary.skipped == [SkippedId("not-a-uuid", "not a UUID: str of length 10")]
+    assert (summary.complete, summary.ok) == (True, False)
+    assert f"failed {stored[0]}: 403 {failed.message}" in summary.lines()
+    assert set(gr4vy_fake.sessions) == {("default", stored[0])}
+
+    # A finished run enqueued again sends nothing more.
+    sent = len(gr4vy_fake.requests)
+    again = await enqueue_ids(queue, ids, run="r2", chunk_size=5)
+    assert (again.enqueued, again.already_finished) == (0, 3)
+    # Nor does a finished job run again (a worker that died after storing its
+    # report, before SAQ marked the job complete): it returns the stored report.
+    key = chunk_key("r2", ids[:5])
+    job = await queue.job(key)
+    assert job is not None
+    stored = await delete_chunk({"worker": worker, "job": job}, run="r2", ids=ids[:5])
+    assert stored["chunk"] == key
+    assert stored["counts"]["failed"] == 1
+    assert len(gr4vy_fake.requests) == sent
+
+
+async def test_command_line_enqueues_and_sums_up(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("".join(f"{uuid.uuid4()}\n" for _ in range(7)) + "\n")
+    out = tmp_path / "out.txt"
+    args = ["enqueue", redis_url, "--run", "cli", "--from-file", str(ids_file), "--chunk-size", "3"]
+    with out.open("w") as stream:
+        assert await asyncio.to_thread(main, args, stream) == 0
+        assert await asyncio.to_thread(main, ["summary", redis_url, "--run", "cli"], stream) == 1
+    with (tmp_path / "summary.json").open("w") as stream:
+        summary = ["summary", redis_url, "--run", "cli", "--json"]
+        assert await asyncio.to_thread(main, summary, stream) == 1
+    as_json = json.loads((tmp_path / "summary.json").read_text())
+    assert (as_json["chunks"], as_json["finished"], len(as_json["pending"])) == (3, 0, 3)
+    lines = out.read_text().splitlines()
+    assert lines[0] == "7 ids in 3 chunks: 3 enqueued, 0 already queued, 0 already finished"
+    assert lines[1].startswith("run cli: 0/3 chunks finished; done 0, missing 0, failed 0")
+    assert len([line for line in lines if line.startswith("pending chunk cli:")]) == 3
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+async def _active_jobs_of(queue: RedisQueue, worker_id: str) -> list[str]:
+    return [
+        job.key
+        async for job in queue.iter_jobs(statuses=[Status.ACTIVE])
+        if job.worker_id == worker_id
+    ]
+
+
+@pytest.mark.parametrize("kill_one", [False, True], ids=["clean", "one-worker-killed"])
+async def test_5000_ids_over_two_worker_processes(
+    queue: RedisQueue, redis_url: str, tmp_path: Path, kill_one: bool
+) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(5000)]
+    killed_jobs: list[str] = []
+    fault_429 = ("--rate-429", "0.02", "--retry-after", "1")
+    async with cluster.fake_process(tmp_path, ids, *fault_429) as (server_url, fake_log):
+        # Sweeping every second finds the killed worker's job soon; the clean run
+        # keeps SAQ's default, so no sweep races a job being picked up.
+        workers = await cluster.workers(
+            tmp_path, 2,
+            REDIS_URL=redis_url, GR4VY_SERVER_URL=server_url, DELETE_CONCURRENCY="8",
+            SWEEP_SECONDS="1" if kill_one else "60",
+            RETRY_AFTER_CAP="0.1",  # the fake asks for 1 s; keep the test short
+        )  # fmt: skip
+        try:
+            await cluster.until_workers(queue, 2, PATIENCE)
+            options = JobOptions(heartbeat=3, retry_delay=0.2)
+            result = await enqueue_ids(queue, ids, run="e2e", chunk_size=250, job_options=options)
+            assert (result.ids, result.enqueued) == (5000, 20)
+            if kill_one:
+                deadline = time.monotonic() + PATIENCE
+                while not (killed_jobs := await _active_jobs_of(queue, "w0")):
+                    assert time.monotonic() < deadline, "w0 never took a job"
+                    await asyncio.sleep(0.02)
+                await asyncio.sleep(0.3)  # mid-job: some of its deletes are done
+                workers[0].send_signal(signal.SIGKILL)
+            summary = await cluster.finished(queue, "e2e", PATIENCE)
+            attempts = {key: (await queue.job(key)).attempts for key in killed_jobs}  # type: ignore[union-attr]
+        finally:
+            await cluster.stop(workers)
+    log = json.loads(fake_log.read_text())
+
+    deleted = Counter(session_id for session_id, status in log["deletes"] if status == 204)
+    already_gone = {session_id for session_id, status in log["deletes"] if status == 404}
+    assert log["remaining"] == []  # every id gone
+    assert set(deleted) == set(ids)
+    assert set(deleted.values()) == {1}  # none deleted twice
+    assert any(status == 429 for _, status in log["deletes"])  # the faults did fire
+    assert (summary.chunks, summary.finished, summary.pending) == (20, 20, [])
+    assert (summary.failed, summary.skipped, summary.cancelled) == ([], [], [])
+    assert summary.counts["done"] + summary.counts["missing"] == 5000
+    assert summary.counts["missing"] == len(already_gone)  # each 404 counted once
+    if kill_one:
+        # The queue ran the killed worker's jobs again; the ids it had deleted
+        # answered 404 there and count as missing, once each.
+        assert killed_jobs
+        assert all(n >= 2 for n in attempts.values()), attempts
+        assert summary.counts["missing"] > 0
+        assert workers[0].returncode == -signal.SIGKILL
+    else:
+        assert summary.counts["done"] == 5000
