@@ -577,6 +577,8 @@ async def test_debug_is_accepted_and_prints_no_token(gr4vy_fake: FakeGr4vy) -> N
     assert code == 0, err
     assert out.startswith("id ")
     assert TOKEN not in out + err
+    assert f"debug: GET /checkout/sessions/{session.id} -> 200 in " in err
+    assert "(attempt 1, request id " in err
 
 
 async def test_allow_insecure_http_lifts_the_loopback_rule() -> None:
