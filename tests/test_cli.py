@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -579,6 +580,43 @@ async def test_debug_is_accepted_and_prints_no_token(gr4vy_fake: FakeGr4vy) -> N
     assert TOKEN not in out + err
     assert f"debug: GET /checkout/sessions/{session.id} -> 200 in " in err
     assert "(attempt 1, request id " in err
+
+
+DEBUG_EMAIL = "jane.buyer@example.com"
+
+
+async def test_debug_prints_one_line_per_attempt_without_token_or_body(
+    gr4vy_fake: FakeGr4vy,
+) -> None:
+    body = json.dumps({"buyer": {"billing_details": {"email_address": DEBUG_EMAIL}}})
+    code, out, err = await run_cli(
+        "--debug", "-o", "json", "checkout-sessions", "create", "--data", body,
+        url=gr4vy_fake.url,
+    )  # fmt: skip
+    assert code == 0, err
+    session_id = json.loads(out)["id"]
+    (line,) = [line for line in err.splitlines() if "attempt" in line]
+    assert re.search(
+        r"POST /checkout/sessions -> 201 in \d+\.\d ms \(attempt 1, request id \S+\)", line
+    ), line
+
+    gr4vy_fake.faults.enqueue("GET", Fault.status(503))  # retried: two attempts
+    code, _, err = await run_cli(
+        "checkout-sessions", "get", session_id, "--debug", url=gr4vy_fake.url
+    )
+    assert code == 0, err
+    attempts = [line for line in err.splitlines() if "attempt" in line]
+    path = f"/checkout/sessions/{session_id}"
+    assert any(f"GET {path} -> 503" in a and "(attempt 1," in a for a in attempts), attempts
+    assert any(f"GET {path} -> 200" in a and "(attempt 2," in a for a in attempts), attempts
+    assert TOKEN not in err
+    assert DEBUG_EMAIL not in err
+
+
+async def test_without_debug_nothing_is_logged(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session()
+    code, _, err = await run_cli("checkout-sessions", "get", session.id, url=gr4vy_fake.url)
+    assert (code, err) == (0, "")
 
 
 async def test_allow_insecure_http_lifts_the_loopback_rule() -> None:
