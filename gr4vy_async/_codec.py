@@ -13,7 +13,7 @@ from msgspec import inspect as mi
 from . import models
 from .errors import InvalidRequestError
 
-__all__ = ["RequestBody", "decoder_for", "encode_request", "hint", "validate"]
+__all__ = ["RequestBody", "ResponseBody", "decoder_for", "encode_request", "hint", "validate"]
 
 T = TypeVar("T")
 
@@ -60,13 +60,14 @@ class RequestBody(bytes):
 
     It holds buyer data, and printers of locals (rich tracebacks with
     ``show_locals``, debuggers) show every frame's variables. rich shortens a
-    long value by slicing it first, so a slice is a ``RequestBody`` too.
+    long value by slicing it first, so a slice keeps the class.
     """
 
     __slots__ = ()
+    _what = "request body"
 
     def __repr__(self) -> str:
-        return f"<request body, {len(self)} bytes>"
+        return f"<{self._what}, {len(self)} bytes>"
 
     __str__ = __repr__
 
@@ -76,7 +77,14 @@ class RequestBody(bytes):
     def __getitem__(self, key: slice, /) -> bytes: ...
     def __getitem__(self, key: SupportsIndex | slice, /) -> int | bytes:
         part = super().__getitem__(key)
-        return RequestBody(part) if isinstance(part, bytes) else part
+        return type(self)(part) if isinstance(part, bytes) else part
+
+
+class ResponseBody(RequestBody):
+    """A response body as read: buyer data too, so the same size-only repr."""
+
+    __slots__ = ()
+    _what = "response body"
 
 
 _CONTAINERS = (dict, list, tuple, msgspec.Struct)

@@ -19,7 +19,7 @@ import msgspec
 from yarl import URL
 
 from . import retries as _retries
-from ._codec import decoder_for
+from ._codec import ResponseBody, decoder_for
 from ._version import __version__
 from .errors import (
     ClientClosedError,
@@ -195,6 +195,23 @@ def check_server_url(
 # ---------------------------------------------------------------- aiohttp glue
 
 
+class _Credential(str):
+    """An ``Authorization`` value whose repr hides it.
+
+    Header dicts sit in locals of frames a rich traceback with ``show_locals``
+    (or a debugger) prints; ``str()`` still gives the value aiohttp sends.
+    rich shortens a long value by slicing it, so a slice keeps the class.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(REDACTED)
+
+    def __getitem__(self, key: Any) -> str:
+        return _Credential(super().__getitem__(key))
+
+
 class _ConnectionDropped(aiohttp.ClientError):
     """A kept-alive connection dropped: raised instead of what aiohttp would retry silently."""
 
@@ -266,7 +283,8 @@ async def _read_body(response: aiohttp.ClientResponse, limit: int, method: str, 
     declared = response.content_length
     if declared is None or declared <= limit:
         if declared is not None and "Content-Encoding" not in response.headers:
-            return await response.read()  # aiohttp reads at most the declared length
+            # aiohttp reads at most the declared length
+            return ResponseBody(await response.read())
         size = 0
         chunks: list[bytes] = []
         content = response.content
@@ -276,7 +294,7 @@ async def _read_body(response: aiohttp.ClientResponse, limit: int, method: str, 
                 break
             chunks.append(chunk)
         else:
-            return b"".join(chunks)
+            return ResponseBody(b"".join(chunks))
     response.close()  # the rest is never read: the connection cannot be reused
     raise ResponseTooLargeError(
         f"{response.status}: response body larger than max_response_bytes={limit}",
@@ -620,6 +638,8 @@ class Transport:
             await self.hooks.run_after_error(request_info, response_info, error)
 
     def _checked_auth(self, token: object) -> str:
+        if isinstance(token, str):
+            token = _Credential(token)  # this frame's locals may be printed
         if not isinstance(token, str) or not token:
             raise InvalidRequestError(
                 "bearer_auth: the token is empty or not a string",
@@ -627,7 +647,7 @@ class Transport:
                 reason="no token",
             )
         check_header("Authorization", token, "bearer_auth")
-        return f"Bearer {token}"
+        return _Credential(f"Bearer {token}")
 
     async def _provider_auth(self) -> str:
         """The provider's token for this attempt; its own failure becomes a Gr4vyError."""
@@ -635,8 +655,10 @@ class Transport:
         assert not isinstance(source, str)
         try:
             token: Any = source()
-            if type(token) is not str and inspect.isawaitable(token):
+            if not isinstance(token, str) and inspect.isawaitable(token):
                 token = await token
+            if isinstance(token, str):
+                token = _Credential(token)  # this frame's locals may be printed
         except Gr4vyError:
             raise
         except Exception as exc:

@@ -19,7 +19,7 @@ from rich.traceback import Traceback
 
 from gr4vy_async import Gr4vy, models
 from gr4vy_async._codec import encode_request
-from gr4vy_async.errors import Error400
+from gr4vy_async.errors import Error400, Gr4vyError
 from gr4vy_async.testing import FakeGr4vy, Fault
 from gr4vy_async.testing.payloads import seed_create_body
 
@@ -202,3 +202,49 @@ async def test_the_fakes_request_log_shows_no_body_or_headers(
     assert gr4vy_fake.requests[-1].json()["buyer"]["billing_details"]["email_address"] == (
         "jane@example.com"
     )
+
+
+# --------------------------------------------------------------------------- token, body in locals
+
+#: A static token; the test frames name it, never spell it, so only the library could print it.
+STATIC_TOKEN = "tok-" + "S3CRET-static-5b1c"
+PROVIDED_TOKEN = "tok-" + "S3CRET-provided-9e2f"
+
+
+async def _provided_token() -> str:
+    return PROVIDED_TOKEN
+
+
+def _locals_text(error: BaseException) -> str:
+    """The traceback from the library's first frame on (the test's own frame holds the token)."""
+    tb = error.__traceback__
+    while tb is not None and "gr4vy_async" not in tb.tb_frame.f_code.co_filename:
+        tb = tb.tb_next
+    traceback = Traceback.from_exception(
+        type(error), error, tb, show_locals=True, width=200,
+        locals_max_string=100_000,
+    )  # fmt: skip
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(traceback)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("auth", [STATIC_TOKEN, _provided_token], ids=["static", "provider"])
+@pytest.mark.parametrize("fault", ["truncated", "400"])
+async def test_a_failed_calls_traceback_with_locals_shows_no_token_or_response_body(
+    gr4vy_fake: FakeGr4vy, auth: Any, fault: str
+) -> None:
+    """Header dicts and the raw response body sit in library frames: their reprs hide them."""
+    session = gr4vy_fake.create_session(seed_create_body())
+    gr4vy_fake.faults.enqueue(
+        "GET", Fault.truncated() if fault == "truncated" else Fault.truncated(400)
+    )
+    async with Gr4vy(server_url=gr4vy_fake.url, bearer_auth=auth, retry_config=None) as client:
+        with pytest.raises(Gr4vyError) as info:
+            await client.checkout_sessions.get(session_id=session.id)
+    text = _locals_text(info.value)
+    assert "_attempt" in text  # the library's locals were printed ...
+    assert "'Authorization': '[redacted]'" in text
+    assert "<response body, " in text
+    for secret in ["S3CRET", "Bearer ", *SEED_SECRETS]:
+        assert secret not in text
