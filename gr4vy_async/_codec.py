@@ -13,7 +13,15 @@ from msgspec import inspect as mi
 from . import models
 from .errors import InvalidRequestError
 
-__all__ = ["RequestBody", "ResponseBody", "decoder_for", "encode_request", "hint", "validate"]
+__all__ = [
+    "RequestBody",
+    "ResponseBody",
+    "decoder_for",
+    "encode_request",
+    "finite_number",
+    "hint",
+    "validate",
+]
 
 T = TypeVar("T")
 
@@ -234,7 +242,10 @@ def validate(value: Any, type_: type[T], *, path: str = "") -> T:
     Returns the value as the model type. Raises :class:`InvalidRequestError`
     naming the field path (``cart_items[0].quantity: Expected `int` >= 1``).
     """
-    return _check(value, type_, path)[1]  # type: ignore[no-any-return]
+    try:
+        return _check(value, type_, path)[1]  # type: ignore[no-any-return]
+    except RecursionError:
+        raise _too_deep(path) from None
 
 
 def encode_request(value: Any, type_: Any, *, path: str = "") -> RequestBody:
@@ -246,7 +257,24 @@ def encode_request(value: Any, type_: Any, *, path: str = "") -> RequestBody:
     dict keys that are not strings (``1`` sent as ``"1"``), and a dict or a
     model of the wrong class inside a model. The bytes' repr shows no data.
     """
-    return RequestBody(_check(value, type_, path)[0])
+    try:
+        return RequestBody(_check(value, type_, path)[0])
+    except RecursionError:
+        raise _too_deep(path) from None
+
+
+def _too_deep(path: str) -> InvalidRequestError:
+    return _invalid(path, "nested too deeply to encode")
+
+
+def finite_number(value: object) -> bool:
+    """Whether ``value`` is an int or float (not a bool) with a finite float value."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _check(value: Any, type_: Any, path: str) -> tuple[bytes, Any]:

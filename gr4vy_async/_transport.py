@@ -8,7 +8,6 @@ import functools
 import inspect
 import ipaddress
 import logging
-import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,7 +18,7 @@ import msgspec
 from yarl import URL
 
 from . import retries as _retries
-from ._codec import ResponseBody, decoder_for
+from ._codec import ResponseBody, decoder_for, finite_number
 from ._version import __version__
 from .errors import (
     ClientClosedError,
@@ -146,7 +145,7 @@ def check_timeout(value: object, field: str = "timeout_in_seconds") -> float:
             field=field,
             reason="not a number",
         )
-    if not (math.isfinite(value) and value > 0):
+    if not (finite_number(value) and value > 0):
         raise InvalidRequestError(
             f"{field}: must be a finite number of seconds above 0", field=field, reason="range"
         )
@@ -340,8 +339,15 @@ class Transport:
             check_header(MERCHANT_HEADER, merchant_account_id, "merchant_account_id")
         if isinstance(bearer_auth, str):
             self._static_auth: str | None = self._checked_auth(bearer_auth)
-        else:
+        elif callable(bearer_auth):
             self._static_auth = None
+        else:
+            raise InvalidRequestError(
+                "bearer_auth: expected a token string or a function returning one, "
+                f"got {type(bearer_auth).__name__}",
+                field="bearer_auth",
+                reason="not a token",
+            )
         # The two header sets of a call with the client's merchant and no extra headers.
         self._plain = self._with(merchant_account_id, has_body=False)
         self._json = self._with(merchant_account_id, has_body=True)

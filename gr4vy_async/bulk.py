@@ -182,10 +182,12 @@ async def run_bulk(
     ``retries`` is used per request for everything but 425/429, which the
     batch handles itself so that all workers slow down together.
     """
-    if concurrency < 1:
-        raise InvalidRequestError("concurrency: must be at least 1")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidRequestError("concurrency: expected a whole number, at least 1")
     if isinstance(ids, (str, bytes)):
         raise InvalidRequestError("session_ids: expected many ids, got one string")
+    if not isinstance(ids, (Iterable, AsyncIterable)):
+        raise InvalidRequestError(f"session_ids: expected many ids, got {type(ids).__name__}")
     report = report if report is not None else BulkReport()
     per_request = dataclasses.replace(retries, statuses=retries.statuses - {425, 429})
     limit = AdaptiveLimit(concurrency)

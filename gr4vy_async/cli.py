@@ -486,6 +486,8 @@ def _json_body(args: argparse.Namespace) -> Any:
         return msgspec.json.decode(_read_text(args.body, "--body"))
     except msgspec.DecodeError as exc:
         raise UsageError(f"--body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError("--body is nested too deeply") from None
 
 
 def _read_pem(value: str, source: str) -> str:

@@ -123,16 +123,14 @@ class Gr4vy:
                 )
         timeout = timeout_seconds(timeout_in_seconds, timeout_ms)
         timeout = check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
-        if (
-            isinstance(max_response_bytes, bool)
-            or not isinstance(max_response_bytes, int)
-            or max_response_bytes < 1
+        for name, count in (
+            ("max_response_bytes", max_response_bytes),
+            ("max_connections", max_connections),
         ):
-            raise InvalidRequestError(
-                "max_response_bytes: expected a positive whole number of bytes",
-                field="max_response_bytes",
-                reason="range",
-            )
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise InvalidRequestError(
+                    f"{name}: expected a whole number, at least 1", field=name, reason="range"
+                )
         if retry_config is not UNSET:
             if retries is not None:
                 raise InvalidRequestError("retry_config: pass retries or retry_config, not both")

@@ -19,7 +19,14 @@ from email.utils import parsedate_to_datetime
 
 import tenacity
 
-from .errors import ConnectError, Gr4vyError, RequestTimeoutError, TransportError
+from ._codec import finite_number
+from .errors import (
+    ConnectError,
+    Gr4vyError,
+    InvalidRequestError,
+    RequestTimeoutError,
+    TransportError,
+)
 
 __all__ = ["RetryConfig", "retry_after_seconds"]
 
@@ -50,10 +57,14 @@ class RetryConfig:
     retry_unsafe_methods: bool = False
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if min(self.initial_delay, self.max_delay, self.max_elapsed, self.retry_after_cap) < 0:
-            raise ValueError("delays must not be negative")
+        """Reject what would make a call hang or retry without end (NaN, infinity, a string)."""
+        attempts = self.max_attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise _bad_setting("max_attempts", "a whole number, at least 1")
+        for name in ("initial_delay", "max_delay", "max_elapsed", "retry_after_cap"):
+            value = getattr(self, name)
+            if not (finite_number(value) and value >= 0):
+                raise _bad_setting(name, "a finite number of seconds, at least 0")
 
     @classmethod
     def none(cls) -> RetryConfig:
@@ -122,6 +133,12 @@ class RetryConfig:
             return None
         state.upcoming_sleep = wait = float(self._wait(state))
         return None if self._stop(state) else wait
+
+
+def _bad_setting(name: str, expected: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"RetryConfig.{name}: expected {expected}", field=f"RetryConfig.{name}", reason="range"
+    )
 
 
 def _failed_state(

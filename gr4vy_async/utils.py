@@ -15,7 +15,7 @@ from typing import Union
 
 import msgspec
 
-from ._codec import hint
+from ._codec import finite_number, hint
 from .errors import InvalidRequestError
 from .retries import RetryConfig as _Policy
 
@@ -37,8 +37,8 @@ def parse_datetime(value: str) -> datetime:
 
 
 def _check_non_negative(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise InvalidRequestError(f"BackoffStrategy.{name}: expected a number >= 0")
+    if not (finite_number(value) and value >= 0):  # type: ignore[operator]
+        raise InvalidRequestError(f"BackoffStrategy.{name}: expected a finite number >= 0")
 
 
 class BackoffStrategy:
@@ -194,6 +194,10 @@ def timeout_seconds(timeout_in_seconds: float | None, timeout_ms: float | None) 
         return timeout_in_seconds
     if timeout_in_seconds is not None:
         raise InvalidRequestError("timeout_ms: pass timeout_in_seconds or timeout_ms, not both")
-    if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, (int, float)) or timeout_ms <= 0:
-        raise InvalidRequestError("timeout_ms: must be a positive number of milliseconds")
+    if not (finite_number(timeout_ms) and timeout_ms > 0):
+        raise InvalidRequestError(
+            "timeout_ms: must be a finite number of milliseconds above 0",
+            field="timeout_ms",
+            reason="range",
+        )
     return timeout_ms / 1000

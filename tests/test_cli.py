@@ -726,3 +726,16 @@ async def test_one_delete_in_json(gr4vy_fake: FakeGr4vy) -> None:
     assert code == 0
     printed = json.loads(out)
     assert (printed["deleted"], printed["already_gone"]) == ([session.id], [])
+
+
+async def test_a_body_nested_too_deeply_is_a_usage_error_and_nothing_is_sent(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"metadata":' * 1_500 + "{}" + "}" * 1_500)
+    code, out, err = await run_cli(
+        "checkout-sessions", "create", "--data", f"@{deep}", url=gr4vy_fake.url
+    )
+    assert (code, out) == (2, "")
+    assert err.strip() == "gr4vy-async: error: --body is nested too deeply"
+    assert gr4vy_fake.requests == []

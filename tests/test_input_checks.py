@@ -19,7 +19,8 @@ from msgspec import inspect as mi
 from gr4vy_async import Gr4vy, models
 from gr4vy_async._codec import encode_request, validate
 from gr4vy_async.errors import InvalidRequestError
-from gr4vy_async.testing import FakeGr4vy
+from gr4vy_async.retries import RetryConfig
+from gr4vy_async.testing import FakeGr4vy, Fault
 from gr4vy_async.testing.payloads import seed_create_body
 from gr4vy_async.utils import parse_datetime
 
@@ -299,3 +300,91 @@ def test_parse_datetime_does_not_repeat_the_value(secret: str) -> None:
     ) as info:
         parse_datetime(secret)
     _assert_hidden(info.value, secret)
+
+
+# --------------------------------------------------------------------------- configuration values
+
+_DEEP: dict[str, Any] = {}
+_level = _DEEP
+for _ in range(1_500):
+    _level["a"] = {}
+    _level = _level["a"]
+
+
+def _sdk_retry(**backoff: Any) -> Any:
+    from gr4vy_async import utils
+
+    return utils.BackoffStrategy(**{"initial_interval": 1, "max_interval": 50, "exponent": 1.1,
+                                    "max_elapsed_time": 100, **backoff})  # fmt: skip
+
+
+#: Bad values that raised a plain Python exception (or hung a call later), by where they go.
+BAD_CONFIG: dict[str, Any] = {
+    "retries-attempts-str": lambda: RetryConfig(max_attempts="3"),
+    "retries-attempts-nan": lambda: RetryConfig(max_attempts=math.nan),
+    "retries-attempts-bool": lambda: RetryConfig(max_attempts=True),
+    "retries-initial-nan": lambda: RetryConfig(initial_delay=math.nan),
+    "retries-initial-inf": lambda: RetryConfig(initial_delay=math.inf),
+    "retries-max-delay-inf": lambda: RetryConfig(max_delay=math.inf),
+    "retries-elapsed-minus-inf": lambda: RetryConfig(max_elapsed=-math.inf),
+    "retries-cap-str": lambda: RetryConfig(retry_after_cap="60"),
+    "backoff-huge-int": lambda: _sdk_retry(max_elapsed_time=10**400),
+    "backoff-nan": lambda: _sdk_retry(initial_interval=math.nan),
+    "client-timeout-huge-int": lambda: Gr4vy(bearer_auth="t", timeout_in_seconds=10**400),
+    "client-max-connections-negative": lambda: Gr4vy(bearer_auth="t", max_connections=-1),
+    "client-max-connections-nan": lambda: Gr4vy(bearer_auth="t", max_connections=math.nan),
+    "client-max-connections-str": lambda: Gr4vy(bearer_auth="t", max_connections="8"),
+    "client-bearer-auth-int": lambda: Gr4vy(bearer_auth=5),
+}
+
+
+@pytest.mark.parametrize("make", BAD_CONFIG.values(), ids=BAD_CONFIG.keys())
+def test_bad_configuration_values_raise_invalid_request_error(make: Any) -> None:
+    with pytest.raises(InvalidRequestError):
+        make()
+
+
+#: Bad call arguments that raised RecursionError, TypeError or OverflowError.
+BAD_CALLS: dict[str, Any] = {
+    "deep-body": lambda c: c.checkout_sessions.create(request_body={"metadata": {"a": _DEEP}}),
+    "deep-update": lambda c: c.checkout_sessions.update(session_id=SESSION_ID, metadata=_DEEP),
+    "timeout-huge-int": lambda c: c.checkout_sessions.get(
+        session_id=SESSION_ID, timeout_in_seconds=10**400
+    ),
+    "timeout-ms-huge-int": lambda c: c.checkout_sessions.get(
+        session_id=SESSION_ID, timeout_ms=10**400
+    ),
+    "delete-many-none": lambda c: c.checkout_sessions.delete_many(None),
+    "delete-many-int": lambda c: c.checkout_sessions.delete_many(5),
+    "concurrency-nan": lambda c: c.checkout_sessions.delete_many(
+        [SESSION_ID], concurrency=math.nan
+    ),
+    "concurrency-str": lambda c: c.checkout_sessions.delete_many([SESSION_ID], concurrency="2"),
+    "concurrency-bool": lambda c: c.checkout_sessions.delete_many([SESSION_ID], concurrency=True),
+}
+
+
+@pytest.mark.parametrize("call", BAD_CALLS.values(), ids=BAD_CALLS.keys())
+async def test_bad_call_arguments_raise_invalid_request_error_and_send_nothing(
+    call: Any,
+) -> None:
+    async with FakeGr4vy() as fake, Gr4vy(bearer_auth="t", server_url=fake.url) as client:
+        with pytest.raises(InvalidRequestError):
+            await call(client)
+        assert fake.requests == []
+
+
+def test_a_bad_timeout_ms_is_named_as_timeout_ms() -> None:
+    with pytest.raises(InvalidRequestError, match=r"^timeout_ms: ") as info:
+        Gr4vy(bearer_auth="t", timeout_ms=math.nan)
+    assert info.value.field == "timeout_ms"
+
+
+async def test_a_nan_backoff_can_no_longer_hang_a_call() -> None:
+    """``initial_delay=nan`` passed the check and the first 503 then waited forever."""
+    async with FakeGr4vy() as fake:
+        fake.faults.enqueue("GET", Fault.status(503), times=2)
+        with pytest.raises(InvalidRequestError):
+            Gr4vy(bearer_auth="t", server_url=fake.url,
+                  retries=RetryConfig(initial_delay=math.nan))  # fmt: skip
+        assert fake.requests == []
