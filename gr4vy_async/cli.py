@@ -462,6 +462,24 @@ def _resolve_globals(args: argparse.Namespace) -> None:
         setattr(args, option.dest, value)
         sources[option.dest] = env or "default"
     args.sources = sources
+    _pick_host(args, sources)
+
+
+def _pick_host(args: argparse.Namespace, sources: dict[str, str]) -> None:
+    """``--id``/``--server`` and ``--server-url`` name the host two ways: a flag wins.
+
+    A ``GR4VY_SERVER_URL`` from the environment would otherwise beat an
+    explicit ``--id``/``--server`` (and get the token); both as flags are refused.
+    """
+    instance_flags = [sources[dest] for dest in ("id", "server") if sources[dest][:2] == "--"]
+    if not instance_flags or sources["server_url"] == "default":
+        return
+    if sources["server_url"] == "--server-url":
+        raise UsageError(
+            f"--server-url and {'/'.join(instance_flags)} both name the host: pass one"
+        )
+    args.server_url = None
+    sources["server_url"] = "default"
 
 
 # --------------------------------------------------------------------------- set-up

@@ -739,3 +739,44 @@ async def test_a_body_nested_too_deeply_is_a_usage_error_and_nothing_is_sent(
     assert (code, out) == (2, "")
     assert err.strip() == "gr4vy-async: error: --body is nested too deeply"
     assert gr4vy_fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--server", "production"], "no instance: pass --id (GR4VY_ID) or --server-url"),
+        (["--id", "not_an_id!"], "--id: not a Gr4vy instance id (str of length 10)"),
+    ],
+    ids=["server", "id"],
+)
+async def test_an_instance_flag_beats_the_server_url_from_the_environment(
+    gr4vy_fake: FakeGr4vy, flags: list[str], message: str
+) -> None:
+    """The token must not go to GR4VY_SERVER_URL when the flags name another host."""
+    code, out, err = await run_cli(
+        *flags, "--token", TOKEN, "checkout-sessions", "get", SESSION_ID,
+        env={"GR4VY_SERVER_URL": gr4vy_fake.url},
+    )  # fmt: skip
+    assert gr4vy_fake.requests == []
+    assert (code, out) == (2, "")
+    assert message in err
+
+
+async def test_server_url_and_id_flags_together_are_refused(gr4vy_fake: FakeGr4vy) -> None:
+    code, out, err = await run_cli("--id", "acme", "checkout-sessions", "get", SESSION_ID,
+                                   url=gr4vy_fake.url)  # fmt: skip
+    assert gr4vy_fake.requests == []
+    assert (code, out) == (2, "")
+    assert err == "gr4vy-async: error: --server-url and --id both name the host: pass one\n"
+
+
+async def test_the_server_url_from_the_environment_still_beats_instance_variables(
+    gr4vy_fake: FakeGr4vy,
+) -> None:
+    session = gr4vy_fake.create_session()
+    code, _, err = await run_cli(
+        "--token", TOKEN, "checkout-sessions", "get", session.id, "-o", "json",
+        env={"GR4VY_SERVER_URL": gr4vy_fake.url, "GR4VY_ID": "acme"},
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert len(gr4vy_fake.requests) == 1
