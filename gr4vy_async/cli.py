@@ -596,19 +596,36 @@ def _name_the_option(exc: InvalidRequestError, args: argparse.Namespace) -> str:
 # --------------------------------------------------------------------------- output
 
 
+#: Characters a terminal acts on rather than shows: C0/C1 controls (escape sequences
+#: that retitle the window, recolour or move the cursor) and bidi overrides.
+_PAST_C0 = r"\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(rf"[\x00-\x1f{_PAST_C0}]")
+#: What JSON and YAML leave raw: they escape C0 controls (newlines are their layout).
+_UNSAFE_IN_DOCUMENTS = re.compile(f"[{_PAST_C0}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match[0]):04x}"  # as JSON writes it: "\u001b", "\u202e"
+
+
+def _printable(text: str) -> str:
+    """``text`` with whitespace runs as one space and unsafe characters as escapes."""
+    return _UNSAFE.sub(_escape, " ".join(text.split()))
+
+
 def _complain(message: str) -> None:
-    """One line on stderr, whatever the message holds."""
-    print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr)
+    """One line on stderr, whatever the message holds (server text included)."""
+    print(f"{PROG}: {_printable(message)}", file=sys.stderr)
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, str):
-        return " ".join(value.split()) or '""'
+        return _printable(value) or '""'
     if isinstance(value, (bool, int, float)):
         return json.dumps(value)
-    return json.dumps(value, ensure_ascii=False)
+    return _UNSAFE.sub(_escape, json.dumps(value, ensure_ascii=False))
 
 
 _FIRST_ROWS = ("id", "type", "amount", "currency", "expires_at")
@@ -639,9 +656,15 @@ def _emit(value: Any, args: argparse.Namespace, out: TextIO) -> None:
         data = msgspec.to_builtins(value)
     if args.output == "json":
         encoded = msgspec.json.encode(data)
-        out.write((encoded if args.compact else msgspec.json.format(encoded)).decode() + "\n")
+        text = (encoded if args.compact else msgspec.json.format(encoded)).decode()
+        # JSON escapes controls itself; bidi overrides only occur inside strings,
+        # where their \u escape is the same value.
+        out.write(_UNSAFE_IN_DOCUMENTS.sub(_escape, text) + "\n")
     elif args.output == "yaml":
-        out.write(_yaml().safe_dump(data, sort_keys=False, allow_unicode=True))
+        text = _yaml().safe_dump(data, sort_keys=False, allow_unicode=True)
+        if _UNSAFE_IN_DOCUMENTS.search(text):  # PyYAML escapes those only without allow_unicode
+            text = _yaml().safe_dump(data, sort_keys=False, allow_unicode=False)
+        out.write(text)
     else:
         out.write(_table(data))
 
@@ -878,7 +901,7 @@ def _write_delete(report: BulkReport, args: argparse.Namespace, out: TextIO) -> 
         )
     )
     for session_id, error in report.failed[:20]:
-        out.write(f"failed {session_id}: {type(error).__name__}: {error}\n")
+        out.write(f"failed {session_id}: {type(error).__name__}: {_printable(str(error))}\n")
 
 
 async def _delete(args: argparse.Namespace, out: TextIO) -> int:

@@ -15,6 +15,8 @@ from typing import Any
 
 import jwt
 import pytest
+from _servers import RawServer, json_response
+from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -780,3 +782,44 @@ async def test_the_server_url_from_the_environment_still_beats_instance_variable
     )  # fmt: skip
     assert (code, err) == (0, "")
     assert len(gr4vy_fake.requests) == 1
+
+
+OTHER_ID = "5b9e1d0a-7c43-4f0e-9a51-2f6f7c1d8e90"
+
+#: A server message that retitles the terminal, recolours it and reverses the text after it.
+HOSTILE = "\x1b]0;pwned\x07\x1b[31mRED\x1b[0m secret-\u202eevil\x9b2J"
+_UNSAFE_CHARS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+async def _hostile_400(request: web.Request) -> web.Response:
+    body = json.dumps({"type": "error", "code": "bad_request", "status": 400, "message": HOSTILE})
+    return json_response(400, body.encode())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["get", SESSION_ID], ["delete", SESSION_ID], ["delete", SESSION_ID, OTHER_ID],
+     ["delete", SESSION_ID, OTHER_ID, "-o", "json"], ["delete", SESSION_ID, "-o", "yaml"]],
+    ids=["get", "delete-one", "delete-two", "delete-json", "delete-yaml"],
+)  # fmt: skip
+async def test_server_text_reaches_the_terminal_escaped(command: list[str]) -> None:
+    async with RawServer(_hostile_400) as server:
+        code, out, err = await run_cli("checkout-sessions", *command, url=server.url)
+    assert code == 1
+    assert "RED" in out + err  # the message is shown ...
+    assert not _UNSAFE_CHARS.search(out + err)  # ... with nothing a terminal would act on
+    if "json" in command:
+        assert HOSTILE in json.loads(out)["failed"][0]["message"]  # JSON keeps the value
+
+
+@pytest.mark.parametrize("output", ["table", "json", "yaml"])
+async def test_session_values_in_output_are_escaped(gr4vy_fake: FakeGr4vy, output: str) -> None:
+    session = gr4vy_fake.create_session({"metadata": {"note": HOSTILE}})
+    code, out, err = await run_cli(
+        "checkout-sessions", "get", session.id, "-o", output, url=gr4vy_fake.url
+    )
+    assert (code, err) == (0, "")
+    assert "RED" in out
+    assert not _UNSAFE_CHARS.search(out)
+    if output == "json":
+        assert json.loads(out)["metadata"]["note"] == HOSTILE
