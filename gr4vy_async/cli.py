@@ -73,6 +73,15 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+#: A bad value a message may repeat: a short plain word, not a pasted secret or personal data.
+_SHOWABLE = re.compile(r"[\w.*:+-]{1,12}")
+
+
+def _shown(text: str) -> str:
+    """A bad value for a message: short plain words as typed, anything else by its length."""
+    return repr(text) if _SHOWABLE.fullmatch(text) else f"a {len(text)}-character value"
+
+
 def _seconds(text: str) -> float:
     text = text.strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
@@ -80,7 +89,7 @@ def _seconds(text: str) -> float:
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(number + unit for number, unit in parts) != text:
         raise argparse.ArgumentTypeError(
-            f"expected seconds or a duration such as 30s, 5m, 1h30m, 10d; not {text[:40]!r}"
+            f"expected seconds or a duration such as 30s, 5m, 1h30m, 10d; not {_shown(text)}"
         )
     return sum(float(number) * _SECONDS[unit] for number, unit in parts)
 
@@ -88,7 +97,7 @@ def _seconds(text: str) -> float:
 def _timeout(text: str) -> float:
     seconds = _seconds(text)
     if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text[:40]!r}")
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {_shown(text)}")
     return seconds
 
 
@@ -96,7 +105,7 @@ def _expires_in(text: str) -> int:
     seconds = _seconds(text)
     if seconds < 1 or seconds != int(seconds):
         raise argparse.ArgumentTypeError(
-            f"must be a whole number of seconds, at least 1, not {text[:40]!r}"
+            f"must be a whole number of seconds, at least 1, not {_shown(text)}"
         )
     return int(seconds)
 
@@ -107,7 +116,7 @@ def _concurrency(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number, at least 1, not {text[:40]!r}")
+        raise argparse.ArgumentTypeError(f"must be a whole number, at least 1, not {_shown(text)}")
     return value
 
 
@@ -116,7 +125,7 @@ def _session_id(text: str) -> str:
         return str(uuid.UUID(text.strip()))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a checkout session id (a UUID), not {text[:40]!r}"
+            f"expected a checkout session id (a UUID), not {_shown(text)}"
         ) from None
 
 
@@ -125,7 +134,7 @@ def _scope(text: str) -> str:
 
     if text not in {scope.value for scope in JWTScope}:
         raise argparse.ArgumentTypeError(
-            f"unknown scope {text[:60]!r}; '{PROG} token --list-scopes' lists them"
+            f"unknown scope {_shown(text)}; '{PROG} token --list-scopes' lists them"
         )
     return text
 
@@ -134,7 +143,7 @@ def _amount(text: str) -> int:
     if not re.fullmatch(r"\d+", text):
         raise argparse.ArgumentTypeError(
             f"must be a whole number in the currency's smallest unit "
-            f"(1299 for 12.99), not {text[:40]!r}"
+            f"(1299 for 12.99), not {_shown(text)}"
         )
     return int(text)
 
@@ -142,7 +151,7 @@ def _amount(text: str) -> int:
 def _currency(text: str) -> str:
     if not re.fullmatch(r"[A-Za-z]{3}", text):
         raise argparse.ArgumentTypeError(
-            f"expected a 3-letter ISO 4217 code such as USD, not {text[:40]!r}"
+            f"expected a 3-letter ISO 4217 code such as USD, not {_shown(text)}"
         )
     return text.upper()
 
@@ -150,7 +159,7 @@ def _currency(text: str) -> str:
 def _key_value(text: str) -> tuple[str, str]:
     key, equals, value = text.partition("=")
     if not equals or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text[:40]!r}")
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {_shown(text)}")
     if key in ("amount", "currency"):
         raise argparse.ArgumentTypeError(f"{key} is given as the {key.upper()} argument")
     return key, value
@@ -160,7 +169,7 @@ def _one_of(*choices: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in choices:
             raise argparse.ArgumentTypeError(
-                f"invalid choice {text[:40]!r} (choose from {', '.join(choices)})"
+                f"invalid choice {_shown(text)} (choose from {', '.join(choices)})"
             )
         return text
 
@@ -378,7 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
             sub.set_defaults(handler=handler)
         return sub
 
-    command(commands, "version", _version, "print the version")
+    # Only its output options: a bad GR4VY_TIMEOUT (say) must not break it.
+    command(commands, "version", _version, "print the version").set_defaults(
+        uses=("output", "compact")
+    )
     command(commands, "demo", _demo, "run create/get/update/delete against an embedded fake")
 
     token = command(commands, "token", _token, "print a signed API token (needs --private-key)")
@@ -446,7 +458,12 @@ def _resolve_globals(args: argparse.Namespace) -> None:
     ``GR4VY_TIMEOUT`` or ``default``), so that messages name the right thing.
     """
     sources: dict[str, str] = {}
+    uses = getattr(args, "uses", None)
     for option in GLOBAL_OPTIONS:
+        if uses is not None and option.dest not in uses:
+            setattr(args, option.dest, option.default)
+            sources[option.dest] = "default"
+            continue
         if hasattr(args, option.dest):
             sources[option.dest] = option.name
             continue

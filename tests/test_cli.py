@@ -823,3 +823,41 @@ async def test_session_values_in_output_are_escaped(gr4vy_fake: FakeGr4vy, outpu
     assert not _UNSAFE_CHARS.search(out)
     if output == "json":
         assert json.loads(out)["metadata"]["note"] == HOSTILE
+
+
+#: Values a person pastes into the wrong place: a JWT, an API key, an email address.
+PASTED = ["eyJhbGciOiJFUzUxMiIsImtpZCI6IkpvRlR2MGtBIn0.e30.c2ln", "sk_live_0123456789abcdef",
+          "jane.doe@example.com"]  # fmt: skip
+
+
+@pytest.mark.parametrize("secret", PASTED, ids=["jwt", "key", "email"])
+@pytest.mark.parametrize(
+    "where",
+    ["--checkout-session-id", "--expires-in", "--scope", "GR4VY_TIMEOUT", "GR4VY_OUTPUT",
+     "--concurrency"],
+)  # fmt: skip
+async def test_messages_about_a_bad_value_do_not_repeat_it(where: str, secret: str) -> None:
+    if where.startswith("GR4VY_"):
+        args, env = ["checkout-sessions", "get", SESSION_ID], {where: secret, "GR4VY_TOKEN": "t"}
+    elif where == "--concurrency":
+        args, env = ["checkout-sessions", "delete", SESSION_ID, where, secret], {}
+    else:
+        args, env = ["token", where, secret], {}
+    code, out, err = await run_cli("--id", "acme", *args, env=env)
+    assert (code, out) == (2, "")
+    assert where.lstrip("-").split("_")[-1].lower() in err.lower()  # the message names it ...
+    assert f"a {len(secret)}-character value" in err  # ... and says what it was like
+    for part in (secret[:8], secret[-8:]):
+        assert part not in err
+
+
+async def test_a_short_plain_bad_value_is_still_shown() -> None:
+    code, _, err = await run_cli("--id", "acme", "-o", "xml", "version")
+    assert code == 2
+    assert "invalid choice 'xml'" in err
+
+
+async def test_version_ignores_settings_it_does_not_use() -> None:
+    code, out, err = await run_cli("version", env={"GR4VY_TIMEOUT": "sk_live_0123456789abcdef"})
+    assert (code, err) == (0, "")
+    assert out.startswith("gr4vy-async ")
