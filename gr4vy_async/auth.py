@@ -17,6 +17,7 @@ import asyncio
 import enum
 import hashlib
 import json
+import math
 import textwrap
 import time
 import uuid
@@ -30,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from jwt.algorithms import ECAlgorithm
 from msgspec import UNSET, UnsetType
 
+from ._codec import _join
 from ._version import __version__
 from .errors import InvalidRequestError
 
@@ -241,6 +243,39 @@ def _check_expires_in(expires_in: int) -> None:
         raise InvalidRequestError(f"expires_in must be a positive int, not {expires_in!r}")
 
 
+def _check_embed_params(value: Any, path: str = "embed_params") -> None:
+    """Refuse what the ``embed`` claim cannot carry as given, before anything is done.
+
+    JSON has no NaN or infinity (they would be signed as the invalid ``NaN``)
+    and only string keys (``7`` would be signed as ``"7"``).
+    """
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(
+            f"{path}: expected a mapping, not {type(value).__name__}", field=path
+        )
+    try:
+        _check_json_value(value, path)
+    except RecursionError:
+        raise InvalidRequestError(f"{path}: nested too deeply", field=path) from None
+
+
+def _check_json_value(value: Any, path: str) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidRequestError(
+                    f"{path}: keys must be strings, not {type(key).__name__}", field=path
+                )
+            _check_json_value(item, _join(path, key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_json_value(item, f"{path}[{index}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InvalidRequestError(f"{path}: must be a finite number", field=path)
+    elif value is not None and not isinstance(value, (str, int, float)):
+        raise InvalidRequestError(f"{path}: not a JSON value ({type(value).__name__})", field=path)
+
+
 def _sign(
     key: _SigningKey,
     scopes: list[str],
@@ -285,6 +320,8 @@ def get_token(
     EC P-521 private key. To authenticate a client, use :func:`with_token`.
     """
     _check_expires_in(expires_in)
+    if embed_params is not None:
+        _check_embed_params(embed_params)
     return _sign(
         _load_key(private_key),
         _scope_list(scopes),
@@ -330,6 +367,8 @@ def update_token(
     (expired is fine), so a token someone altered is never re-signed.
     """
     key = _load_key(private_key)
+    if embed_params is not None:
+        _check_embed_params(embed_params)
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -460,6 +499,8 @@ async def _embed_token_for_new_session(
     merchant_account_id: str | UnsetType | None,
 ) -> str:
     key = _load_key(private_key)  # checked before the session is created
+    if embed_params is not None:
+        _check_embed_params(embed_params)
     session = await client.checkout_sessions.create(
         request_body=request_body, merchant_account_id=merchant_account_id
     )

@@ -480,3 +480,36 @@ async def test_embed_flow_checks_the_key_before_creating_a_session() -> None:
     with pytest.raises(InvalidRequestError):
         await auth.create_embed_token_with_checkout_session(client, "not a key")
     assert client.checkout_sessions.calls == []
+
+
+#: Embed params the claim would change: NaN signed as ``NaN`` (invalid JSON), ``7`` as "7".
+BAD_EMBED_PARAMS = {
+    "nan": {"amount": float("nan")},
+    "inf": {"amount": float("inf")},
+    "nested-nan": {"metadata": {"ratio": [1.0, float("-inf")]}},
+    "int-key": {7: "x"},
+    "nested-int-key": {"metadata": {1: "x"}},
+    "not-a-mapping": ["amount", 1299],
+}
+
+
+@pytest.mark.parametrize("params", BAD_EMBED_PARAMS.values(), ids=BAD_EMBED_PARAMS.keys())
+def test_embed_params_json_would_change_are_refused(pem: str, params: Any) -> None:
+    with pytest.raises(InvalidRequestError, match=r"^embed_params"):
+        auth.get_embed_token(pem, params)
+    with pytest.raises(InvalidRequestError, match=r"^embed_params"):
+        auth.get_token(pem, [JWTScope.EMBED], embed_params=params)
+    with pytest.raises(InvalidRequestError, match=r"^embed_params"):
+        auth.update_token(auth.get_embed_token(pem), pem, embed_params=params)
+
+
+@pytest.mark.parametrize("params", BAD_EMBED_PARAMS.values(), ids=BAD_EMBED_PARAMS.keys())
+async def test_bad_embed_params_are_refused_before_the_session_is_created(
+    pem: str, params: Any
+) -> None:
+    for helper in (auth.create_embed_token_with_checkout_session,
+                   auth.get_embed_token_with_checkout_session):  # fmt: skip
+        client = FakeClient()
+        with pytest.raises(InvalidRequestError, match=r"^embed_params"):
+            await helper(client, pem, params)
+        assert client.checkout_sessions.calls == []
