@@ -20,6 +20,7 @@ import binascii
 import contextlib
 import dataclasses
 import importlib
+import io
 import json
 import logging
 import os
@@ -867,6 +868,16 @@ def _is_session_id(text: str) -> bool:
     return True
 
 
+#: A line that is not UTF-8 reads as U+FFFD, so it is one malformed id, not the run's end.
+_LENIENT: dict[str, Any] = {"encoding": "utf-8", "errors": "replace"}
+
+
+def _lenient_text(stream: IO[str]) -> IO[str]:
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(**_LENIENT)
+    return stream
+
+
 class _IdSource:
     """Where the ids of a delete come from, remembering where the first malformed one was."""
 
@@ -886,7 +897,7 @@ class _IdSource:
     def lines(self, path: str) -> AsyncIterator[str]:
         """The non-blank lines of a file (``-``: stdin), opened now to fail before any request."""
         try:
-            stream = sys.stdin if path == "-" else open(path)  # noqa: SIM115
+            stream = _lenient_text(sys.stdin) if path == "-" else open(path, **_LENIENT)  # noqa: SIM115
         except OSError as exc:
             raise UsageError(f"--from-file: cannot read {path!r}: {exc.strerror}") from None
         return self._read(stream)
@@ -976,7 +987,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
     try:
-        return asyncio.run(_run(args, out))
+        code = asyncio.run(_run(args, out))
+        out.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader (``| head``) has gone: stop quietly, as the Python docs'
+        # SIGPIPE note advises, with stdout on devnull so exit's flush stays quiet.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except UsageError as exc:
         _complain(f"error: {exc}")
         return EXIT_USAGE

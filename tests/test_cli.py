@@ -259,13 +259,20 @@ async def test_only_malformed_ids_exit_1(gr4vy_fake: FakeGr4vy) -> None:
 
 @pytest.mark.parametrize("flag", ["--body", "--from-file"])
 async def test_input_that_is_not_utf8_is_one_line(tmp_path: Path, flag: str) -> None:
+    """A body is refused; an id file's line is a malformed id (see the test further down)."""
     binary = tmp_path / "input.bin"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     args = (["checkout-sessions", "create", "--body", f"@{binary}"] if flag == "--body"
             else ["checkout-sessions", "delete", "--from-file", str(binary)])  # fmt: skip
     code, _, err = await run_cli(*args, url="http://127.0.0.1:9")
-    assert code == 2
-    assert err == "gr4vy-async: error: an input file is not UTF-8 text\n"
+    if flag == "--body":
+        assert code == 2
+        assert err == "gr4vy-async: error: an input file is not UTF-8 text\n"
+    else:
+        assert code == 1
+        assert err.startswith("gr4vy-async: 1 id was malformed: first ")
+        assert err.endswith(" on line 1\n")
+        assert err.count("\n") == 1
 
 
 async def test_a_token_with_a_line_break_is_one_line_without_the_token() -> None:
@@ -861,3 +868,41 @@ async def test_version_ignores_settings_it_does_not_use() -> None:
     code, out, err = await run_cli("version", env={"GR4VY_TIMEOUT": "sk_live_0123456789abcdef"})
     assert (code, err) == (0, "")
     assert out.startswith("gr4vy-async ")
+
+
+@pytest.mark.parametrize("via", ["file", "stdin"])
+async def test_a_line_that_is_not_utf8_is_one_malformed_id_not_a_usage_error(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path, via: str
+) -> None:
+    """Exit 2 says nothing was sent; here deletes were sent before (and after) the bad line."""
+    before = [gr4vy_fake.create_session().id for _ in range(300)]
+    after = [gr4vy_fake.create_session().id for _ in range(5)]
+    data = ("\n".join(before) + "\n").encode() + b"\xff\xfe-not-utf8\n" + "\n".join(after).encode()
+    (tmp_path / "ids.txt").write_bytes(data)
+    source = str(tmp_path / "ids.txt") if via == "file" else "-"
+    code, out, err = await run_cli(
+        "checkout-sessions", "delete", "--from-file", source, "-o", "json",
+        stdin=data if via == "stdin" else b"", url=gr4vy_fake.url,
+    )  # fmt: skip
+    assert code == 1
+    report = json.loads(out)
+    assert sorted(report["deleted"]) == sorted(before + after)
+    assert len(report["skipped"]) == 1
+    assert "1 id was malformed" in err
+    assert "line 301" in err
+
+
+@pytest.mark.parametrize("command", [["version"], ["demo"]])
+async def test_a_closed_pipe_ends_the_command_quietly(command: list[str]) -> None:
+    """``gr4vy-async demo | head -3``: no "error: Broken pipe", no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gr4vy_async", *command, stdout=write_end,
+        stderr=asyncio.subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if not k.startswith("GR4VY_")},
+    )  # fmt: skip
+    os.close(write_end)
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    assert err == b""
