@@ -780,7 +780,9 @@ async def _version(args: argparse.Namespace, out: TextIO) -> int:
 async def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from .demo import run_demo
 
-    return await run_demo(out)
+    if args.output == "table":
+        return await run_demo(out)
+    return await run_demo(out, lambda document: _emit(document, args, out))
 
 
 def _emit_token(token: str, session_id: str | None, args: argparse.Namespace, out: TextIO) -> None:
@@ -794,7 +796,10 @@ async def _token(args: argparse.Namespace, out: TextIO) -> int:
     if args.list_scopes:
         from .auth import JWTScope
 
-        out.write("".join(f"{scope.value}\n" for scope in JWTScope))
+        if args.output == "table":
+            out.write("".join(f"{scope.value}\n" for scope in JWTScope))
+        else:
+            _emit({"scopes": [scope.value for scope in JWTScope]}, args, out)
         return EXIT_OK
     from . import auth
 
@@ -932,6 +937,16 @@ def _write_delete(report: BulkReport, args: argparse.Namespace, out: TextIO) -> 
         out.write(f"failed {session_id}: {type(error).__name__}: {_printable(str(error))}\n")
 
 
+def _one_delete_failed(
+    report: BulkReport, session_id: str, error: Gr4vyError, args: argparse.Namespace, out: TextIO
+) -> int:
+    """A one-id delete that failed, with ``-o json|yaml``: the report on stdout, as for many."""
+    report.record(session_id, Outcome.FAILED, error)
+    _write_delete(report, args, out)
+    _complain(f"{type(error).__name__}: {error}")
+    return EXIT_FAILED
+
+
 async def _delete(args: argparse.Namespace, out: TextIO) -> int:
     _check_delete(args)
     keep_ids = bool(args.report) or args.output != "table"
@@ -943,6 +958,10 @@ async def _delete(args: argparse.Namespace, out: TextIO) -> int:
                 await client.checkout_sessions.delete(session_id=session_id)
             except Error404:  # as in a bulk delete: gone is what was asked for
                 report.record(session_id, Outcome.MISSING)
+            except Gr4vyError as error:
+                if args.output == "table" or isinstance(error, InvalidRequestError):
+                    raise
+                return _one_delete_failed(report, session_id, error, args, out)
             else:
                 report.record(session_id, Outcome.DONE)
         if args.output == "table":

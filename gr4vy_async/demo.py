@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from . import errors
 from .client import Gr4vy
@@ -10,33 +12,52 @@ from .testing.fake import FakeGr4vy
 from .testing.payloads import seed_create_body
 
 
-async def run_demo(out: TextIO) -> int:
-    """Create the seed's session, get, update and delete it, then show the 404."""
+async def run_demo(out: TextIO, emit: Callable[[Any], None] | None = None) -> int:
+    """Create the seed's session, get, update and delete it, then show the 404.
+
+    One line per step on ``out``; with ``emit``, the steps are given to it
+    as one document (``{"steps": [...]}``, for ``-o json|yaml``) instead.
+    """
+    steps: list[dict[str, Any]] = []
+
+    def step(line: str, name: str, **fields: Any) -> None:
+        steps.append({"step": name, **fields})
+        if emit is None:
+            out.write(line + "\n")
+
     async with (
         FakeGr4vy() as fake,
         Gr4vy(
             server_url=fake.url, bearer_auth="demo-token", merchant_account_id="default"
         ) as client,
     ):
-        out.write(f"FakeGr4vy listening on {fake.url}\n")
+        step(f"FakeGr4vy listening on {fake.url}", "listening", url=fake.url)
         sessions = client.checkout_sessions
         created = await sessions.create(request_body=seed_create_body())
         items = len(created.cart_items or [])
-        out.write(f"created  {created.id}  {items} cart item(s), expires {created.expires_at}\n")
+        step(f"created  {created.id}  {items} cart item(s), expires {created.expires_at}",
+             "created", id=created.id, cart_items=items, expires_at=created.expires_at)  # fmt: skip
         fetched = await sessions.get(session_id=created.id)
-        out.write(f"got      {fetched.id}  metadata={fetched.metadata}\n")
+        step(f"got      {fetched.id}  metadata {json.dumps(fetched.metadata)}",
+             "got", id=fetched.id, metadata=fetched.metadata)  # fmt: skip
         updated = await sessions.update(
             session_id=created.id, metadata={"order_id": "order-12346"}, expires_in=7200
         )
-        out.write(f"updated  {updated.id}  metadata={updated.metadata}\n")
+        step(f"updated  {updated.id}  metadata {json.dumps(updated.metadata)}",
+             "updated", id=updated.id, metadata=updated.metadata)  # fmt: skip
         await sessions.delete(session_id=created.id)
-        out.write(f"deleted  {created.id}\n")
+        step(f"deleted  {created.id}", "deleted", id=created.id)
         try:
             await sessions.get(session_id=created.id)
         except errors.Error404 as error:
-            out.write(f"get after delete raised {type(error).__name__}: {error}\n")
+            step(f"get after delete raised {type(error).__name__}: {error}", "get_after_delete",
+                 raised=type(error).__name__, message=str(error))  # fmt: skip
+            code = 0
         else:
-            out.write("get after delete unexpectedly succeeded\n")
-            return 1
-        out.write(f"{len(fake.requests)} requests over loopback, all as documented\n")
-    return 0
+            step("get after delete unexpectedly succeeded", "get_after_delete", raised=None)
+            code = 1
+        requests = len(fake.requests)
+        step(f"{requests} requests over loopback, all as documented", "done", requests=requests)
+    if emit is not None:
+        emit({"steps": steps})
+    return code

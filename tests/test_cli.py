@@ -213,6 +213,19 @@ async def test_demo_runs_end_to_end() -> None:
     assert code == 0, err
     assert "get after delete raised Error404" in out
     assert any(line.startswith("created ") for line in out.splitlines())
+    assert 'metadata {"cohort": "cohort-a"' in out  # JSON, not a Python repr
+    assert "{'" not in out
+
+
+async def test_demo_in_json() -> None:
+    code, out, err = await run_cli("demo", "-o", "json")
+    assert (code, err) == (0, "")
+    steps = json.loads(out)["steps"]
+    assert [step["step"] for step in steps] == [
+        "listening", "created", "got", "updated", "deleted", "get_after_delete", "done",
+    ]  # fmt: skip
+    assert steps[2]["metadata"]["cohort"] == "cohort-a"
+    assert steps[5]["raised"] == "Error404"
 
 
 async def test_bulk_delete_draws_a_progress_bar_on_a_terminal(gr4vy_fake: FakeGr4vy) -> None:
@@ -906,3 +919,29 @@ async def test_a_closed_pipe_ends_the_command_quietly(command: list[str]) -> Non
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 1
     assert err == b""
+
+
+@pytest.mark.parametrize("output", ["json", "yaml"])
+async def test_one_failed_delete_still_prints_its_report(
+    gr4vy_fake: FakeGr4vy, output: str
+) -> None:
+    session = gr4vy_fake.create_session()
+    gr4vy_fake.faults.enqueue("DELETE", Fault.status(403))
+    code, out, err = await run_cli(
+        "checkout-sessions", "delete", session.id, "-o", output, url=gr4vy_fake.url
+    )
+    assert code == 1
+    assert err.startswith("gr4vy-async: Error403: ")
+    import yaml
+
+    printed = json.loads(out) if output == "json" else yaml.safe_load(out)
+    assert printed["summary"]["failed"] == 1
+    assert [(f["id"], f["status"]) for f in printed["failed"]] == [(session.id, 403)]
+
+
+async def test_list_scopes_in_json() -> None:
+    code, out, err = await run_cli("token", "--list-scopes", "-o", "json")
+    assert (code, err) == (0, "")
+    scopes = json.loads(out)["scopes"]
+    assert "embed" in scopes
+    assert "*.read" in scopes
