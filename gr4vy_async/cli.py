@@ -306,9 +306,27 @@ _GLOBAL_DESTS = frozenset(option.dest for option in GLOBAL_OPTIONS)
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr, as every other error."""
 
+    _intermixing = False
+
     def error(self, message: str) -> NoReturn:
         _complain(f"error: {message} (see '{self.prog} --help')")
         raise SystemExit(EXIT_USAGE)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """A command's options may also sit between its positionals (``delete ID1 -o json ID2``).
+
+        argparse cannot intermix a parser with subcommands, so only a command's
+        own parser (no subcommands) parses intermixed; it calls this again inside.
+        """
+        if self._subparsers is not None or self._intermixing:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
 
 
 def _global_options_parser() -> argparse.ArgumentParser:

@@ -945,3 +945,13 @@ async def test_list_scopes_in_json() -> None:
     scopes = json.loads(out)["scopes"]
     assert "embed" in scopes
     assert "*.read" in scopes
+
+
+async def test_options_between_positional_ids(gr4vy_fake: FakeGr4vy) -> None:
+    first, second, third = (gr4vy_fake.create_session().id for _ in range(3))
+    code, out, err = await run_cli(
+        "checkout-sessions", "delete", first, "-o", "json", second, "--concurrency", "2", third,
+        url=gr4vy_fake.url,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert sorted(json.loads(out)["deleted"]) == sorted([first, second, third])
