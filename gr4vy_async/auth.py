@@ -13,12 +13,12 @@ The private key never appears in a repr, str, exception message or log.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import hashlib
 import json
 import math
 import textwrap
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -395,7 +395,7 @@ def update_token(
 class TokenProvider:
     """A ``bearer_auth`` that keeps one token and re-signs it near expiry.
 
-    ``await provider()`` returns the current token, signing a new one only
+    ``provider()`` returns the current token, signing a new one only
     when none is left or the current one expires within ``refresh_margin``
     seconds. Concurrent calls at expiry sign once. Made by :func:`with_token`.
     """
@@ -424,7 +424,7 @@ class TokenProvider:
         self._expires_in = expires_in
         self._margin = refresh_margin
         self._clock = clock
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
         # (token, time to re-sign at), swapped as one value.
         self._current: tuple[str, float] | None = None
 
@@ -433,15 +433,17 @@ class TokenProvider:
         """The key id (RFC 7638 thumbprint) in every token's header."""
         return self._key.kid
 
-    async def __call__(self) -> str:
-        """The current token; signs a new one if it is within the margin of expiry."""
+    def __call__(self) -> str:
+        """The current token; signs a new one if it is within the margin of expiry.
+
+        A plain call returning a ``str``, as the SDK's ``with_token`` callback.
+        """
         current = self._current
         if current is not None and self._clock() < current[1]:
             return current[0]
-        # Signing does not await today, so check-and-store cannot interleave on
-        # one loop; the lock and second check keep it one signature per expiry
-        # should signing ever await (a KMS, a thread).
-        async with self._lock:
+        # One loop cannot interleave here (nothing awaits); the lock and second
+        # check keep it one signature per expiry across threads too.
+        with self._lock:
             current = self._current
             now = self._clock()
             if current is None or now >= current[1]:

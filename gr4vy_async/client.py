@@ -87,33 +87,35 @@ class Gr4vy:
     SDK 2.4.27's options work too: ``timeout_ms`` (for
     ``timeout_in_seconds``), ``retry_config`` (for ``retries``: its
     :class:`gr4vy_async.utils.RetryConfig` or ours; ``None`` never retries),
-    ``url_params`` (``{name}`` values for ``server_url``), and
+    ``url_params`` (``{name}`` values for ``server_url``; ignored without
+    one, as in the SDK), the SDK's positional order (``Gr4vy("token")``), and
     ``merchant_account_id`` from ``GR4VY_MERCHANT_ACCOUNT_ID`` when not given.
     Giving both spellings of one option, or the SDK's httpx ``client`` /
     ``async_client``, raises ``InvalidRequestError``.
     """
 
     def __init__(
+        # Positional in SDK 2.4.27's order, so Gr4vy("token", ...) works as there.
         self,
-        *,
         bearer_auth: BearerAuth | None = None,
+        merchant_account_id: str | None = None,
         id: str | None = None,
         server: str | None = None,
+        url_params: Mapping[str, str] | None = None,
         server_url: str | None = None,
-        merchant_account_id: str | None = None,
+        client: object = None,
+        async_client: object = None,
+        retry_config: AnyRetryConfig | UnsetType | None = UNSET,
+        timeout_ms: float | None = None,
+        debug_logger: DebugLogger | None = None,
+        *,
         timeout_in_seconds: float | None = None,
         retries: RetryConfig | None = None,
         headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         allow_insecure_http: bool = False,
-        timeout_ms: float | None = None,
-        retry_config: AnyRetryConfig | UnsetType | None = UNSET,
-        url_params: Mapping[str, str] | None = None,
-        client: object = None,
-        async_client: object = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        debug_logger: DebugLogger | None = None,
     ) -> None:
         for name, given in (("client", client), ("async_client", async_client)):
             if given is not None:  # SDK 2.4.27's httpx clients: say what to use instead
@@ -135,9 +137,7 @@ class Gr4vy:
             if retries is not None:
                 raise InvalidRequestError("retry_config: pass retries or retry_config, not both")
             retries = RetryConfig.none() if retry_config is None else as_retry_policy(retry_config)
-        if url_params:
-            if server_url is None:
-                raise InvalidRequestError("url_params: only used to fill in server_url")
+        if url_params and server_url is not None:  # as in the SDK, ignored without server_url
             for name, value in url_params.items():
                 server_url = server_url.replace(f"{{{name}}}", value)
         if bearer_auth is None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import concurrent.futures
 import hashlib
 import textwrap
 import time
@@ -244,7 +244,7 @@ async def test_update_token_accepts_an_expired_token(
 ) -> None:
     clock = FakeClock()
     clock.now -= 7200
-    expired = await auth.with_token(pem, [JWTScope.EMBED], clock=clock)()
+    expired = auth.with_token(pem, [JWTScope.EMBED], clock=clock)()
     with pytest.raises(jwt.ExpiredSignatureError):
         decode(expired, key)
     assert decode(auth.update_token(expired, pem), key)["scopes"] == ["embed"]
@@ -272,28 +272,28 @@ async def test_provider_signs_once_then_again_after_the_margin(
 ) -> None:
     clock = FakeClock()
     provider = auth.with_token(pem, expires_in=600, refresh_margin=60, clock=clock)
-    first = await provider()
-    assert [await provider() for _ in range(100)] == [first] * 100
+    first = provider()
+    assert [provider() for _ in range(100)] == [first] * 100
     assert len(signatures) == 1
     issued = decode(first, key)["iat"]
     assert issued == clock.now
 
     clock.now = issued + 600 - 60 - 1  # one second before the margin
-    assert await provider() == first
+    assert provider() == first
     assert len(signatures) == 1
 
     clock.now = issued + 600 - 60  # the margin is reached
-    second = await provider()
+    second = provider()
     assert second != first
     assert len(signatures) == 2
     assert decode(second, key, verify_iat=False, verify_nbf=False)["iat"] == clock.now
-    assert await provider() == second
+    assert provider() == second
     assert len(signatures) == 2
 
 
 async def test_provider_tokens_carry_its_scopes(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
     provider = auth.with_token(pem, [JWTScope.CHECKOUT_SESSIONS_READ], expires_in=300)
-    claims = decode(await provider(), key)
+    claims = decode(provider(), key)
     assert claims["scopes"] == ["checkout-sessions.read"]
     assert claims["exp"] - claims["iat"] == 300
     assert provider.kid == expected_kid(key)
@@ -304,11 +304,11 @@ async def test_default_margin_is_at_most_half_the_lifetime(
 ) -> None:
     clock = FakeClock()
     provider = auth.with_token(pem, expires_in=60, clock=clock)  # margin 30, not 60
-    first = await provider()
+    first = provider()
     clock.now += 29
-    assert await provider() == first
+    assert provider() == first
     clock.now += 1
-    assert await provider() != first
+    assert provider() != first
     assert len(signatures) == 2
 
 
@@ -318,38 +318,27 @@ def test_bad_refresh_margin(pem: str, margin: float) -> None:
         auth.with_token(pem, expires_in=600, refresh_margin=margin)
 
 
-async def test_concurrent_calls_sign_once(pem: str, signatures: list[dict[str, Any]]) -> None:
+def test_calls_from_many_threads_at_expiry_sign_once(
+    pem: str, signatures: list[dict[str, Any]]
+) -> None:
     clock = FakeClock()
     provider = auth.with_token(pem, clock=clock)
-
-    tokens = await asyncio.gather(*(provider() for _ in range(1000)))
-    assert len(signatures) == 1
-    assert set(tokens) == {tokens[0]}
-
-    clock.now += 3600  # every caller arrives at expiry
-    renewed = await asyncio.gather(*(provider() for _ in range(1000)))
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        tokens = list(pool.map(lambda _: provider(), range(1000)))
+        assert len(signatures) == 1
+        assert set(tokens) == {tokens[0]}
+        clock.now += 3600  # every caller arrives at expiry
+        renewed = list(pool.map(lambda _: provider(), range(1000)))
     assert len(signatures) == 2
     assert set(renewed) == {renewed[0]}
     assert renewed[0] != tokens[0]
 
 
-async def test_callers_queued_on_the_lock_at_expiry_sign_once(
-    pem: str, signatures: list[dict[str, Any]]
-) -> None:
-    # Signing does not await, so callers can only queue behind an in-flight
-    # refresh if the lock is held; hold it to check the second (locked) check.
-    clock = FakeClock()
-    provider = auth.with_token(pem, clock=clock)
-    old = await provider()
-    clock.now += 3600
-    async with provider._lock:
-        calls = [asyncio.ensure_future(provider()) for _ in range(1000)]
-        await asyncio.sleep(0)  # each passes the unlocked check and waits
-        assert not any(call.done() for call in calls)
-    tokens = await asyncio.gather(*calls)
-    assert len(signatures) == 2
-    assert set(tokens) == {tokens[0]}
-    assert tokens[0] != old
+def test_with_token_returns_a_plain_callable_as_the_sdk(pem: str) -> None:
+    """SDK 2.4.27: ``auth.with_token(key)()`` is the token itself, not a coroutine."""
+    token = auth.with_token(pem)()
+    assert isinstance(token, str)
+    assert token.count(".") == 2
 
 
 def bad_keys() -> dict[str, Callable[[], str | bytes]]:

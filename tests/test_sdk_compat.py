@@ -220,13 +220,12 @@ def test_bad_sdk_retry_settings_are_refused_when_made(make: Callable[[], object]
         {"timeout_ms": -1},
         {"retries": RetryConfig(), "retry_config": FAST_SDK_RETRIES},
         {"retries": RetryConfig(), "retry_config": None},
-        {"url_params": {"id": "acme"}},
         {"bearer_auth": None},
         {"async_client": object()},
         {"client": object()},
     ],
     ids=["two timeouts", "negative timeout_ms", "two retry settings", "retries and None",
-         "url_params without server_url", "no token", "async_client", "client"],
+         "no token", "async_client", "client"],
 )  # fmt: skip
 def test_ambiguous_or_bad_client_options(
     options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
@@ -234,6 +233,18 @@ def test_ambiguous_or_bad_client_options(
     monkeypatch.delenv("GR4VY_BEARER_AUTH", raising=False)
     with pytest.raises(errors.InvalidRequestError):
         Gr4vy(**{"bearer_auth": TOKEN, **options})
+
+
+def test_sdk_positional_arguments_and_url_params_without_server_url() -> None:
+    """SDK 2.4.27: ``bearer_auth, merchant_account_id, id, server, url_params, server_url``."""
+    client = Gr4vy(TOKEN, "merchant-1", "acme", "production", {"id": "ignored"})
+    assert client.server_url == "https://api.acme.gr4vy.app"
+    assert client._transport.merchant_account_id == "merchant-1"
+    client = Gr4vy(TOKEN, None, None, None, {"id": "acme"}, "https://api.{id}.gr4vy.app")
+    assert client.server_url == "https://api.acme.gr4vy.app"
+    assert Gr4vy(bearer_auth=TOKEN, url_params={"id": "acme"}).server_url == (
+        "https://api.sandbox.example.gr4vy.app"
+    )
 
 
 def test_sdk_client_options() -> None:

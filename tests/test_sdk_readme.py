@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import io
+import logging
 import os
 import re
 import uuid
@@ -38,9 +39,8 @@ README_ERRATA = {
     "Embed token generation": [("    privatekey,\n", "    private_key,\n")],
 }
 #: Constructor options of the SDK this library has no equivalent for (httpx
-#: clients: refused with advice, see test_sdk_compat), or that another part
-#: of the work adds (``debug_logger``).
-NOT_HERE = ("client=", "async_client=", "debug_logger=")
+#: clients: refused with advice, see test_sdk_compat).
+NOT_HERE = ("client=", "async_client=")
 
 
 def runnable_examples() -> list[tuple[str, str]]:
@@ -249,6 +249,7 @@ async def test_readme_client_configuration_works(
         "Gr4vy": gr4vy_async.Gr4vy,
         "auth": auth,
         "os": os,
+        "logging": logging,
         "RetryConfig": utils.RetryConfig,
         "BackoffStrategy": utils.BackoffStrategy,
         "private_key": key_file,
