@@ -24,9 +24,10 @@ from test_seed_examples import NAMES, SEED_SESSION_ID, as_async
 
 import gr4vy_async
 from gr4vy_async import Gr4vy, RetryConfig, errors
+from gr4vy_async.testing.fake import FakeGr4vy
 from gr4vy_async.testing.faults import Fault
 from gr4vy_async.testing.keys import KeyPair
-from gr4vy_async.testing.preload import parse_fault
+from gr4vy_async.testing.preload import parse_fault, preload
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -186,6 +187,14 @@ async def test_sessions_file_and_faults(tmp_path: Path) -> None:
         (("--fault", "GET=503,times=x"), 2, "bad value for times"),
         (("--fault", "GET=503,when=now"), 2, "unknown option 'when=now'"),
         (("--fault", "GET=503,times=2,probability=0.5"), 2, "times or probability"),
+        (("--fault", "GET=503,probability=nan,seed=1"), 2, "bad value for probability"),
+        (("--fault", "GET=503,probability=1.5"), 2, "bad value for probability"),
+        (("--fault", "GET=latency:inf"), 2, "finite number of seconds"),
+        (("--fault", "GET=latency:nan"), 2, "finite number of seconds"),
+        (("--fault", "GET=503,delay=inf"), 2, "bad value for delay"),
+        (("--fault", "FETCH=503"), 2, "route must be a method"),
+        (("--fault", "GET checkout/sessions=503"), 2, "route must be a method"),
+        (("--fault", '"DELETE /checkout/sessions/{session_id}=404'), 2, "route must be"),
         (("--session", "not-a-uuid"), 1, "session 'not-a-uuid'"),
     ],
 )
@@ -212,9 +221,24 @@ async def test_bad_options_say_what_is_wrong(
         ("POST=latency:0.5,times=3", "POST", Fault.latency(0.5), {"times": 3}),
         ("PUT=truncated:500", "PUT", Fault.truncated(500), {"times": 1}),
         ("GET=html,delay=0.1", "GET", Fault.html(502, delay=0.1), {"times": 1}),
+        ('"DELETE /checkout/sessions/{session_id}"=404',
+         "DELETE /checkout/sessions/{session_id}", Fault.status(404), {"times": 1}),
+        ("'get /checkout/sessions/*'=503", "get /checkout/sessions/*", Fault.status(503),
+         {"times": 1}),
     ],
 )  # fmt: skip
 def test_fault_specs(spec: str, route: str, fault: Fault, schedule: dict[str, Any]) -> None:
     parsed = parse_fault(spec)
     assert (parsed.route, parsed.fault) == (route, fault)
     assert {name: getattr(parsed, name) for name in schedule} == schedule
+
+
+async def test_a_quoted_route_matches_as_unquoted() -> None:
+    """Shell quotes kept by a caller used to make a route that never matched."""
+    async with FakeGr4vy() as fake:
+        session = fake.create_session()
+        preload(fake, faults=[parse_fault('"DELETE /checkout/sessions/{session_id}"=503')])
+        async with Gr4vy(bearer_auth="t", server_url=fake.url, retry_config=None) as client:
+            with pytest.raises(errors.Gr4vyError) as info:
+                await client.checkout_sessions.delete(session_id=session.id)
+    assert info.value.status_code == 503

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def _kind(kind: str, options: dict[str, Any]) -> Fault:
         "drop": lambda: Fault.drop(**options),
         "truncated": lambda: Fault.truncated(int(argument) if argument else None, **options),
         "html": lambda: Fault.html(int(argument) if argument else 502, **options),
-        "latency": lambda: Fault.latency(float(argument), **options),
+        "latency": lambda: Fault.latency(_seconds(argument), **options),
     }
     if name not in makers:
         raise ValueError(
@@ -65,13 +66,46 @@ def _kind(kind: str, options: dict[str, Any]) -> Fault:
     return makers[name]()
 
 
+def _seconds(text: str) -> float:
+    """A finite number of seconds, at least 0 (``nan`` and ``inf`` parse as floats)."""
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"expected a finite number of seconds >= 0, not {text!r}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:  # False for nan too
+        raise ValueError(f"expected a probability within [0, 1], not {text!r}")
+    return value
+
+
+_METHODS = frozenset({"*", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+def _route(text: str, spec: str) -> str:
+    """``METHOD`` or ``METHOD /path``; one pair of surrounding quotes is shell quoting, dropped."""
+    route = text.strip()
+    if len(route) > 1 and route[0] == route[-1] and route[0] in "'\"":
+        route = route[1:-1].strip()
+    method, _, path = route.partition(" ")
+    path = path.strip()
+    if method.upper() not in _METHODS or (path and not path.startswith("/")):
+        raise ValueError(
+            f"fault {spec!r}: route must be a method ({', '.join(sorted(_METHODS))}) "
+            "optionally followed by a path starting with /"
+        )
+    return f"{method} {path}" if path else method
+
+
 #: Option name -> (parser, whether it is passed to the Fault rather than scheduling).
 _OPTIONS: dict[str, tuple[Callable[[str], Any], bool]] = {
     "retry_after": (str, True),
-    "delay": (float, True),
+    "delay": (_seconds, True),
     "after": (lambda text: {"true": True, "false": False}[text.lower()], True),
     "times": (int, False),
-    "probability": (float, False),
+    "probability": (_probability, False),
     "seed": (int, False),
 }
 
@@ -91,6 +125,7 @@ def parse_fault(spec: str) -> FaultSpec:
     route, equals, rest = spec.partition("=")
     if not equals or not route.strip() or not rest:
         raise ValueError(f"fault {spec!r}: expected ROUTE=KIND[,OPTION=VALUE...]")
+    route = _route(route, spec)
     kind, *pairs = (part.strip() for part in rest.split(","))
     fault_options: dict[str, Any] = {}
     schedule: dict[str, Any] = {}
@@ -113,7 +148,7 @@ def parse_fault(spec: str) -> FaultSpec:
         fault = _kind(kind, fault_options)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"fault {spec!r}: {exc}") from None
-    return FaultSpec(route.strip(), fault, **schedule)
+    return FaultSpec(route, fault, **schedule)
 
 
 def load_sessions(path: Path) -> list[dict[str, Any]]:
