@@ -121,6 +121,9 @@ def test_summary_is_ok_only_when_complete_and_clean() -> None:
     assert not summary(pending=["r:abc"], finished=1).ok
     assert not summary(counts={**counts, "failed": 1}).ok
     assert not summary(counts={**counts, "cancelled": 1}).ok
+    unknown = summary(chunks=0, finished=0, skipped=[], counts=dict.fromkeys(counts, 0))
+    assert not unknown.ok  # nothing was ever enqueued under that name
+    assert unknown.lines() == ["run r: unknown (no chunks were enqueued under this name)"]
 
 
 async def test_rerunning_the_producer_enqueues_nothing_twice(queue: RedisQueue) -> None:
@@ -282,3 +285,42 @@ async def test_5000_ids_over_two_worker_processes(
         assert workers[0].returncode == -signal.SIGKILL
     else:
         assert summary.counts["done"] == 5000
+
+
+async def test_command_line_says_an_unknown_run_is_unknown(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    """A typo in --run printed "0/0 chunks finished" and exited 0."""
+    out = tmp_path / "out.txt"
+    with out.open("w") as stream:
+        code = await asyncio.to_thread(main, ["summary", redis_url, "--run", "stale-l"], stream)
+    assert code == 1
+    assert out.read_text() == "run stale-l: unknown (no chunks were enqueued under this name)\n"
+
+
+async def test_command_line_enqueues_a_line_that_is_not_utf8_as_one_id(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_bytes(
+        f"{uuid.uuid4()}\n".encode() + b"\xff\xfe-bad\n" + f"{uuid.uuid4()}\n".encode()
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gr4vy_async.contrib.saq_cleanup", "enqueue", redis_url,
+        "--run", "bytes", "--from-file", str(ids_file),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), PATIENCE)
+    assert (process.returncode, err) == (0, b"")
+    assert out.decode().startswith("3 ids in 1 chunks: 1 enqueued")
+
+
+async def test_every_enqueue_option_has_help() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gr4vy_async.contrib.saq_cleanup", "enqueue", "--help",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), PATIENCE)
+    text = " ".join(out.decode().split())
+    assert "--chunk-size N ids per job" in text
+    assert "--heartbeat SECONDS a job whose worker is silent" in text

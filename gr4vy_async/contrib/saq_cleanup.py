@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import hashlib
 import inspect
+import io
 import re
 import sys
 import uuid
@@ -143,13 +144,25 @@ class CleanupSummary:
         return not self.pending
 
     @property
+    def known(self) -> bool:
+        """False when no chunk was ever enqueued under this run name (a typo, say)."""
+        return self.chunks > 0
+
+    @property
     def ok(self) -> bool:
-        """Complete, and nothing failed, was cancelled or was malformed."""
+        """A known run, complete, and nothing failed, was cancelled or was malformed."""
         bad = self.counts[Outcome.FAILED.value] + self.counts[Outcome.CANCELLED.value]
-        return self.complete and not bad and all(s.reason == DUPLICATE for s in self.skipped)
+        return (
+            self.known
+            and self.complete
+            and not bad
+            and all(s.reason == DUPLICATE for s in self.skipped)
+        )
 
     def lines(self) -> list[str]:
         """The summary as text: counts, then one line per id that needs a look."""
+        if not self.known:
+            return [f"run {self.run}: unknown (no chunks were enqueued under this name)"]
         counts = ", ".join(f"{name} {count}" for name, count in self.counts.items())
         lines = [f"run {self.run}: {self.finished}/{self.chunks} chunks finished; {counts}"]
         lines += [f"pending chunk {key}" for key in self.pending]
@@ -310,12 +323,20 @@ async def enqueue_ids(
 
 
 def read_ids(source: str | TextIO) -> Iterator[str]:
-    """The ids in a text file, one per line (``"-"``: standard input); blank lines dropped."""
+    """The ids in a text file, one per line (``"-"``: standard input); blank lines dropped.
+
+    A line that is not UTF-8 reads with U+FFFD in it: one malformed id, which
+    the worker skips and the summary reports, not a crash halfway through.
+    """
     if isinstance(source, str) and source != "-":
-        with open(source, encoding="utf-8") as stream:
+        with open(source, encoding="utf-8", errors="replace") as stream:
             yield from _lines(stream)
+    elif source == "-":
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+        yield from _lines(sys.stdin)
     else:
-        yield from _lines(sys.stdin if source == "-" else source)  # type: ignore[arg-type]
+        yield from _lines(source)  # type: ignore[arg-type]
 
 
 def _lines(stream: TextIO) -> Iterator[str]:
@@ -470,8 +491,15 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--queue", default=QUEUE_NAME, help=f"default {QUEUE_NAME}")
     enqueue = commands.choices["enqueue"]
     enqueue.add_argument("--from-file", default="-", help="ids, one per line ('-': stdin)")
-    enqueue.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
-    enqueue.add_argument("--heartbeat", type=int, default=JobOptions.heartbeat)
+    enqueue.add_argument(
+        "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="N",
+        help=f"ids per job (default {DEFAULT_CHUNK_SIZE}); a chunk is retried as a whole",
+    )  # fmt: skip
+    enqueue.add_argument(
+        "--heartbeat", type=int, default=JobOptions.heartbeat, metavar="SECONDS",
+        help="a job whose worker is silent this long is retried on another worker "
+        f"(default {JobOptions.heartbeat})",
+    )  # fmt: skip
     commands.choices["summary"].add_argument("--json", action="store_true", help="print JSON")
     return parser
 
@@ -501,7 +529,10 @@ async def _main(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
-    """The command line; returns the exit status (1: the run is not finished or not clean)."""
+    """The command line; returns the exit status.
+
+    1: the run is unknown (nothing enqueued under its name), not finished or not clean.
+    """
     args = _parser().parse_args(argv)
     try:
         return asyncio.run(_main(args, out or sys.stdout))
