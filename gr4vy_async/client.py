@@ -17,6 +17,7 @@ from ._transport import (
     BearerAuth,
     DebugLogger,
     Transport,
+    _Credential,
     check_server_url,
     check_timeout,
 )
@@ -117,6 +118,8 @@ class Gr4vy:
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        if isinstance(bearer_auth, str):  # this frame's locals may be printed
+            bearer_auth = _Credential(bearer_auth)
         for name, given in (("client", client), ("async_client", async_client)):
             if given is not None:  # SDK 2.4.27's httpx clients: say what to use instead
                 raise InvalidRequestError(
@@ -141,8 +144,8 @@ class Gr4vy:
             for name, value in url_params.items():
                 server_url = server_url.replace(f"{{{name}}}", value)
         if bearer_auth is None:
-            bearer_auth = os.environ.get("GR4VY_BEARER_AUTH") or None
-            if bearer_auth is None:
+            bearer_auth = _Credential(os.environ.get("GR4VY_BEARER_AUTH", ""))
+            if not bearer_auth:
                 raise InvalidRequestError(
                     "bearer_auth: pass a token or token provider (or set GR4VY_BEARER_AUTH)"
                 )

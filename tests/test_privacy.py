@@ -248,3 +248,20 @@ async def test_a_failed_calls_traceback_with_locals_shows_no_token_or_response_b
     assert "<response body, " in text
     for secret in ["S3CRET", "Bearer ", *SEED_SECRETS]:
         assert secret not in text
+
+
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_failed_constructions_traceback_with_locals_shows_no_token(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token sits in the constructors' frames while a later option is checked."""
+    options: dict[str, Any] = {"headers": {"X-Bad": 1}}
+    if source == "argument":
+        options["bearer_auth"] = STATIC_TOKEN
+    else:
+        monkeypatch.setenv("GR4VY_BEARER_AUTH", STATIC_TOKEN)
+    with pytest.raises(Gr4vyError) as info:
+        Gr4vy(**options)
+    text = _locals_text(info.value)
+    assert "bearer_auth = '[redacted]'" in text
+    assert "S3CRET" not in text
