@@ -26,7 +26,7 @@ import msgspec
 
 from . import models
 from ._codec import validate
-from .bulk import BulkProgress, BulkReport
+from .bulk import BulkProgress, BulkReport, Outcome
 from .client import SERVERS, Gr4vy
 from .errors import Error404, Gr4vyError, InvalidRequestError
 
@@ -96,10 +96,40 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--from-file", help="a file of ids, one per line ('-' for stdin)")
     delete.add_argument("--concurrency", type=int, default=16)
     delete.add_argument("--report", help="write a JSON report of every id to this file")
+    _add_bulk_options(delete)
     delete.add_argument(
         "--no-progress", action="store_true", help="no progress bar, even on a terminal"
     )
     return parser
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def _add_bulk_options(command: argparse.ArgumentParser) -> None:
+    """The options of a bulk job: budget, stop early, journal."""
+    command.add_argument(
+        "--journal",
+        metavar="PATH",
+        help="append each finished id to this JSON-lines file; a rerun skips ids done in it",
+    )
+    command.add_argument(
+        "--deadline",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="time for the whole batch; ids not finished then are reported, not lost",
+    )
+    command.add_argument(
+        "--stop-after",
+        type=int,
+        default=20,
+        metavar="N",
+        help="stop after N consecutive 401/403/cannot-connect failures (0: never; default 20)",
+    )
 
 
 # --------------------------------------------------------------------------- set-up
@@ -181,13 +211,26 @@ def _report_json(report: BulkReport) -> bytes:
             "deleted": report.done,
             "already_gone": report.missing,
             "failed": [
-                {"id": sid, "status": error.status_code, "error": str(error)}
-                for sid, error in report.failed
+                {"id": f.id, "status": f.status, "code": f.code, "error": f.message}
+                for f in report.failed
             ],
             "skipped": [{"id": sid, "reason": reason} for sid, reason in report.skipped],
             "cancelled": report.cancelled,
+            "not_attempted": report.not_attempted,
+            "stopped": report.stopped,
         }
     )
+
+
+def _check_writable(path: str | None, option: str) -> None:
+    """Refuse an output file we could not write, before any request is sent."""
+    if path is None:
+        return
+    try:
+        with open(path, "ab"):  # creates it, keeps what is there (a journal to resume)
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot write {path}: {exc.strerror}") from None
 
 
 @contextlib.contextmanager
@@ -251,7 +294,7 @@ async def _checkout_sessions(args: argparse.Namespace, out: TextIO) -> int:
 async def _delete(args: argparse.Namespace, client: Gr4vy, out: TextIO) -> int:
     if bool(args.session_ids) == bool(args.from_file):
         raise UsageError("give session ids or --from-file, not both or neither")
-    if args.session_ids and len(args.session_ids) == 1 and not args.report:
+    if args.session_ids and len(args.session_ids) == 1 and not (args.report or args.journal):
         (session_id,) = args.session_ids
         try:
             await client.checkout_sessions.delete(session_id=session_id)
@@ -260,29 +303,46 @@ async def _delete(args: argparse.Namespace, client: Gr4vy, out: TextIO) -> int:
         else:
             out.write(f"deleted {session_id}\n")
         return EXIT_OK
+    _check_writable(args.report, "--report")
+    _check_writable(args.journal, "--journal")
+    if args.stop_after < 0:
+        raise UsageError("--stop-after: must be 0 or more")
     ids: Sequence[str] | AsyncIterator[str] = args.session_ids or _ids_from(args.from_file)
     total = len(ids) if isinstance(ids, Sequence) else None
     report = BulkReport(keep_ids=bool(args.report))
     try:
         with _progress_bar(total, not args.no_progress) as on_progress:
             await client.checkout_sessions.delete_many(
-                ids, concurrency=args.concurrency, report=report, on_progress=on_progress
-            )
+                ids, concurrency=args.concurrency, report=report, on_progress=on_progress,
+                journal=args.journal, deadline=args.deadline, stop_after=args.stop_after,
+            )  # fmt: skip
     finally:
+        _print_summary(report, args.output, out)
         if args.report:
             Path(args.report).write_bytes(_report_json(report))  # noqa: ASYNC240 - once, at exit
-    summary = report.summary()
-    if args.output == "json":
-        out.write(msgspec.json.encode(summary).decode() + "\n")
-    else:
-        out.write(
-            "deleted {done}, already gone {missing}, failed {failed}, skipped {skipped}\n".format(
-                **summary
-            )
+    if report.stopped:
+        cause = f": {report.stop_cause}" if report.stop_cause else ""
+        print(
+            f"gr4vy-async: {report.stopped}{cause}; "
+            f"{report.counts[Outcome.NOT_ATTEMPTED]} ids not attempted",
+            file=sys.stderr,
         )
-        for session_id, error in report.failed[:20]:
-            out.write(f"failed {session_id}: {error}\n")
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _print_summary(report: BulkReport, output: str, out: TextIO) -> None:
+    summary = report.summary()
+    if output == "json":
+        out.write(msgspec.json.encode(summary).decode() + "\n")
+        return
+    line = "deleted {done}, already gone {missing}, failed {failed}, skipped {skipped}".format(
+        **summary
+    )
+    extra = [(Outcome.CANCELLED, "cancelled"), (Outcome.NOT_ATTEMPTED, "not attempted")]
+    line += "".join(f", {name} {report.counts[o]}" for o, name in extra if report.counts[o])
+    out.write(line + "\n")
+    for failure in report.failed[:20]:
+        out.write(f"failed {failure.id}: {failure}\n")
 
 
 def _token(args: argparse.Namespace, out: TextIO) -> int:

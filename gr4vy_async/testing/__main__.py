@@ -29,6 +29,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="PEM file of the ES512 public key bearer tokens must be signed with",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        metavar="PER_SECOND",
+        help="answer 429 (Retry-After) above this many requests per second",
+    )
     return parser.parse_args(argv)
 
 
@@ -50,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     try:
         public_key = args.public_key.read_bytes() if args.public_key else None
-        fake = FakeGr4vy(host=args.host, port=args.port, public_key=public_key)
+        fake = FakeGr4vy(
+            host=args.host, port=args.port, public_key=public_key, rate_limit=args.rate_limit
+        )
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(fake))
     except (OSError, ValueError) as exc:  # a port in use, an unreadable or non-EC key
