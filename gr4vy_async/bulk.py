@@ -267,7 +267,7 @@ class AdaptiveRate:
     MEASURE_EVERY = 0.5
     BURST_SECONDS = 0.1
     EPISODE_SHARE = 0.1
-    SHARE_WINDOW = 100
+    SHARE_WINDOW = 50
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -459,7 +459,8 @@ async def run_bulk(
     cancelled. ``deadline``: seconds for the whole batch; ids in flight then
     end ``cancelled``, the rest ``not_attempted``. ``stop_after``: consecutive
     failures of one systemic kind before the batch stops (``None`` or 0:
-    never). ``journal``: a path, see the module docstring.
+    never). After a stop or the deadline the rest of ``ids`` is still read,
+    to give each its outcome. ``journal``: a path, see the module docstring.
     """
     if concurrency < 1:
         raise InvalidRequestError("concurrency: must be at least 1")
@@ -561,10 +562,16 @@ class _Runner:
     async def next_id(self) -> str | None:
         """The next id to send, giving skipped ids their outcome on the way."""
         async with self.source_lock:
-            async for raw in self.source:
+            while True:
                 self.taken += 1
                 if self.taken % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)  # a million skipped ids must not freeze the loop
+                    # Here no id is held (a cancel loses none), and a million
+                    # skipped or instantly finished ids do not freeze the loop.
+                    await asyncio.sleep(0)
+                try:
+                    raw = await anext(self.source)
+                except StopAsyncIteration:
+                    return None
                 try:
                     session_id = _normalize(raw)
                 except InvalidRequestError as error:
@@ -579,7 +586,6 @@ class _Runner:
                         continue
                     self.seen.add(session_id)
                 return session_id
-            return None
 
     async def attempt(self, slot: int, session_id: str) -> tuple[Outcome, Any, str | None]:
         """Send until the id has its outcome; rate limits are waited out here."""

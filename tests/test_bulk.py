@@ -8,7 +8,7 @@ import json
 import socket
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -610,3 +610,28 @@ async def test_memory_stays_flat_on_every_outcome_without_keep_ids() -> None:
 
     small, large = await peak(6_000), await peak(60_000)
     assert large < small * 1.5 + 64_000, (small, large)  # 10x the ids, about the same memory
+
+
+@pytest.mark.parametrize("ticks", [1, 2, 3, 5, 8, 13, 40, 100])
+async def test_a_cancel_at_any_moment_loses_no_id(ticks: int) -> None:
+    taken = 0
+
+    def source() -> Iterator[str]:
+        nonlocal taken
+        for n in range(20_000):
+            taken += 1
+            yield str(uuid.UUID(int=n)) if n % 300 == 0 else "junk"
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        await asyncio.sleep(0)
+
+    report = BulkReport()
+    task = asyncio.ensure_future(run_bulk(source(), call, retries=RetryConfig(), concurrency=4,
+                                          missing_ok=True, report=report))  # fmt: skip
+    for _ in range(ticks):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert 0 < taken < 20_000
+    assert report.total == taken  # every id taken from the source has its one outcome
