@@ -35,7 +35,7 @@ import msgspec
 from . import models
 from ._codec import validate
 from ._version import __version__
-from .bulk import DUPLICATE, BulkProgress, BulkReport, Outcome
+from .bulk import DUPLICATE, JOURNALED, BulkProgress, BulkReport, Outcome
 from .client import SERVERS, Gr4vy
 from .errors import Error404, Gr4vyError, InvalidRequestError
 
@@ -52,7 +52,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_STATUS_HELP = """\
 exit status:
   0    everything succeeded (deleting an id that is already gone counts)
-  1    a call failed, or an id of a bulk call failed, was malformed or was cancelled
+  1    a call failed, or an id of a bulk call failed, was malformed, cancelled or not attempted
   2    bad arguments, environment, key or configuration: nothing was sent
   130  interrupted (Ctrl-C)
 every non-zero exit prints one line on stderr saying why"""
@@ -108,6 +108,16 @@ def _concurrency(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number, at least 1, not {text[:40]!r}")
+    return value
+
+
+def _stop_after(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more (a whole number), not {text[:40]!r}")
     return value
 
 
@@ -345,6 +355,21 @@ def _add_delete_options(delete: argparse.ArgumentParser) -> None:
     delete.add_argument(
         "--report", metavar="PATH", help="write every id's outcome as JSON to this file"
     )
+    delete.add_argument(
+        "--journal", metavar="PATH",
+        help="append each finished id to this JSON-lines file, flushed as it finishes; "
+        "a rerun with the same journal skips the ids it records as deleted or already gone",
+    )  # fmt: skip
+    delete.add_argument(
+        "--deadline", type=_timeout, metavar="SECONDS",
+        help="time for the whole batch (30, 90s, 5m); ids not finished by then are "
+        "reported as cancelled or not attempted, none lost",
+    )  # fmt: skip
+    delete.add_argument(
+        "--stop-after", type=_stop_after, default=20, metavar="N",
+        help="stop after N consecutive failures no retry can fix (401, 403, cannot connect); "
+        "the rest are reported as not attempted (0: never stop; default: 20)",
+    )  # fmt: skip
     delete.add_argument(
         "--no-progress", action="store_true", help="no progress bar, even on a terminal"
     )
@@ -634,16 +659,19 @@ def _report_json(report: BulkReport) -> dict[str, Any]:
         "already_gone": report.missing,
         "failed": [
             {
-                "id": sid,
-                "status": error.status_code,
-                "exception": type(error).__name__,
-                "message": error.message,
-                "error": str(error),
+                "id": failure.id,
+                "status": failure.status,
+                "code": failure.code,
+                "exception": failure.error,
+                "message": failure.message,
+                "error": failure.message,
             }
-            for sid, error in report.failed
+            for failure in report.failed
         ],
         "skipped": [{"id": sid, "reason": reason} for sid, reason in report.skipped],
         "cancelled": report.cancelled,
+        "not_attempted": report.not_attempted,
+        "stopped": report.stopped,
     }
 
 
@@ -654,20 +682,34 @@ def _plural(count: int, singular: str, plural: str) -> str:
 def _bulk_problem(report: BulkReport, first_malformed: str | None) -> str:
     """Why a bulk call did not fully succeed, in one line."""
     problems = []
-    if report.failed:
-        session_id, error = report.failed[0]
+    if report.stopped:
+        cause = report.stop_cause
         problems.append(
-            f"{_plural(len(report.failed), 'id', 'ids')} failed: first {session_id}: "
-            f"{type(error).__name__}: {str(error)[:200]}"
+            report.stopped + (f" ({cause.error}: {cause.message[:200]})" if cause else "")
         )
-    malformed = sum(reason != DUPLICATE for _, reason in report.skipped)
-    if malformed:
+    failed = report.counts[Outcome.FAILED]
+    if failed:
+        first = report.failed[0]
         problems.append(
-            f"{_plural(malformed, 'id was', 'ids were')} malformed: first "
-            + (first_malformed or repr(next(s for s, r in report.skipped if r != DUPLICATE)))
+            f"{_plural(failed, 'id', 'ids')} failed: first {first.id}: "
+            f"{first.error}: {first.message[:200]}"
         )
-    if report.cancelled:
-        problems.append(f"{_plural(len(report.cancelled), 'id was', 'ids were')} cancelled")
+    if report.malformed:
+        first_skipped = next(
+            (s for s, r in report.skipped if r not in (DUPLICATE, JOURNALED)), None
+        )
+        where = first_malformed or (repr(first_skipped) if first_skipped else "")
+        problems.append(
+            f"{_plural(report.malformed, 'id was', 'ids were')} malformed"
+            + (f": first {where}" if where else "")
+        )
+    if report.counts[Outcome.CANCELLED]:
+        cancelled = report.counts[Outcome.CANCELLED]
+        problems.append(f"{_plural(cancelled, 'id was', 'ids were')} cancelled")
+    if report.counts[Outcome.NOT_ATTEMPTED]:
+        problems.append(
+            f"{_plural(report.counts[Outcome.NOT_ATTEMPTED], 'id', 'ids')} not attempted"
+        )
     return "; ".join(problems)
 
 
@@ -846,26 +888,41 @@ def _check_delete(args: argparse.Namespace) -> None:
     """Checks of a delete's arguments, before the client is made and any request is sent."""
     if bool(args.session_ids) == bool(args.from_file):
         raise UsageError("give session ids or --from-file, not both or neither")
+    _check_writable(args.report, "--report")
+    _check_writable(args.journal, "--journal")
+
+
+def _check_writable(path: str | None, option: str) -> None:
+    """Refuse an output file we could not write, before any request is sent."""
+    if path is None:
+        return
+    try:
+        with open(path, "ab"):  # creates it, keeps what is there (a journal to resume)
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot write {path}: {exc.strerror}") from None
 
 
 def _write_delete(report: BulkReport, args: argparse.Namespace, out: TextIO) -> None:
     if args.output != "table":
         _emit(_report_json(report), args, out)
         return
-    out.write(
-        "deleted {done}, already gone {missing}, failed {failed}, skipped {skipped}\n".format(
-            **report.summary()
-        )
+    counts = report.counts
+    line = "deleted {done}, already gone {missing}, failed {failed}, skipped {skipped}".format(
+        **report.summary()
     )
-    for session_id, error in report.failed[:20]:
-        out.write(f"failed {session_id}: {type(error).__name__}: {error}\n")
+    extra = ((Outcome.CANCELLED, "cancelled"), (Outcome.NOT_ATTEMPTED, "not attempted"))
+    line += "".join(f", {name} {counts[outcome]}" for outcome, name in extra if counts[outcome])
+    out.write(line + "\n")
+    for failure in report.failed[:20]:
+        out.write(f"failed {failure.id}: {failure.error}: {failure.message}\n")
 
 
 async def _delete(args: argparse.Namespace, out: TextIO) -> int:
     _check_delete(args)
     keep_ids = bool(args.report) or args.output != "table"
     report = BulkReport(keep_ids=keep_ids)
-    if len(args.session_ids) == 1 and not args.report:
+    if len(args.session_ids) == 1 and not (args.report or args.journal):
         (session_id,) = args.session_ids
         async with _client(args) as client:
             try:
@@ -888,7 +945,8 @@ async def _delete(args: argparse.Namespace, out: TextIO) -> int:
             with _progress_bar(total, not args.no_progress) as on_progress:
                 await client.checkout_sessions.delete_many(
                     ids, concurrency=args.concurrency, report=report,
-                    on_progress=on_progress,
+                    on_progress=on_progress, journal=args.journal,
+                    deadline=args.deadline, stop_after=args.stop_after,
                 )  # fmt: skip
         finally:
             if args.report:

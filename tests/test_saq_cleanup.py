@@ -173,7 +173,14 @@ async def test_worker_reports_failures_and_the_summary_names_them(
     assert len(clients) == 1  # one client per worker, made at startup
     with pytest.raises(ClientClosedError):  # and closed at shutdown
         await clients[0].checkout_sessions.get(session_id=stored[1])
-    assert summary.counts == {"done": 9, "missing": 1, "failed": 1, "skipped": 1, "cancelled": 0}
+    assert summary.counts == {
+        "done": 9,
+        "missing": 1,
+        "failed": 1,
+        "skipped": 1,
+        "cancelled": 0,
+        "not_attempted": 0,
+    }
     [failed] = summary.failed
     assert (failed.id, failed.status) == (stored[0], 403)
     assert RESOURCE_ACTIVE in failed.message

@@ -115,7 +115,7 @@ class ChunkReport(msgspec.Struct):
         return cls(
             chunk=chunk,
             counts=report.summary(),
-            failed=[FailedId(i, e.status_code, e.message) for i, e in report.failed],
+            failed=[FailedId(f.id, f.status, f.message) for f in report.failed],
             skipped=[SkippedId(i, reason) for i, reason in report.skipped],
             cancelled=list(report.cancelled),
         )
@@ -144,8 +144,9 @@ class CleanupSummary:
 
     @property
     def ok(self) -> bool:
-        """Complete, and nothing failed, was cancelled or was malformed."""
-        bad = self.counts[Outcome.FAILED.value] + self.counts[Outcome.CANCELLED.value]
+        """Complete, and nothing failed, was cancelled, not attempted or malformed."""
+        unfinished = (Outcome.FAILED, Outcome.CANCELLED, Outcome.NOT_ATTEMPTED)
+        bad = sum(self.counts.get(outcome.value, 0) for outcome in unfinished)
         return self.complete and not bad and all(s.reason == DUPLICATE for s in self.skipped)
 
     def lines(self) -> list[str]:
@@ -408,7 +409,8 @@ async def delete_chunk(ctx: Context, *, run: str, ids: list[str]) -> dict[str, A
     options: Mapping[str, Any] = ctx[_DELETE_OPTIONS]  # type: ignore[literal-required]
     ticker = asyncio.ensure_future(_keep_alive(job)) if job.heartbeat else None
     try:
-        bulk = await gr4vy.checkout_sessions.delete_many(ids, **{"keep_ids": False, **options})
+        # A chunk is small: keep its ids, so the report can name the skipped ones.
+        bulk = await gr4vy.checkout_sessions.delete_many(ids, **options)
     finally:
         if ticker is not None:
             ticker.cancel()
