@@ -411,6 +411,10 @@ async def test_5000_ids_over_two_worker_processes(
     assert (summary.failed, summary.skipped, summary.cancelled) == ([], [], [])
     assert summary.counts["done"] + summary.counts["missing"] == 5000
     assert summary.counts["missing"] == len(already_gone)  # each 404 counted once
+    # Every 429 a finished chunk's requests got is in the summary; a killed
+    # worker's chunk forgets the 429s of its unfinished run.
+    assert 0 < summary.rate_limited <= statuses[429]
+    assert kill_one or summary.rate_limited == statuses[429]
     if kill_one:
         # The queue ran the killed worker's jobs again; the ids it had deleted
         # answered 404 there and count as missing, once each.

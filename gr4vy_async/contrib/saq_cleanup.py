@@ -132,6 +132,8 @@ class ChunkReport(msgspec.Struct):
     not_attempted: list[str] = []
     stopped: str | None = None
     stop_cause: FailedId | None = None
+    rate_limited: int = 0
+    """425/429 answers the chunk's requests got (each waited out and sent again)."""
 
     @classmethod
     def from_bulk(cls, chunk: str, report: BulkReport) -> ChunkReport:
@@ -146,6 +148,7 @@ class ChunkReport(msgspec.Struct):
             not_attempted=list(report.not_attempted),
             stopped=report.stopped,
             stop_cause=None if cause is None else FailedId(cause.id, cause.status, cause.message),
+            rate_limited=report.rate_limited,
         )
 
     def unfinished(self) -> list[str]:
@@ -166,6 +169,7 @@ class ChunkReport(msgspec.Struct):
             not_attempted=later.not_attempted,
             stopped=later.stopped,
             stop_cause=later.stop_cause,
+            rate_limited=self.rate_limited + later.rate_limited,
         )
 
 
@@ -204,6 +208,8 @@ class CleanupSummary:
     """Chunks whose last run stopped before every id was tried, and why (see the module doc)."""
     not_attempted: list[str] = dataclasses.field(default_factory=list)
     """Ids never sent, in the stopped chunks."""
+    rate_limited: int = 0
+    """425/429 answers the stored reports' requests got (each waited out, sent again)."""
 
     @property
     def complete(self) -> bool:
@@ -220,7 +226,10 @@ class CleanupSummary:
     def lines(self) -> list[str]:
         """The summary as text: counts, then one line per id that needs a look."""
         counts = ", ".join(f"{name} {count}" for name, count in self.counts.items())
-        lines = [f"run {self.run}: {self.finished}/{self.chunks} chunks finished; {counts}"]
+        lines = [
+            f"run {self.run}: {self.finished}/{self.chunks} chunks finished; {counts}; "
+            f"rate-limited answers {self.rate_limited}"
+        ]
         lines += [f"pending chunk {key}" for key in self.pending]
         lines += [
             f"stopped chunk {s.chunk}: {s.reason}"
@@ -552,6 +561,7 @@ async def summarize(
         cancelled=[c for report in reports for c in report.cancelled],
         stopped=sorted(stopped, key=lambda s: s.chunk),
         not_attempted=[i for report in reports for i in report.not_attempted],
+        rate_limited=sum(report.rate_limited for report in reports),
     )
 
 
