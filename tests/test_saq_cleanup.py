@@ -220,16 +220,25 @@ async def test_worker_reports_failures_and_the_summary_names_them(
 
 
 async def _settled(queue: RedisQueue, run: str) -> CleanupSummary:
-    """The run's summary once every chunk has a report, final or stopped."""
+    """The run's summary once every chunk has a report and SAQ has ended every job."""
+
+    async def jobs_ended() -> bool:
+        jobs = [await queue.job(s.chunk) for s in summary.stopped]
+        return all(job is not None and job.status == Status.COMPLETE for job in jobs)
+
     deadline = time.monotonic() + PATIENCE
-    while (summary := await summarize(queue, run)).pending:
+    while (summary := await summarize(queue, run)).pending or not await jobs_ended():
         assert time.monotonic() < deadline, f"not settled: {summary.lines()[:3]}"
         await asyncio.sleep(0.05)
     return summary
 
 
-async def _run_worker(queue: RedisQueue, url: str, until: Any, **delete_options: Any) -> Any:
-    """One in-process SAQ worker with a client of ``url`` until ``until()`` returns."""
+async def _run_worker(queue: RedisQueue, url: str, work: Any, **delete_options: Any) -> Any:
+    """One in-process SAQ worker with a client of ``url`` while ``work()`` runs.
+
+    ``work`` enqueues once the worker's start-up sweep is done: a sweep that
+    sees a job just taken, not yet marked active, would run it a second time.
+    """
     settings = worker_settings(
         queue,
         lambda: Gr4vy(server_url=url, bearer_auth="t", retries=RetryConfig(max_attempts=1)),
@@ -239,7 +248,11 @@ async def _run_worker(queue: RedisQueue, url: str, until: Any, **delete_options:
     worker = Worker(**settings)
     running = asyncio.ensure_future(worker.start())
     try:
-        return await until()
+        deadline = time.monotonic() + PATIENCE
+        while not await queue.redis.exists(queue.namespace("sweep")):  # SAQ's sweep lock
+            assert time.monotonic() < deadline, "the worker did not sweep"
+            await asyncio.sleep(0.01)
+        return await work()
     finally:
         await worker.stop()
         await running
@@ -251,10 +264,12 @@ async def test_a_chunk_that_stops_early_is_reported_not_finished_and_resumes(
     ids = [gr4vy_fake.create_session().id for _ in range(60)]
     # A revoked key: every request answered 401, which no retry fixes.
     gr4vy_fake.faults.enqueue("*", Fault.status(401), times=1000)
-    assert (await enqueue_ids(queue, ids, run="r401", chunk_size=30)).enqueued == 2
-    summary = await _run_worker(
-        queue, gr4vy_fake.url, lambda: _settled(queue, "r401"), concurrency=1, stop_after=5
-    )
+
+    async def first_run() -> CleanupSummary:
+        assert (await enqueue_ids(queue, ids, run="r401", chunk_size=30)).enqueued == 2
+        return await _settled(queue, "r401")
+
+    summary = await _run_worker(queue, gr4vy_fake.url, first_run, concurrency=1, stop_after=5)
 
     # Each chunk sent 5 deletes, stopped, and was not retried by SAQ.
     assert len(gr4vy_fake.requests) == 10
@@ -282,11 +297,13 @@ async def test_a_chunk_that_stops_early_is_reported_not_finished_and_resumes(
     # each sends only the ids it had not done.
     gr4vy_fake.faults.clear()
     gr4vy_fake.requests.clear()
-    again = await enqueue_ids(queue, ids, run="r401", chunk_size=30)
-    assert (again.enqueued, again.already_finished) == (2, 0)
-    summary = await _run_worker(
-        queue, gr4vy_fake.url, lambda: cluster.finished(queue, "r401", PATIENCE), stop_after=5
-    )
+
+    async def second_run() -> CleanupSummary:
+        again = await enqueue_ids(queue, ids, run="r401", chunk_size=30)
+        assert (again.enqueued, again.already_finished) == (2, 0)
+        return await cluster.finished(queue, "r401", PATIENCE)
+
+    summary = await _run_worker(queue, gr4vy_fake.url, second_run, stop_after=5)
     assert summary.ok, summary.lines()
     assert (summary.finished, summary.stopped, summary.not_attempted) == (2, [], [])
     assert (summary.counts["done"], summary.counts["failed"]) == (60, 0)
@@ -301,14 +318,12 @@ async def test_a_chunk_out_of_time_raises_so_saq_retries_the_rest(
     # The first deletes are slow: the first run of the chunk runs out of time.
     gr4vy_fake.faults.enqueue("DELETE", Fault.latency(0.3), times=4)
     options = JobOptions(retries=5, retry_delay=0)
-    assert (await enqueue_ids(queue, ids, run="late", job_options=options)).enqueued == 1
-    summary = await _run_worker(
-        queue,
-        gr4vy_fake.url,
-        lambda: cluster.finished(queue, "late", PATIENCE),
-        concurrency=1,
-        deadline=0.5,
-    )
+
+    async def run() -> CleanupSummary:
+        assert (await enqueue_ids(queue, ids, run="late", job_options=options)).enqueued == 1
+        return await cluster.finished(queue, "late", PATIENCE)
+
+    summary = await _run_worker(queue, gr4vy_fake.url, run, concurrency=1, deadline=0.5)
 
     job = await queue.job(chunk_key("late", ids))
     assert job is not None
@@ -373,8 +388,8 @@ async def test_5000_ids_over_two_worker_processes(
 ) -> None:
     ids = [str(uuid.uuid4()) for _ in range(5000)]
     killed_jobs: list[str] = []
-    options = ["--rate-limit", RATE_LIMIT, *(arg for f in FAULTS for arg in ("--fault", f))]
-    async with cluster.fake_process(tmp_path, ids, *options) as (server_url, fake_log):
+    fake_options = ["--rate-limit", RATE_LIMIT, *(arg for f in FAULTS for arg in ("--fault", f))]
+    async with cluster.fake_process(tmp_path, ids, *fake_options) as (server_url, fake_log):
         # Sweeping every second finds the killed worker's job soon; the clean run
         # keeps SAQ's default, so no sweep races a job being picked up.
         workers = await cluster.workers(

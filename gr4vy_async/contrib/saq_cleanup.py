@@ -439,11 +439,15 @@ def worker_settings(
 
     ``client`` makes the worker's one client, in the worker process, at
     startup; shutdown closes it. ``delete_options`` are passed to every
-    ``delete_many`` call (e.g. ``{"concurrency": 16}``); they are checked
-    against ``delete_many``'s signature here, so a typo fails before a
-    worker starts. ``concurrency`` is how many chunks one worker runs at
-    once. ``timers`` override SAQ's (``sweep``: how often, in seconds, jobs
-    of dead workers are looked for; SAQ's default is 60).
+    ``delete_many`` call (e.g. ``{"concurrency": 16, "deadline": 1800,
+    "stop_after": 20}``; ``deadline`` is per run of a chunk, keep it under
+    :attr:`JobOptions.timeout`); they are checked against ``delete_many``'s
+    signature here, so a typo fails before a worker starts (``keep_ids`` is
+    refused: a chunk's report names every id). Each chunk's ``delete_many``
+    paces itself on 429s; the workers need no coordination. ``concurrency``
+    is how many chunks one worker runs at once. ``timers`` override SAQ's
+    (``sweep``: how often, in seconds, jobs of dead workers are looked for;
+    SAQ's default is 60).
     """
     checked = _check_delete_options(delete_options or {})
     if not isinstance(concurrency, int) or concurrency < 1:
