@@ -14,14 +14,14 @@ import contextlib
 import dataclasses
 import enum
 import time
-import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sized
 from typing import Any
 
+from .checkout_sessions import canonical_session_id
 from .errors import Error425, Error429, Gr4vyError, InvalidRequestError
 from .retries import RetryConfig, retry_after_seconds
 
-__all__ = ["DUPLICATE", "BulkProgress", "BulkReport", "Outcome", "run_bulk"]
+__all__ = ["DUPLICATE", "AdaptiveLimit", "BulkProgress", "BulkReport", "Outcome", "run_bulk"]
 
 #: The reason given for an id skipped because it came earlier in the same batch.
 DUPLICATE = "duplicate id"
@@ -155,10 +155,9 @@ async def _aiter(ids: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
 
 def _normalize(raw: Any) -> str:
     """The canonical form of a session id, or InvalidRequestError."""
-    text = raw.strip() if isinstance(raw, str) else raw
     try:
-        return str(text if isinstance(text, uuid.UUID) else uuid.UUID(text))
-    except (TypeError, ValueError, AttributeError):
+        return canonical_session_id(raw.strip() if isinstance(raw, str) else raw)
+    except InvalidRequestError:
         raise InvalidRequestError(
             f"not a UUID: {type(raw).__name__} of length {len(str(raw))}"
         ) from None

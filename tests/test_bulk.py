@@ -12,7 +12,7 @@ import pytest
 
 from gr4vy_async import Gr4vy, RetryConfig, errors
 from gr4vy_async.bulk import AdaptiveLimit, BulkProgress, BulkReport, Outcome, run_bulk
-from gr4vy_async.testing.fake import FakeGr4vy, Fault
+from gr4vy_async.testing import FakeGr4vy, Fault
 
 FAST = RetryConfig(initial_delay=0, max_delay=0.01, retry_after_cap=0.05)
 

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from gr4vy_async import Gr4vy, RetryConfig, errors, models
-from gr4vy_async.testing.fake import FakeGr4vy, Fault
+from gr4vy_async.testing import FakeGr4vy, Fault
 from gr4vy_async.testing.payloads import seed_create_body
 
 TOKEN = "integration-token"
