@@ -84,7 +84,7 @@ async def test_cancelling_in_flight_requests_leaves_no_open_connection(
         assert all(isinstance(r, asyncio.CancelledError) for r in results)
         connector = client._transport.open().connector
         assert connector is not None
-        assert len(connector._acquired) == 0  # type: ignore[attr-defined]
+        assert len(connector._acquired) == 0
         # The client still works after the cancellations.
         gr4vy_fake.faults.clear()
         assert (await client.checkout_sessions.get(session_id=session.id)).id == session.id
