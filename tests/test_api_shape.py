@@ -17,6 +17,7 @@ from gr4vy_async import Gr4vy, RetryConfig, auth, bulk, cli, client, errors
 from gr4vy_async._transport import USER_AGENT
 from gr4vy_async.checkout_sessions import canonical_session_id
 from gr4vy_async.testing import FakeGr4vy, Fault
+from gr4vy_async.testing.keys import KeyPair
 
 MODULES = sorted(info.name for info in pkgutil.walk_packages(gr4vy_async.__path__, "gr4vy_async."))
 # A module whose own name starts with "_" (``_codec``, ``_transport``, ``_version``) is
@@ -60,8 +61,13 @@ def test_all_is_exactly_the_public_names(name: str) -> None:
 
 def test_the_package_exports_what_its_readme_uses() -> None:
     assert set(gr4vy_async.__all__) == {
-        "Gr4vy", "RetryConfig", "__version__", "auth", "errors", "models",
-    }  # fmt: skip
+        "Gr4vy",
+        "RetryConfig",
+        "__version__",
+        "auth",
+        "errors",
+        "models",
+    }
     assert "ERRORS_BY_STATUS" in errors.__all__
     assert "strict_enums" not in vars(gr4vy_async.models)
 
@@ -103,16 +109,24 @@ def test_the_exception_tree_is_drawn_as_the_classes_are() -> None:
 
 def test_one_base_for_every_error_that_carries_a_status() -> None:
     with_status = [
-        *errors.ERRORS_BY_STATUS.values(), errors.Error403Forbidden, errors.Error403Active,
-        errors.APIError, errors.ResponseValidationError, errors.ResponseTooLargeError,
-    ]  # fmt: skip
+        *errors.ERRORS_BY_STATUS.values(),
+        errors.Error403Forbidden,
+        errors.Error403Active,
+        errors.APIError,
+        errors.ResponseValidationError,
+        errors.ResponseTooLargeError,
+    ]
     for cls in with_status:
         assert issubclass(cls, errors.ResponseError), cls
     before_a_response = [
-        errors.InvalidRequestError, errors.ClientClosedError, errors.EventLoopError,
-        errors.TokenProviderError, errors.TransportError, errors.ConnectError,
+        errors.InvalidRequestError,
+        errors.ClientClosedError,
+        errors.EventLoopError,
+        errors.TokenProviderError,
+        errors.TransportError,
+        errors.ConnectError,
         errors.RequestTimeoutError,
-    ]  # fmt: skip
+    ]
     for cls in before_a_response:
         assert not issubclass(cls, errors.ResponseError), cls
 
@@ -137,9 +151,20 @@ async def test_one_except_catches_any_error_status(status: int) -> None:
 
 ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
 ID_FORMS: list[object] = [
-    ID, ID.upper(), "{" + ID + "}", ID.replace("-", ""), "urn:uuid:" + ID, uuid.UUID(ID),
-    "../x", "", "4137b1cf", ID + "/../x", 5, None, b"x",
-]  # fmt: skip
+    ID,
+    ID.upper(),
+    "{" + ID + "}",
+    ID.replace("-", ""),
+    "urn:uuid:" + ID,
+    uuid.UUID(ID),
+    "../x",
+    "",
+    "4137b1cf",
+    ID + "/../x",
+    5,
+    None,
+    b"x",
+]
 
 
 @pytest.mark.parametrize("raw", ID_FORMS, ids=repr)
@@ -174,9 +199,10 @@ def test_one_version_string_one_default_timeout() -> None:
 
 def test_fault_has_one_public_home() -> None:
     homes = [
-        name for name in PUBLIC_MODULES
+        name
+        for name in PUBLIC_MODULES
         if "Fault" in getattr(importlib.import_module(name), "__all__", ())
-    ]  # fmt: skip
+    ]
     # testing re-exports it from the module that defines it, as its docstring says.
     assert homes == ["gr4vy_async.testing", "gr4vy_async.testing.faults"]
     assert "faults" in (importlib.import_module("gr4vy_async.testing").__doc__ or "")
@@ -193,3 +219,27 @@ def test_only_the_testing_package_imports_the_test_server_at_import_time() -> No
             if isinstance(node, ast.ImportFrom) and "testing" in (node.module or ""):
                 offenders.append(str(path.relative_to(root)))
     assert offenders == []
+
+
+# ---------------------------------------------------------------- README
+
+
+async def test_the_readme_first_call_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's first example, pointed at FakeGr4vy checking its ES512 token."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## A first call\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    pair = KeyPair.generate()
+    (tmp_path / "private_key.pem").write_text(pair.private_key)
+    monkeypatch.chdir(tmp_path)
+    async with FakeGr4vy(public_key=pair.public_key) as fake:
+        target = 'id="acme", server="sandbox"'
+        assert code.count(target) == 1
+        assert code.count("asyncio.run(main())") == 1
+        code = code.replace(target, f"server_url={fake.url!r}").replace("asyncio.run(main())", "")
+        namespace: dict[str, object] = {}
+        exec(compile(code, "<README: A first call>", "exec"), namespace)  # noqa: S102
+        main = namespace["main"]
+        assert callable(main)
+        await main()
+    assert [(r.method, r.status) for r in fake.requests] == [("POST", 201)]
