@@ -260,7 +260,7 @@ def _check(value: Any, type_: Any, path: str) -> tuple[bytes, Any]:
         # a body with a null can hold one. (A model is compared below instead.)
         _reject_non_finite(value, path)
     try:
-        with models.strict_enums():
+        with models._strict_enums():
             decoded = decoder_for(type_).decode(body)
     except msgspec.ValidationError as exc:
         message = str(exc)

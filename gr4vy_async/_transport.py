@@ -20,7 +20,7 @@ from yarl import URL
 
 from . import retries as _retries
 from ._codec import decoder_for
-from ._version import __version__
+from ._version import PRODUCT
 from .errors import (
     ClientClosedError,
     ConnectError,
@@ -32,7 +32,7 @@ from .errors import (
     ResponseValidationError,
     TokenProviderError,
     TransportError,
-    body_prefix,
+    _body_prefix,
     error_for_response,
 )
 from .hooks import REDACTED, Hooks, RequestInfo, ResponseInfo
@@ -52,7 +52,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-USER_AGENT = f"gr4vy-async/{__version__}"
+USER_AGENT = PRODUCT
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 MERCHANT_HEADER = "x-gr4vy-merchant-account-id"
 
@@ -667,7 +667,7 @@ def _decode(
             f"{status}: the response body is not a valid {response_type.__name__}: {reason}",
             status_code=status,
             headers=response.headers,
-            body=body_prefix(raw),
+            body=_body_prefix(raw),
             method=method,
             url=str(url),
         ) from exc

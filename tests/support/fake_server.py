@@ -31,7 +31,7 @@ class TokenBucket(FaultScript):
 
     def __init__(self, rate: float, burst: float, retry_after: int) -> None:
         super().__init__()
-        self.rate = rate
+        self.per_second = rate
         self.burst = burst
         self.tokens = burst
         self.stamp = time.monotonic()
@@ -42,7 +42,7 @@ class TokenBucket(FaultScript):
         if fault is not None:
             return fault
         now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.per_second)
         self.stamp = now
         if self.tokens >= 1:
             self.tokens -= 1
