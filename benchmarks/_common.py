@@ -226,7 +226,7 @@ class LineProcess:
     """
 
     def __init__(self, command: Sequence[str], env: dict[str, str] | None = None) -> None:
-        self.name = " ".join(command[-2:])
+        self.name = " ".join([Path(command[0]).name, *command[1:2]])
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and files
             [sys.executable, *command],
             stdin=subprocess.PIPE,
@@ -317,9 +317,13 @@ async def _control(fake: FakeGr4vy) -> None:
     """Answer FakeProcess's commands on stdin; on end of input, stop ``serve`` as SIGTERM does."""
     from gr4vy_async.testing.payloads import seed_create_body
 
-    loop = asyncio.get_running_loop()
+    # Read stdin on the loop (no thread), so a failed start exits instead of hanging.
+    stdin = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin
+    )
     body = seed_create_body()
-    while line := await loop.run_in_executor(None, sys.stdin.readline):
+    while line := (await stdin.readline()).decode():
         command, _, argument = line.strip().partition(" ")
         if command == "reset":
             fake.reset()
