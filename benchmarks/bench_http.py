@@ -252,7 +252,7 @@ class TypedFloor(Floor):
         return str(self.decode(raw).id)
 
     async def get(self, session_id: str) -> object:
-        return self.decode(await super().get(session_id))
+        return self.decode(await self._send("GET", self._item(session_id), self.headers, None, 200))
 
     async def update(self, session_id: str) -> None:
         seed = self.seed
