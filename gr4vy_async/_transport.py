@@ -328,6 +328,8 @@ class Transport:
         self._plain = self._with(merchant_account_id, has_body=False)
         self._json = self._with(merchant_account_id, has_body=True)
         self._token_source = bearer_auth
+        #: A provider's last token and its checked header value (see ``_provider_auth``).
+        self._last_auth: tuple[str, str] | None = None
         self._logger: DebugLogger = debug_logger if debug_logger is not None else logger
         is_enabled = getattr(self._logger, "isEnabledFor", None)
         self._debug_on: Callable[[], bool] = (
@@ -643,7 +645,14 @@ class Transport:
             raise TokenProviderError(
                 f"bearer_auth: the token provider raised {type(exc).__name__}"
             ) from exc
-        return self._checked_auth(token)
+        # A provider returns the same token for minutes, and scanning a JWT of
+        # ~500 characters for control characters costs more than the rest of
+        # our work per request (benchmarks/README.md, "Hot path"): a token
+        # equal to the last one is not checked again.
+        last = self._last_auth
+        if last is None or last[0] != token:
+            last = self._last_auth = (token, self._checked_auth(token))
+        return last[1]
 
 
 #: A value msgspec quotes in a message (``Invalid enum value 'x'``): response data stays out.

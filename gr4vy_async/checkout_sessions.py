@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET, UnsetType
 
 from . import models
-from ._codec import encode_request, hint
+from ._codec import encode_fields, encode_request, hint
 from ._transport import Transport
 from .errors import InvalidRequestError
 from .retries import RetryConfig
@@ -220,7 +220,7 @@ class CheckoutSessions:
         return await self._session_request(
             "PUT",
             path,
-            encode_request(body, models.CheckoutSessionUpdate),
+            encode_fields(body, models.CheckoutSessionUpdate),
             merchant_account_id,
             timeout_in_seconds,
             retries,
