@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from _common import print_header, print_table
 from saq.queue.redis import RedisQueue
 from support import cluster
 
@@ -46,10 +47,12 @@ async def one_run(args: argparse.Namespace, workers: int, folder: Path) -> dict[
         try:
             async with cluster.fake_process(folder, ids, *bucket) as (server_url, log_path):
                 processes = await cluster.workers(
-                    folder, workers,
-                    REDIS_URL=redis_url, GR4VY_SERVER_URL=server_url,
+                    folder,
+                    workers,
+                    REDIS_URL=redis_url,
+                    GR4VY_SERVER_URL=server_url,
                     DELETE_CONCURRENCY=str(args.delete_concurrency),
-                )  # fmt: skip
+                )
                 try:
                     await cluster.until_workers(queue, workers, PATIENCE)
                     start = time.perf_counter()
@@ -74,7 +77,8 @@ async def one_run(args: argparse.Namespace, workers: int, folder: Path) -> dict[
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """One run per worker count, then the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=float, default=300.0, help="requests/s, all clients")
     parser.add_argument("--ids", type=int, default=3000)
@@ -82,28 +86,45 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=250)
     parser.add_argument("--delete-concurrency", type=int, default=16)
     parser.add_argument("--runs", type=int, default=1, help="runs per worker count")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = []
     for count in (int(n) for n in args.workers.split(",")):
         for run in range(1, args.runs + 1):
             with tempfile.TemporaryDirectory() as folder:
                 rows.append({**asyncio.run(one_run(args, count, Path(folder))), "run": run})
             print(f"{count} worker(s), run {run} done", file=sys.stderr)
-    print(
+    print_header(
+        ["gr4vy-async", "saq", "redis"],
         f"{args.ids} ids, limit {args.limit:g} req/s (FakeGr4vy's token bucket, 429 + "
         f"Retry-After), chunks of {args.chunk_size}, 2 chunks per worker, "
-        f"delete_many(concurrency={args.delete_concurrency})\n"
+        f"delete_many(concurrency={args.delete_concurrency})\n",
     )
-    print(
-        "| workers | run | seconds | deletes/s | share of limit | 429 share "
-        "| failed/not done | left |"
+    print_table(
+        [
+            "workers",
+            "run",
+            "seconds",
+            "deletes/s",
+            "share of limit",
+            "429 share",
+            "failed/not done",
+            "left",
+        ],
+        (
+            [
+                row["workers"],
+                row["run"],
+                f"{row['seconds']:.1f}",
+                f"{row['goodput']:.0f}",
+                f"{row['share']:.0%}",
+                f"{row['rate_limited']:.0%}",
+                row["failed"],
+                row["left"],
+            ]
+            for row in rows
+        ),
+        align="rrrrrrrr",
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        print(
-            f"| {row['workers']} | {row['run']} | {row['seconds']:.1f} | {row['goodput']:.0f} "
-            f"| {row['share']:.0%} | {row['rate_limited']:.0%} | {row['failed']} | {row['left']} |"
-        )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,6 @@ import enum
 import math
 import os
 import time
-import uuid
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -57,12 +56,15 @@ from typing import IO, Any
 
 import msgspec
 
+from .checkout_sessions import canonical_session_id
 from .errors import ConnectError, Error403Active, Gr4vyError, InvalidRequestError
 from .retries import RetryConfig, retry_after_seconds
 
 __all__ = [
     "DUPLICATE",
+    "FAILURES_KEPT_WITHOUT_IDS",
     "JOURNALED",
+    "RATE_LIMIT_STATUSES",
     "AdaptiveRate",
     "BulkProgress",
     "BulkReport",
@@ -413,10 +415,9 @@ async def _aiter(ids: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
 
 def _normalize(raw: Any) -> str:
     """The canonical form of a session id, or InvalidRequestError."""
-    text = raw.strip() if isinstance(raw, str) else raw
     try:
-        return str(text if isinstance(text, uuid.UUID) else uuid.UUID(text))
-    except (TypeError, ValueError, AttributeError):
+        return canonical_session_id(raw.strip() if isinstance(raw, str) else raw)
+    except InvalidRequestError:
         raise InvalidRequestError(
             f"not a UUID: {type(raw).__name__} of length {len(str(raw))}"
         ) from None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET, UnsetType
 
 from . import models
-from ._codec import encode_request, hint
+from ._codec import encode_fields, encode_request, hint
 from ._transport import Transport
 from .errors import InvalidRequestError
 from .retries import RetryConfig
@@ -20,26 +20,38 @@ from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 if TYPE_CHECKING:
     from .bulk import BulkProgress, BulkReport
 
-__all__ = ["CheckoutSessions"]
+__all__ = ["CheckoutSessions", "canonical_session_id"]
 
 _COLLECTION = "/checkout/sessions"
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def session_path(session_id: str | uuid.UUID) -> str:
-    """The URL path of a session; the id must be a UUID (this also stops path injection)."""
-    if isinstance(session_id, uuid.UUID):
-        return f"{_COLLECTION}/{session_id}"
+def canonical_session_id(session_id: str | uuid.UUID) -> str:
+    """A session id as Gr4vy writes it (lower case, hyphens), checked before any I/O.
+
+    The one check of a session id: the operations on one session, ``get_many``,
+    ``delete_many`` and the CLI all use it. A :class:`uuid.UUID` or any text
+    :class:`uuid.UUID` reads (upper case, braces, no hyphens) is accepted;
+    anything else raises :class:`~gr4vy_async.errors.InvalidRequestError`,
+    which also stops path injection.
+    """
     if isinstance(session_id, str):
         if _CANONICAL_UUID.fullmatch(session_id):
-            return f"{_COLLECTION}/{session_id}"
+            return session_id
         try:
-            return f"{_COLLECTION}/{uuid.UUID(session_id)}"
+            return str(uuid.UUID(session_id))
         except ValueError:
             pass
+    elif isinstance(session_id, uuid.UUID):
+        return str(session_id)
     raise InvalidRequestError(
         f"session_id: expected a UUID, got {hint(session_id)}", field="session_id"
     )
+
+
+def _session_path(session_id: str | uuid.UUID) -> str:
+    """The URL path of a session."""
+    return f"{_COLLECTION}/{canonical_session_id(session_id)}"
 
 
 class CheckoutSessions:
@@ -149,7 +161,7 @@ class CheckoutSessions:
         """Retrieve the information stored on a checkout session."""
         return await self._session_request(
             "GET",
-            session_path(session_id),
+            _session_path(session_id),
             None,
             merchant_account_id,
             timeout_in_seconds,
@@ -203,12 +215,12 @@ class CheckoutSessions:
             "payment_source": payment_source,
             "intent": intent,
         }
-        path = session_path(session_id)
+        path = _session_path(session_id)
         body = {name: value for name, value in fields.items() if value is not UNSET}
         return await self._session_request(
             "PUT",
             path,
-            encode_request(body, models.CheckoutSessionUpdate),
+            encode_fields(body, models.CheckoutSessionUpdate),
             merchant_account_id,
             timeout_in_seconds,
             retries,
@@ -231,7 +243,7 @@ class CheckoutSessions:
         """Delete a checkout session and all of its (PCI) data."""
         await self._transport.request(
             "DELETE",
-            session_path(session_id),
+            _session_path(session_id),
             response_type=None,
             merchant_account_id=merchant_account_id,
             timeout=timeout_in_seconds

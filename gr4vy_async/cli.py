@@ -36,16 +36,32 @@ from . import models
 from ._codec import validate
 from ._version import __version__
 from .bulk import DUPLICATE, JOURNALED, BulkProgress, BulkReport, Outcome
-from .client import SERVERS, Gr4vy
+from .checkout_sessions import canonical_session_id
+from .client import DEFAULT_TIMEOUT, SERVERS, Gr4vy
 from .errors import Error404, Gr4vyError, InvalidRequestError
 
 if TYPE_CHECKING:
     from .auth import TokenProvider
     from .checkout_sessions import CheckoutSessions
 
-__all__ = ["EXIT_STATUS_HELP", "GLOBAL_OPTIONS", "build_parser", "main"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_STATUS_HELP",
+    "EXIT_USAGE",
+    "GLOBAL_OPTIONS",
+    "OUTPUTS",
+    "PROG",
+    "GlobalOption",
+    "UsageError",
+    "build_parser",
+    "main",
+]
 
+#: The command's name, as installed.
 PROG = "gr4vy-async"
+#: The exit statuses (see :data:`EXIT_STATUS_HELP`).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 #: The exit statuses, as ``--help`` and the README show them.
@@ -57,6 +73,7 @@ exit status:
   130  interrupted (Ctrl-C)
 every non-zero exit prints one line on stderr saying why"""
 
+#: The ``--output`` formats.
 OUTPUTS = ("table", "json", "yaml")
 _CLI_EXTRA = "pip install 'gr4vy-async[cli]'"
 
@@ -123,7 +140,7 @@ def _stop_after(text: str) -> int:
 
 def _session_id(text: str) -> str:
     try:
-        return str(uuid.UUID(text.strip()))
+        return canonical_session_id(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected a checkout session id (a UUID), not {text[:40]!r}"
@@ -252,7 +269,7 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
         ("--timeout",),
         "per-request timeout in seconds, or a duration such as 30s or 1m",
         ("GR4VY_TIMEOUT",),
-        default=30.0,
+        default=DEFAULT_TIMEOUT,
         type=_timeout,
         metavar="DURATION",
         shown_default="30s",
@@ -759,7 +776,7 @@ async def _version(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    from .demo import run_demo
+    from .testing.demo import run_demo
 
     return await run_demo(out)
 

@@ -15,7 +15,7 @@ import pytest
 
 from gr4vy_async import Gr4vy, RetryConfig, errors
 from gr4vy_async.bulk import JOURNALED, AdaptiveRate, BulkProgress, BulkReport, Outcome, run_bulk
-from gr4vy_async.testing.fake import FakeGr4vy, Fault
+from gr4vy_async.testing import FakeGr4vy, Fault
 
 FAST = RetryConfig(initial_delay=0, max_delay=0.01, retry_after_cap=0.05)
 
@@ -495,8 +495,8 @@ async def test_a_bad_deadline_is_refused_before_any_call(bad: object) -> None:
             retries=RetryConfig(),
             concurrency=1,
             missing_ok=True,
-            deadline=bad,
-        )  # type: ignore[arg-type]
+            deadline=bad,  # type: ignore[arg-type]
+        )
 
 
 # --------------------------------------------------------------------------- journal

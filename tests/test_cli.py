@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gr4vy_async.testing.fake import FakeGr4vy, Fault
+from gr4vy_async.testing import FakeGr4vy, Fault
 
 TOKEN = "cli-secret-token-123"
 

@@ -70,7 +70,9 @@ def _ipython(value: Any) -> str:
 def _rich_console(value: Any) -> str:
     console = Console(file=io.StringIO(), width=120, color_system=None)
     console.print(Pretty(value))
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    file = console.file
+    assert isinstance(file, io.StringIO)
+    return file.getvalue()
 
 
 PRINTERS = {

@@ -213,9 +213,9 @@ async def test_worker_reports_failures_and_the_summary_names_them(
     key = chunk_key("r2", ids[:5])
     job = await queue.job(key)
     assert job is not None
-    stored = await delete_chunk({"worker": worker, "job": job}, run="r2", ids=ids[:5])
-    assert stored["chunk"] == key
-    assert stored["counts"]["failed"] == 1
+    report = await delete_chunk({"worker": worker, "job": job}, run="r2", ids=ids[:5])
+    assert report["chunk"] == key
+    assert report["counts"]["failed"] == 1
     assert len(gr4vy_fake.requests) == sent
 
 

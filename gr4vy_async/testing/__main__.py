@@ -19,6 +19,8 @@ from pathlib import Path
 from .fake import FakeGr4vy
 from .preload import FaultSpec, load_sessions, parse_fault, preload
 
+__all__ = ["main", "serve"]
+
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(

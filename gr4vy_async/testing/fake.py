@@ -39,7 +39,6 @@ from .._codec import validate
 from ..errors import ERRORS_BY_STATUS, InvalidRequestError
 from .faults import (
     INVALID_CREDENTIALS,
-    RESOURCE_ACTIVE,
     Fault,
     FaultScript,
     Handler,
@@ -48,19 +47,11 @@ from .faults import (
     validation_body,
 )
 
-__all__ = [
-    "DEFAULT_MERCHANT_ACCOUNT_ID",
-    "INVALID_CREDENTIALS",
-    "RESOURCE_ACTIVE",
-    "FakeGr4vy",
-    "Fault",
-    "FaultScript",
-    "RecordedRequest",
-    "error_body",
-]
+__all__ = ["DEFAULT_MERCHANT_ACCOUNT_ID", "Clock", "FakeGr4vy", "RecordedRequest"]
 
 #: The merchant account of a request without an ``x-gr4vy-merchant-account-id`` header.
 DEFAULT_MERCHANT_ACCOUNT_ID = "default"
+#: What ``FakeGr4vy(clock=...)`` takes: the current time, timezone-aware.
 Clock = Callable[[], datetime]
 
 _COLLECTION = "/checkout/sessions"
