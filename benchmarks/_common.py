@@ -1,121 +1,166 @@
-"""Shared helpers for the benchmarks: calibrated timing, alternating rounds, medians, tables.
+"""What every benchmark shares: timing, alternating rounds, paired ratios, tables, processes.
 
-Also :class:`FakeProcess`, FakeGr4vy served from a process of its own (run this
-file as ``python benchmarks/_common.py --serve-fake`` to get one by hand).
+- timing: a :data:`Timer` (``sync_timer``, ``async_timer``) calibrated to a
+  time per sample (:func:`calibrate`); :class:`Case` and :func:`run_cases`
+  for in-process microbenchmarks with several sides;
+- alternation: :func:`rotated`, the run order of each round, and
+  :func:`paired_ratio`, the median of per-round ratios;
+- report: :func:`print_header` (machine, versions, date, command) and
+  :func:`print_table` (Markdown);
+- processes: :class:`LineProcess` (a child driven one line at a time) and
+  :class:`FakeProcess`, FakeGr4vy in a process of its own (run this file as
+  ``python benchmarks/_common.py --serve-fake`` to get one by hand).
+
+The targets the numbers are judged against are in ``benchmarks/README.md``,
+not in the scripts: they print measurements only.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import gc
 import json
 import math
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from gr4vy_async.testing.fake import FakeGr4vy
 
 __all__ = [
     "Case",
     "FakeProcess",
+    "LineProcess",
+    "Timer",
+    "async_timer",
     "calibrate",
     "environment",
     "paired_ratio",
+    "print_header",
     "print_table",
     "process_cpu_seconds",
+    "rotated",
     "run_cases",
-    "time_per_call_us",
+    "sync_timer",
     "version_of",
 ]
 
-Fn = Callable[[], object]
+T = TypeVar("T")
+P = TypeVar("P", bound="LineProcess")
+
+#: Times ``iterations`` back-to-back calls of something; microseconds per call.
+Timer = Callable[[int], float]
 
 
-@dataclass
-class Case:
-    """One operation, done by our library and by the official SDK."""
+def sync_timer(fn: Callable[[], object]) -> Timer:
+    """A :data:`Timer` of ``fn()``."""
 
-    name: str
-    ours: Fn
-    official: Fn
-    ours_us: list[float] = field(default_factory=list)
-    official_us: list[float] = field(default_factory=list)
+    def timer(iterations: int) -> float:
+        start = time.perf_counter_ns()
+        for _ in range(iterations):
+            fn()
+        return (time.perf_counter_ns() - start) / iterations / 1000
 
-    @property
-    def ours_median(self) -> float:
-        """Median microseconds per call, ours."""
-        return statistics.median(self.ours_us)
-
-    @property
-    def official_median(self) -> float:
-        """Median microseconds per call, official SDK."""
-        return statistics.median(self.official_us)
-
-    @property
-    def ratio(self) -> float:
-        """Median over rounds of official/ours, each round's pair timed back to back.
-
-        Pairing cancels slow drift in machine speed (other load, clocks)
-        that a ratio of the two medians would pick up.
-        """
-        return statistics.median(o / u for o, u in zip(self.official_us, self.ours_us, strict=True))
+    return timer
 
 
-def time_per_call_us(fn: Fn, iterations: int) -> float:
-    """Microseconds per call of ``fn`` over ``iterations`` back-to-back calls."""
-    start = time.perf_counter_ns()
-    for _ in range(iterations):
-        fn()
-    return (time.perf_counter_ns() - start) / iterations / 1000
+def async_timer(loop: asyncio.AbstractEventLoop, fn: Callable[[], Awaitable[object]]) -> Timer:
+    """A :data:`Timer` of ``await fn()``, the loop started once per batch, not per call."""
+
+    async def batch(iterations: int) -> float:
+        start = time.perf_counter_ns()
+        for _ in range(iterations):
+            await fn()
+        return (time.perf_counter_ns() - start) / iterations / 1000
+
+    return lambda iterations: loop.run_until_complete(batch(iterations))
 
 
-def calibrate(fn: Fn, target_s: float = 0.2) -> int:
-    """How many calls of ``fn`` take about ``target_s`` seconds (after a warm-up)."""
+def calibrate(timer: Timer, target_s: float = 0.2) -> int:
+    """How many calls take about ``target_s`` seconds (found with growing batches)."""
     iterations = 1
     while True:
-        elapsed_us = time_per_call_us(fn, iterations) * iterations
+        elapsed_us = timer(iterations) * iterations
         if elapsed_us >= target_s * 1e6 / 10:
             return max(1, round(iterations * target_s * 1e6 / elapsed_us))
         iterations *= 10
 
 
-def run_cases(cases: Sequence[Case], rounds: int, target_s: float = 0.2) -> None:
-    """Time every case in ``rounds`` rounds, alternating ours and official.
+def rotated(items: Sequence[T], round_: int) -> list[T]:
+    """``items`` rotated by ``round_``: the run order of one round.
 
-    Iteration counts are calibrated once per implementation so a round takes
-    about ``target_s``; the order within a pair flips every round so drift
-    (turbo, thermal, noisy neighbours) does not favour one side.
+    Every benchmark alternates this way, so drift in machine speed (turbo,
+    thermal, noisy neighbours) does not favour whatever runs first.
+    """
+    shift = round_ % len(items) if items else 0
+    return [*items[shift:], *items[:shift]]
+
+
+def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
+    """Median over rounds of ``numerator / denominator``, each round's pair measured together.
+
+    Pairing cancels slow drift in machine speed that a ratio of two medians
+    would pick up.
+    """
+    return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
+
+
+@dataclass
+class Case:
+    """One operation done several ways ("sides"), timed in alternating rounds."""
+
+    name: str
+    sides: dict[str, Timer]
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    """Microseconds per call, one sample per round, by side."""
+
+    def median(self, side: str) -> float:
+        """Median microseconds per call of ``side``."""
+        return statistics.median(self.samples[side])
+
+    def ratio(self, numerator: str, denominator: str) -> float:
+        """The paired ratio of two sides' samples (see :func:`paired_ratio`)."""
+        return paired_ratio(self.samples[numerator], self.samples[denominator])
+
+
+def run_cases(cases: Sequence[Case], rounds: int, target_s: float = 0.2) -> None:
+    """Time every side of every case in ``rounds`` rounds.
+
+    Iteration counts are calibrated once per side so a sample takes about
+    ``target_s``; within a case the order of the sides rotates every round.
     """
     plan = [
-        (case, calibrate(case.ours, target_s), calibrate(case.official, target_s)) for case in cases
+        (case, {side: calibrate(timer, target_s) for side, timer in case.sides.items()})
+        for case in cases
     ]
     for round_ in range(rounds):
-        for case, n_ours, n_official in plan:
-            sides = [
-                (case.ours, n_ours, case.ours_us),
-                (case.official, n_official, case.official_us),
-            ]
-            if round_ % 2:
-                sides.reverse()
-            for fn, iterations, samples in sides:
-                samples.append(time_per_call_us(fn, iterations))
+        for case, iterations in plan:
+            for side in rotated(list(case.sides), round_):
+                sample = case.sides[side](iterations[side])
+                case.samples.setdefault(side, []).append(sample)
 
 
-def print_table(cases: Sequence[Case]) -> None:
-    """Print a Markdown table: operation, median µs per side, and the paired ratio."""
-    print("| operation | gr4vy_async µs | official µs | ratio (official/ours) |")
-    print("|---|---:|---:|---:|")
-    for case in cases:
-        ours, official = case.ours_median, case.official_median
-        print(f"| {case.name} | {ours:,.2f} | {official:,.1f} | {case.ratio:,.0f}x |")
+def print_table(head: Sequence[str], rows: Iterable[Sequence[object]], align: str = "") -> None:
+    """Print a Markdown table; ``align`` has one letter per column (l, r, c; default l then r)."""
+    align = align or "l" + "r" * (len(head) - 1)
+    marks = {"l": "---", "r": "---:", "c": ":---:"}
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(marks[letter] for letter in align) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
 
 
 def version_of(distribution: str) -> str:
@@ -147,26 +192,13 @@ def environment(distributions: Sequence[str]) -> list[str]:
     ]
 
 
-def new_p521_key() -> tuple[str, bytes]:
-    """A fresh P-521 private key as PEM text, and its public key as PEM bytes."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP521R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return pem, public
-
-
-def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
-    """Median over rounds of ``numerator / denominator``, each round's pair measured together."""
-    return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
+def print_header(distributions: Sequence[str], *notes: str) -> None:
+    """What every benchmark prints above its tables: machine, versions, date, command, notes."""
+    for line in environment(distributions):
+        print(line)
+    print(f"{dt.date.today().isoformat()}; command: {' '.join(sys.argv)}")
+    for note in notes:
+        print(note)
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -183,73 +215,60 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-# --------------------------------------------------------------------------- FakeGr4vy process
+# --------------------------------------------------------------------------- processes
 
 
-class FakeProcess:
-    """FakeGr4vy on 127.0.0.1 in a process of its own, driven over its stdin.
+class LineProcess:
+    """A child process driven over its stdin: one line in, one line back.
 
-    Between measured runs the driver can :meth:`reset` it (every run then
-    starts on an empty server, so the server's cost per request stays the
-    same across a long benchmark), :meth:`seed` sessions in-process (no HTTP,
-    nothing timed) and read the server's CPU time (:meth:`cpu`), to tell a
-    server-bound run from a client-bound one. The process exits when its
-    stdin closes.
+    Every benchmark that runs something in a process of its own (a client,
+    the fake) talks to it this way; closing its stdin tells it to exit.
     """
 
-    def __init__(self, public_key_file: Path | None = None) -> None:
-        command = [sys.executable, str(Path(__file__).resolve()), "--serve-fake"]
-        if public_key_file is not None:
-            command += ["--public-key", str(public_key_file)]
-        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and file
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+    def __init__(self, command: Sequence[str], env: dict[str, str] | None = None) -> None:
+        self.name = " ".join([Path(command[0]).name, *command[1:2]])
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and files
+            [sys.executable, *command],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            env=env,
         )
-        first = self._read()
-        if not first.startswith("listening on http://127.0.0.1:"):
-            self.stop()
-            raise RuntimeError(f"FakeGr4vy did not start: {first!r}")
-        self.url = first.removeprefix("listening on ")
         self.pid = self._process.pid
 
-    def _read(self) -> str:
+    def read(self) -> str:
+        """The next line it prints (fails if it exited: see its traceback)."""
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
         if not line:
-            raise RuntimeError("the FakeGr4vy process exited")
+            raise RuntimeError(f"the process {self.name!r} exited (see its traceback)")
         return line.strip()
 
-    def _ask(self, command: str) -> str:
+    def ask(self, line: str) -> str:
+        """Send one line, read one back."""
         assert self._process.stdin is not None
-        self._process.stdin.write(command + "\n")
+        self._process.stdin.write(line + "\n")
         self._process.stdin.flush()
-        return self._read()
+        return self.read()
 
-    def reset(self) -> None:
-        """Forget every session and recorded request (and collect the garbage)."""
-        self._ask("reset")
+    def ask_json(self, message: object) -> Any:
+        """Send one JSON line, read one back."""
+        return json.loads(self.ask(json.dumps(message)))
 
-    def seed(self, count: int) -> list[str]:
-        """Store ``count`` sessions made from the seed payload; their ids."""
-        ids: list[str] = json.loads(self._ask(f"seed {count}"))
-        return ids
-
-    def cpu(self) -> float:
-        """CPU seconds the server process has used so far."""
-        return float(self._ask("cpu"))
-
-    def stop(self) -> None:
-        """Close its stdin (it exits) and wait for it."""
+    def close(self, timeout: float = 30) -> None:
+        """Close its stdin (it exits) and wait for it; kill it after ``timeout`` seconds."""
         if self._process.stdin is not None and not self._process.stdin.closed:
             self._process.stdin.close()
         try:
-            self._process.wait(timeout=10)
+            self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
         if self._process.stdout is not None:
             self._process.stdout.close()
 
-    def __enter__(self) -> FakeProcess:
+    def __enter__(self: P) -> P:
         return self
 
     def __exit__(
@@ -258,41 +277,82 @@ class FakeProcess:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.stop()
+        self.close()
 
 
-async def _serve_fake(public_key: bytes | None) -> None:
-    """Serve FakeGr4vy until stdin closes, answering one line per command line."""
-    from gr4vy_async.testing.fake import FakeGr4vy
+class FakeProcess(LineProcess):
+    """FakeGr4vy on 127.0.0.1 in a process of its own, driven over its stdin.
+
+    The process serves with the package's own launcher
+    (``gr4vy_async.testing.__main__.serve``) and adds two commands on its
+    stdin: :meth:`reset` (every run then starts on an empty server, so the
+    server's cost per request stays the same across a long benchmark) and
+    :meth:`seed` (sessions stored in-process: no HTTP, nothing timed). Its
+    CPU time is :func:`process_cpu_seconds` of :attr:`pid`, to tell a
+    server-bound run from a client-bound one. It exits when its stdin closes.
+    """
+
+    def __init__(self, public_key: bytes | None = None) -> None:
+        command = [str(Path(__file__).resolve()), "--serve-fake"]
+        if public_key is not None:
+            command += ["--public-key", public_key.decode()]
+        super().__init__(command)
+        first = self.read()
+        if not first.startswith("listening on http://127.0.0.1:"):
+            self.close()
+            raise RuntimeError(f"FakeGr4vy did not start: {first!r}")
+        self.url = first.removeprefix("listening on ")
+
+    def reset(self) -> None:
+        """Forget every session and recorded request (and collect the garbage)."""
+        self.ask("reset")
+
+    def seed(self, count: int) -> list[str]:
+        """Store ``count`` sessions made from the seed payload; their ids."""
+        ids: list[str] = json.loads(self.ask(f"seed {count}"))
+        return ids
+
+
+async def _control(fake: FakeGr4vy) -> None:
+    """Answer FakeProcess's commands on stdin; on end of input, stop ``serve`` as SIGTERM does."""
     from gr4vy_async.testing.payloads import seed_create_body
 
-    loop = asyncio.get_running_loop()
+    # Read stdin on the loop (no thread), so a failed start exits instead of hanging.
+    stdin = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin
+    )
     body = seed_create_body()
-    async with FakeGr4vy(public_key=public_key) as fake:
-        print(f"listening on {fake.url}", flush=True)
-        while line := await loop.run_in_executor(None, sys.stdin.readline):
-            command, _, argument = line.strip().partition(" ")
-            if command == "reset":
-                fake.reset()
-                gc.collect()
-                reply = "ok"
-            elif command == "seed":
-                ids = [fake.create_session(body).id for _ in range(int(argument))]
-                reply = json.dumps(ids)
-            elif command == "cpu":
-                reply = repr(time.process_time())
-            else:
-                reply = f"unknown command {command!r}"
-            print(reply, flush=True)
+    while line := (await stdin.readline()).decode():
+        command, _, argument = line.strip().partition(" ")
+        if command == "reset":
+            fake.reset()
+            gc.collect()
+            reply = "ok"
+        elif command == "seed":
+            reply = json.dumps([fake.create_session(body).id for _ in range(int(argument))])
+        else:
+            reply = f"unknown command {command!r}"
+        print(reply, flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def _serve_fake(public_key: str | None) -> None:
+    from gr4vy_async.testing.__main__ import serve
+    from gr4vy_async.testing.fake import FakeGr4vy
+
+    fake = FakeGr4vy(public_key=public_key)
+    control = asyncio.ensure_future(_control(fake))
+    await serve(fake)
+    await control
 
 
 def _main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve FakeGr4vy on 127.0.0.1 (stdin: commands)")
     parser.add_argument("--serve-fake", action="store_true", required=True)
-    parser.add_argument("--public-key", type=Path, help="PEM file: verify ES512 bearer tokens")
+    parser.add_argument("--public-key", help="PEM text: verify ES512 bearer tokens")
     args = parser.parse_args(argv)
-    public_key = args.public_key.read_bytes() if args.public_key else None
-    asyncio.run(_serve_fake(public_key))
+    asyncio.run(_serve_fake(args.public_key))
 
 
 if __name__ == "__main__":

@@ -12,33 +12,31 @@ repository root::
 
     .venv-bench/bin/python benchmarks/bench_memory.py            # ~70 s
 
-``--clients ours,floor`` (default) picks the clients: ``ours`` is gr4vy_async
-(cached ``with_token`` provider), ``floor`` raw aiohttp keeping the response
-bytes, for reference.
+``--clients ours,floor`` (default) picks the clients of ``_clients.py``:
+``ours`` is gr4vy_async (cached ``with_token`` provider), ``floor`` raw
+aiohttp keeping the response bytes, for reference (``typed-floor`` works too).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import gc
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import FakeProcess, environment
+from _clients import KINDS, Setup, make_client, make_setup, new_p521_key
+from _common import FakeProcess, LineProcess, print_header, print_table
 
 POOL = 100  # sessions the gets go round
-LABELS = {"ours": "gr4vy_async", "floor": "raw aiohttp floor"}
 
 
 def memory_kib() -> dict[str, int]:
     """``VmRSS`` and ``VmHWM`` (peak RSS) of this process, in KiB, from ``/proc/self/status``."""
-    values = {}
+    values: dict[str, int] = {}
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
             name, _, rest = line.partition(":")
@@ -49,10 +47,9 @@ def memory_kib() -> dict[str, int]:
 
 async def child(kind: str) -> None:
     """The client process: a setup line, then one line per batch (its ids) -> its report."""
-    from bench_http import make_client
-
-    setup = json.loads(sys.stdin.readline())
-    in_flight: int = setup["in_flight"]
+    message = json.loads(sys.stdin.readline())
+    setup: Setup = message["setup"]
+    in_flight: int = message["in_flight"]
     client = make_client(kind, setup)
     gc.collect()
     print(json.dumps({"auth": client.auth, "start_kib": memory_kib()["VmRSS"]}), flush=True)
@@ -82,39 +79,16 @@ async def child(kind: str) -> None:
         await client.aclose()
 
 
-def run_child(kind: str, fake: FakeProcess, setup: dict[str, Any], batches: int) -> dict[str, Any]:
+def run_child(
+    kind: str, fake: FakeProcess, message: dict[str, Any], batches: int
+) -> dict[str, Any]:
     """Run one client's batches in a fresh interpreter, resetting the fake between them."""
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and file
-        [sys.executable, str(Path(__file__).resolve()), "--child", kind],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        bufsize=1,
-    )
-    assert process.stdin is not None
-    assert process.stdout is not None
-
-    def ask(message: object) -> dict[str, Any]:
-        assert process.stdin is not None
-        assert process.stdout is not None
-        process.stdin.write(json.dumps(message) + "\n")
-        process.stdin.flush()
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the {kind} client failed (see its traceback)")
-        reply: dict[str, Any] = json.loads(line)
-        return reply
-
-    try:
-        result = ask(setup)
+    with LineProcess([str(Path(__file__).resolve()), "--child", kind]) as process:
+        result: dict[str, Any] = process.ask_json(message)
         result["batches"] = []
         for _ in range(batches):
             fake.reset()  # an empty request log: the fake's speed stays the same
-            result["batches"].append(ask(fake.seed(POOL)))
-    finally:
-        process.stdin.close()
-        process.wait(timeout=60)
-        process.stdout.close()
+            result["batches"].append(process.ask_json(fake.seed(POOL)))
     result["peak_kib"] = result["batches"][-1]["peak_kib"]
     return result
 
@@ -127,25 +101,35 @@ def mib(kib: float) -> str:
 def report(kind: str, result: dict[str, Any], in_flight: int) -> None:
     """One client's table and its summary lines."""
     batches = result["batches"]
-    print(f"\n### {LABELS[kind]} ({result['auth']})\n")
-    print("| batch | seconds | gets/s | RSS MiB, results held | RSS MiB, dropped | blocks |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for number, batch in enumerate(batches, 1):
-        print(
-            f"| {number} | {batch['seconds']:.2f} | {in_flight / batch['seconds']:,.0f} | "
-            f"{mib(batch['held_kib'])} | {mib(batch['after_kib'])} | {batch['blocks']:,} |"
-        )
-    second, last = batches[min(1, len(batches) - 1)], batches[-1]
+    print(f"\n### {KINDS[kind]} ({result['auth']})\n")
+    print_table(
+        ["batch", "seconds", "gets/s", "RSS MiB, results held", "RSS MiB, dropped", "blocks"],
+        (
+            [
+                number,
+                f"{batch['seconds']:.2f}",
+                f"{in_flight / batch['seconds']:,.0f}",
+                mib(batch["held_kib"]),
+                mib(batch["after_kib"]),
+                f"{batch['blocks']:,}",
+            ]
+            for number, batch in enumerate(batches, 1)
+        ),
+        align="rrrrrr",
+    )
+    # From the second batch: the first one also fills caches and pools.
+    first = min(1, len(batches) - 1)
+    second, last = batches[first], batches[-1]
     held = last["held_kib"] - second["held_kib"]
     dropped = last["after_kib"] - second["after_kib"]
     blocks = last["blocks"] - second["blocks"]
     print(
         f"\nPeak RSS {mib(result['peak_kib'])} MiB (before the first batch: "
         f"{mib(result['start_kib'])} MiB, so {mib(result['peak_kib'] - result['start_kib'])} MiB "
-        f"for {in_flight:,} gets in flight). From batch 2 to batch {len(batches)}: RSS with the "
-        f"results held {held / 1024:+.1f} MiB, after the drop {dropped / 1024:+.1f} MiB (how much "
-        f"the allocator hands back varies), allocated blocks {blocks:+,} "
-        f"({blocks / second['blocks']:+.2%})."
+        f"for {in_flight:,} gets in flight). From batch {first + 1} to batch {len(batches)}: "
+        f"RSS with the results held {held / 1024:+.1f} MiB, after the drop "
+        f"{dropped / 1024:+.1f} MiB (how much the allocator hands back varies), "
+        f"allocated blocks {blocks:+,} ({blocks / second['blocks']:+.2%})."
     )
 
 
@@ -161,28 +145,18 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(child(args.child))
         return
 
-    from bench_http import key_and_token
-
-    pem, token, _ = key_and_token()
+    pem, _ = new_p521_key()
     results = {}
     with FakeProcess() as fake:
-        setup = {
-            "url": fake.url,
-            "token": token,
-            "pem": pem,
-            "body": "",
-            "in_flight": args.in_flight,
-        }
+        message = {"setup": make_setup(fake.url, pem), "in_flight": args.in_flight}
         for kind in args.clients.split(","):
-            results[kind] = run_child(kind, fake, setup, args.batches)
-    for line in environment(["gr4vy-async", "aiohttp", "msgspec", "tenacity"]):
-        print(line)
-    print(f"{dt.date.today().isoformat()}; command: {' '.join(sys.argv)}")
-    print(
+            results[kind] = run_child(kind, fake, message, args.batches)
+    print_header(
+        ["gr4vy-async", "aiohttp", "msgspec", "tenacity"],
         f"{args.batches} batches of {args.in_flight:,} gets started at once through one client "
         f"(pool of 100 connections) against FakeGr4vy in its own process; each client in a "
         f"fresh process; results dropped and garbage collected after each batch; the fake "
-        f"reset (empty request log, new sessions) between batches."
+        f"reset (empty request log, new sessions) between batches.",
     )
     for kind, result in results.items():
         report(kind, result, args.in_flight)

@@ -1,7 +1,9 @@
 """Client-side CPU per call: gr4vy_async over a stub aiohttp session (no I/O, no aiohttp).
 
 What is left is our own code plus msgspec and yarl: validation, encoding,
-headers, the attempt loop, decoding. ``--baseline DIR`` measures a second
+headers, the attempt loop, decoding. The client is ``_clients.Ours`` (the
+cached ES512 provider) over the stub; the response is
+``_clients.session_response()``. ``--baseline DIR`` measures a second
 copy of ``gr4vy_async`` (a directory holding the package, e.g. from
 ``git archive main gr4vy_async | tar -x -C /tmp/base``) side by side: each
 round runs every tree in a fresh process, the order flips every round, and
@@ -26,6 +28,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _clients import Ours, make_setup, new_p521_key, operation, run_calls, session_response
+from _common import print_header, print_table, rotated
 
 OPS = ("get", "delete", "create", "update")
 SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
@@ -83,56 +88,20 @@ class StubSession:
         return _Response(status, body)
 
 
-def session_json() -> bytes:
-    """A CheckoutSession as the server echoes the seed's create body."""
-    import msgspec
-
-    from gr4vy_async.testing.payloads import seed_create_body
-
-    echoed = msgspec.to_builtins(seed_create_body())
-    echoed.pop("expires_in", None)
-    echoed.update(type="checkout-session", id=SESSION_ID, expires_at="2030-01-01T00:00:00Z")
-    return json.dumps(echoed).encode()
-
-
 async def child(calls: int) -> dict[str, float]:
-    """µs per call of each operation, after a warm-up."""
-    import gr4vy_async
-    from gr4vy_async.testing.payloads import seed_create_body
-
-    raw = session_json()
+    """µs per call of each operation, after a warm-up of ``calls // 5``."""
+    raw = session_response()
     answers = {"GET": (200, raw), "POST": (201, raw), "PUT": (200, raw), "DELETE": (204, b"")}
-    client = gr4vy_async.Gr4vy(
-        server_url="https://api.sandbox.acme.gr4vy.app",
-        bearer_auth="token",
-        session=StubSession(answers),  # type: ignore[arg-type]
-    )
-    sessions = client.checkout_sessions
-    body = seed_create_body()
-
-    def call(op: str) -> Any:
-        if op == "get":
-            return sessions.get(session_id=SESSION_ID)
-        if op == "delete":
-            return sessions.delete(session_id=SESSION_ID)
-        if op == "create":
-            return sessions.create(request_body=body)
-        return sessions.update(
-            session_id=SESSION_ID,
-            cart_items=body.cart_items,
-            metadata=body.metadata,
-            buyer=body.buyer,
-            airline=body.airline,
-            expires_in=body.expires_in,
-        )
-
+    pem, _ = new_p521_key()
+    setup = make_setup("https://api.sandbox.acme.gr4vy.app", pem)
+    client = Ours(setup, session=StubSession(answers))  # type: ignore[arg-type]
+    ids = [SESSION_ID] * (calls + calls // 5)
     results = {}
     for op in OPS:
-        for _ in range(calls // 5):
-            await call(op)
+        call = operation(client, op, ids)
+        await run_calls(call, 0, calls // 5, 1)
         started = time.perf_counter()
-        for _ in range(calls):
-            await call(op)
+        await run_calls(call, calls // 5, calls, 1)
         results[op] = (time.perf_counter() - started) / calls * 1e6
     await client.aclose()
     return results
@@ -154,14 +123,14 @@ def run_tree(tree: str | None, calls: int) -> dict[str, float]:
     return dict(json.loads(out))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Alternate the trees for ``--rounds`` rounds and print the medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", help="a directory holding another gr4vy_async")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(asyncio.run(child(args.calls))))
         return
@@ -169,17 +138,19 @@ def main() -> None:
     if args.baseline:
         trees["baseline"] = args.baseline
     samples: dict[str, dict[str, list[float]]] = {name: {op: [] for op in OPS} for name in trees}
-    for round_number in range(args.rounds):
-        order = list(trees) if round_number % 2 == 0 else list(reversed(trees))
-        for name in order:
+    for round_ in range(args.rounds):
+        for name in rotated(list(trees), round_):
             for op, value in run_tree(trees[name], args.calls).items():
                 samples[name][op].append(value)
-    print(f"command: {' '.join(sys.argv)}; {args.rounds} rounds of {args.calls} calls per op")
-    print("| operation | " + " | ".join(f"{name} µs/call" for name in trees) + " |")
-    print("|---|" + "---:|" * len(trees))
-    for op in OPS:
-        cells = " | ".join(f"{statistics.median(samples[name][op]):.1f}" for name in trees)
-        print(f"| {op} | {cells} |")
+    print_header(
+        ["gr4vy-async", "aiohttp", "msgspec", "tenacity"],
+        f"{args.rounds} rounds of {args.calls} calls per operation, each tree in a fresh "
+        "process, order rotating; medians\n",
+    )
+    print_table(
+        ["operation", *(f"{name} µs/call" for name in trees)],
+        ([op, *(f"{statistics.median(samples[name][op]):.1f}" for name in trees)] for op in OPS),
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ root::
 
 cProfile adds a fixed cost to every Python call, so it inflates code made of
 many small calls: read the shares, and confirm a fix with bench_http.py
-(``--candidate DIR`` measures a patched copy side by side).
+(``--candidate DIR`` measures a patched copy side by side). The client is
+``_clients.Ours``, the one every benchmark measures.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ import argparse
 import asyncio
 import cProfile
 import pstats
-import sys
 import sysconfig
 from collections import defaultdict
 from pathlib import Path
 
-from _common import FakeProcess, environment
+from _clients import Ours, Setup, make_setup, new_p521_key, operation, run_calls
+from _common import FakeProcess, print_header, print_table
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
@@ -73,39 +74,52 @@ def print_profile(stats: pstats.Stats, calls: int, top: int, ours_top: int) -> N
         f"(idle in epoll, left out: {idle * 1000:.0f} ms). calls/call counts each resume "
         "of a coroutine.\n"
     )
-    print("| own µs/call | share | calls/call | ours | function |")
-    print("|---:|---:|---:|:---:|---|")
-    for func, (_, ncalls, own, _, _) in rows[:top]:
-        mark = "**yes**" if package_of(func[0]) == "gr4vy_async" else ""
-        print(
-            f"| {own * 1e6 / calls:.1f} | {own / total:.1%} | {ncalls / calls:.2g} | {mark} | "
-            f"`{where(func)}` |"
-        )
+    print_table(
+        ["own µs/call", "share", "calls/call", "ours", "function"],
+        (
+            [
+                f"{own * 1e6 / calls:.1f}",
+                f"{own / total:.1%}",
+                f"{ncalls / calls:.2g}",
+                "**yes**" if package_of(func[0]) == "gr4vy_async" else "",
+                f"`{where(func)}`",
+            ]
+            for func, (_, ncalls, own, _, _) in rows[:top]
+        ),
+        align="rrrcl",
+    )
     print("\nOur own functions (own time, and cumulative time including callees)\n")
-    print("| own µs/call | cumulative µs/call | calls/call | function |")
-    print("|---:|---:|---:|---|")
     ours = [row for row in rows if package_of(row[0][0]) == "gr4vy_async"]
-    for func, (_, ncalls, own, cumulative, _) in ours[:ours_top]:
-        print(
-            f"| {own * 1e6 / calls:.1f} | {cumulative * 1e6 / calls:.1f} | "
-            f"{ncalls / calls:.2g} | `{where(func)}` |"
-        )
+    print_table(
+        ["own µs/call", "cumulative µs/call", "calls/call", "function"],
+        (
+            [
+                f"{own * 1e6 / calls:.1f}",
+                f"{cumulative * 1e6 / calls:.1f}",
+                f"{ncalls / calls:.2g}",
+                f"`{where(func)}`",
+            ]
+            for func, (_, ncalls, own, cumulative, _) in ours[:ours_top]
+        ),
+        align="rrrl",
+    )
     by_package: dict[str, float] = defaultdict(float)
     for func, entry in entries.items():
         by_package[package_of(func[0])] += entry[2]
     print("\nOwn time by package\n")
-    print("| package | µs/call | share |")
-    print("|---|---:|---:|")
-    for package, own in sorted(by_package.items(), key=lambda item: -item[1])[:12]:
-        print(f"| {package} | {own * 1e6 / calls:.1f} | {own / total:.1%} |")
+    print_table(
+        ["package", "µs/call", "share"],
+        (
+            [package, f"{own * 1e6 / calls:.1f}", f"{own / total:.1%}"]
+            for package, own in sorted(by_package.items(), key=lambda item: -item[1])[:12]
+        ),
+    )
 
 
 async def profile_op(
-    fake: FakeProcess, setup: dict[str, str], op: str, calls: int, concurrency: int
+    fake: FakeProcess, setup: Setup, op: str, calls: int, concurrency: int
 ) -> pstats.Stats:
     """Warm up, then profile ``calls`` calls of ``op`` at ``concurrency``."""
-    from bench_http import Ours, operation, run_calls
-
     client = Ours(setup)
     warmup = max(50, concurrency)
     fake.reset()
@@ -133,21 +147,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dump", type=Path, help="also write OP.prof files here (snakeviz etc.)")
     args = parser.parse_args(argv)
 
-    from bench_http import key_and_token
-
-    pem, token, _ = key_and_token()
+    pem, _ = new_p521_key()
     results = []
     with FakeProcess() as fake:
-        setup = {"url": fake.url, "token": token, "pem": pem}
+        setup = make_setup(fake.url, pem)
         for op in args.ops.split(","):
             stats = asyncio.run(profile_op(fake, setup, op, args.n, args.concurrency))
             results.append((op, stats))
             if args.dump:
                 args.dump.mkdir(parents=True, exist_ok=True)
                 stats.dump_stats(args.dump / f"{op}.prof")
-    for line in environment(["gr4vy-async", "aiohttp", "yarl", "multidict", "msgspec"]):
-        print(line)
-    print(f"command: {' '.join(sys.argv)}")
+    print_header(["gr4vy-async", "aiohttp", "yarl", "multidict", "msgspec"])
     for op, stats in results:
         print(f"\n## {op}: {args.n} calls at concurrency {args.concurrency}\n")
         print_profile(stats, args.n, args.top, args.ours_top)

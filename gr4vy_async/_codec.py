@@ -17,6 +17,7 @@ __all__ = [
     "RequestBody",
     "ResponseBody",
     "decoder_for",
+    "encode_fields",
     "encode_request",
     "finite_number",
     "hint",
@@ -277,12 +278,36 @@ def finite_number(value: object) -> bool:
         return False
 
 
-def _check(value: Any, type_: Any, path: str) -> tuple[bytes, Any]:
+def encode_fields(fields: dict[str, Any], type_: type[msgspec.Struct]) -> RequestBody:
+    """The JSON body of a model given as its fields (an update's keyword arguments).
+
+    The fields are made into the model at once, with no walk over them, and
+    checked as a model is; the bytes are the fields' own, so a value passed
+    equal to a default is still sent. What is refused, and the message, are
+    those of :func:`encode_request` with the fields as a dict.
+    """
+    try:
+        return RequestBody(_check(fields, type_, "", type_(**fields))[0])
+    except RecursionError:
+        raise _too_deep("") from None
+    except (InvalidRequestError, TypeError) as error:
+        # The dict form names the culprit as it always has (an unknown key
+        # before a bad value); it refuses every input refused above.
+        body = encode_request(fields, type_)
+        if isinstance(error, TypeError):
+            return body
+        raise error from None
+
+
+def _check(value: Any, type_: Any, path: str, model: Any = None) -> tuple[bytes, Any]:
+    """``value``'s JSON and the model it decodes to; ``model``: ``value`` as a model, if known."""
     try:
         check = _key_checks[type_]
     except KeyError:
         check = _key_checks[type_] = _key_check(_type_info(type_))
-    is_model = isinstance(value, msgspec.Struct)
+    if model is None and isinstance(value, msgspec.Struct):
+        model = value
+    is_model = model is not None
     if check is not None and not is_model and isinstance(value, _CONTAINERS):
         check(value, path)
     try:
@@ -296,7 +321,7 @@ def _check(value: Any, type_: Any, path: str) -> tuple[bytes, Any]:
         # a body with a null can hold one. (A model is compared below instead.)
         _reject_non_finite(value, path)
     try:
-        with models.strict_enums():
+        with models._strict_enums():
             decoded = decoder_for(type_).decode(body)
     except msgspec.ValidationError as exc:
         message = str(exc)
@@ -310,7 +335,7 @@ def _check(value: Any, type_: Any, path: str) -> tuple[bytes, Any]:
             where = f"{path}{joiner}{inner}"
             message = message[: match.start()]
         raise _invalid(where, _without_value(message)) from None
-    if is_model and decoded != value:
+    if is_model and decoded != model:
         # A model reads back as itself unless something in it did not survive
         # the trip (NaN read back as None, a dict with a bad key, a model of the
         # wrong class): only then is it walked, which costs several times more.

@@ -19,7 +19,7 @@ from yarl import URL
 
 from . import retries as _retries
 from ._codec import ResponseBody, decoder_for, finite_number
-from ._version import __version__
+from ._version import PRODUCT
 from .errors import (
     ClientClosedError,
     ConnectError,
@@ -31,7 +31,7 @@ from .errors import (
     ResponseValidationError,
     TokenProviderError,
     TransportError,
-    body_prefix,
+    _body_prefix,
     error_for_response,
 )
 from .hooks import REDACTED, Hooks, RequestInfo, ResponseInfo
@@ -51,7 +51,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-USER_AGENT = f"gr4vy-async/{__version__}"
+USER_AGENT = PRODUCT
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 MERCHANT_HEADER = "x-gr4vy-merchant-account-id"
 
@@ -352,6 +352,8 @@ class Transport:
         self._plain = self._with(merchant_account_id, has_body=False)
         self._json = self._with(merchant_account_id, has_body=True)
         self._token_source = bearer_auth
+        #: A provider's last token and its checked header value (see ``_provider_auth``).
+        self._last_auth: tuple[str, str] | None = None
         self._logger: DebugLogger = debug_logger if debug_logger is not None else logger
         is_enabled = getattr(self._logger, "isEnabledFor", None)
         self._debug_on: Callable[[], bool] = (
@@ -671,7 +673,14 @@ class Transport:
             raise TokenProviderError(
                 f"bearer_auth: the token provider raised {type(exc).__name__}"
             ) from exc
-        return self._checked_auth(token)
+        # A provider returns the same token for minutes, and scanning a JWT of
+        # ~500 characters for control characters costs more than the rest of
+        # our work per request (benchmarks/README.md, "Hot path"): a token
+        # equal to the last one is not checked again.
+        last = self._last_auth
+        if last is None or last[0] != token:
+            last = self._last_auth = (token, self._checked_auth(token))
+        return last[1]
 
 
 #: A value msgspec quotes in a message (``Invalid enum value 'x'``): response data stays out.
@@ -695,7 +704,7 @@ def _decode(
             f"{status}: the response body is not a valid {response_type.__name__}: {reason}",
             status_code=status,
             headers=response.headers,
-            body=body_prefix(raw),
+            body=_body_prefix(raw),
             method=method,
             url=str(url),
         ) from exc

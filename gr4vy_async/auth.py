@@ -32,13 +32,14 @@ from jwt.algorithms import ECAlgorithm
 from msgspec import UNSET, UnsetType
 
 from ._codec import _join
-from ._version import __version__
+from ._version import PRODUCT
 from .errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from .models import CheckoutSession
 
 __all__ = [
+    "ISSUER",
     "JWTScope",
     "JWTScopes",
     "PrivateKey",
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 #: The ``iss`` claim: the library's user agent.
-ISSUER = f"gr4vy-async/{__version__}"
+ISSUER = PRODUCT
 _ALGORITHM = "ES512"
 _DEFAULT_REFRESH_MARGIN = 60.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping, Sequence
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET, UnsetType
 
 from . import models
-from ._codec import encode_request, hint
+from ._codec import encode_fields, encode_request, hint
 from ._transport import Transport
 from .errors import InvalidRequestError
 from .retries import RetryConfig
@@ -19,26 +20,38 @@ from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 if TYPE_CHECKING:
     from .bulk import BulkProgress, BulkReport
 
-__all__ = ["CheckoutSessions"]
+__all__ = ["CheckoutSessions", "canonical_session_id"]
 
 _COLLECTION = "/checkout/sessions"
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def session_path(session_id: str | uuid.UUID) -> str:
-    """The URL path of a session; the id must be a UUID (this also stops path injection)."""
-    if isinstance(session_id, uuid.UUID):
-        return f"{_COLLECTION}/{session_id}"
+def canonical_session_id(session_id: str | uuid.UUID) -> str:
+    """A session id as Gr4vy writes it (lower case, hyphens), checked before any I/O.
+
+    The one check of a session id: the operations on one session, ``get_many``,
+    ``delete_many`` and the CLI all use it. A :class:`uuid.UUID` or any text
+    :class:`uuid.UUID` reads (upper case, braces, no hyphens) is accepted;
+    anything else raises :class:`~gr4vy_async.errors.InvalidRequestError`,
+    which also stops path injection.
+    """
     if isinstance(session_id, str):
         if _CANONICAL_UUID.fullmatch(session_id):
-            return f"{_COLLECTION}/{session_id}"
+            return session_id
         try:
-            return f"{_COLLECTION}/{uuid.UUID(session_id)}"
+            return str(uuid.UUID(session_id))
         except ValueError:
             pass
+    elif isinstance(session_id, uuid.UUID):
+        return str(session_id)
     raise InvalidRequestError(
         f"session_id: expected a UUID, got {hint(session_id)}", field="session_id"
     )
+
+
+def _session_path(session_id: str | uuid.UUID) -> str:
+    """The URL path of a session."""
+    return f"{_COLLECTION}/{canonical_session_id(session_id)}"
 
 
 class CheckoutSessions:
@@ -148,7 +161,7 @@ class CheckoutSessions:
         """Retrieve the information stored on a checkout session."""
         return await self._session_request(
             "GET",
-            session_path(session_id),
+            _session_path(session_id),
             None,
             merchant_account_id,
             timeout_in_seconds,
@@ -202,12 +215,12 @@ class CheckoutSessions:
             "payment_source": payment_source,
             "intent": intent,
         }
-        path = session_path(session_id)
+        path = _session_path(session_id)
         body = {name: value for name, value in fields.items() if value is not UNSET}
         return await self._session_request(
             "PUT",
             path,
-            encode_request(body, models.CheckoutSessionUpdate),
+            encode_fields(body, models.CheckoutSessionUpdate),
             merchant_account_id,
             timeout_in_seconds,
             retries,
@@ -230,7 +243,7 @@ class CheckoutSessions:
         """Delete a checkout session and all of its (PCI) data."""
         await self._transport.request(
             "DELETE",
-            session_path(session_id),
+            _session_path(session_id),
             response_type=None,
             merchant_account_id=merchant_account_id,
             timeout=timeout_in_seconds
@@ -259,65 +272,93 @@ class CheckoutSessions:
         keep_ids: bool = True,
         dedupe: bool = True,
         on_progress: Callable[[BulkProgress], object] | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        deadline: float | None = None,
+        stop_after: int | None = 20,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
         retries: RetryConfig | None = None,
     ) -> BulkReport:
-        """Delete many checkout sessions, at most ``concurrency`` at a time.
+        """Delete many checkout sessions with ``concurrency`` workers.
 
         Every id ends in exactly one outcome of the returned report: deleted
         (``done``), already gone (``missing``, a 404 when ``missing_ok``),
-        ``failed`` with its error, ``skipped`` (malformed or duplicate) or
-        ``cancelled`` (in flight when the caller cancelled). A 429 slows the
-        whole batch down. Pass ``report=`` to keep what finished when you
-        cancel; for millions of ids pass ``keep_ids=False, dedupe=False`` and
-        memory stays flat (counts and failures only).
+        ``failed`` (a small :class:`~gr4vy_async.bulk.Failure` record),
+        ``skipped`` (malformed, duplicate, or done per the journal),
+        ``cancelled`` (sent but not finished when cancelled or out of time) or
+        ``not_attempted`` (never sent: stopped early or out of time).
+
+        - A 425/429 makes that id wait its ``Retry-After`` and try again while
+          the others go on; the batch paces its send rate adaptively. A
+          rate-limited id is retried until ``max_elapsed`` of the retry policy
+          has passed since its first attempt (425/429 do not count against
+          ``max_attempts``; ``RetryConfig.none()`` retries nothing).
+        - ``deadline``: seconds for the whole batch.
+        - ``stop_after``: stop after that many consecutive 401, 403 or
+          cannot-connect failures (``None`` or 0: never); ``report.stopped``
+          and ``report.stop_cause`` say why.
+        - ``journal``: a file; each finished id is appended as a JSON line
+          and flushed; a rerun with the same journal skips ids already done
+          or missing.
+        - Pass ``report=`` to keep what finished when you cancel; for
+          millions of ids pass ``keep_ids=False, dedupe=False`` and memory
+          stays flat (counts, and the first 1,000 failures).
         """
-
-        from .bulk import BulkReport, run_bulk  # only bulk jobs pay for importing it
-
-        def delete(session_id: str, policy: RetryConfig) -> Coroutine[Any, Any, None]:
-            return self.delete(
-                session_id=session_id,
-                merchant_account_id=merchant_account_id,
-                timeout_in_seconds=timeout_in_seconds,
-                retries=policy,
-            )
-
-        return await run_bulk(
-            session_ids,
-            delete,
-            retries=retries or self._transport.retries,
-            concurrency=concurrency,
-            missing_ok=missing_ok,
-            report=report if report is not None else BulkReport(keep_ids=keep_ids),
-            dedupe=dedupe,
-            on_progress=on_progress,
-        )
+        return await self._many(
+            self.delete, session_ids, concurrency=concurrency, missing_ok=missing_ok,
+            report=report, keep_ids=keep_ids, dedupe=dedupe, on_progress=on_progress,
+            journal=journal, deadline=deadline, stop_after=stop_after,
+            merchant_account_id=merchant_account_id, timeout_in_seconds=timeout_in_seconds,
+            retries=retries,
+        )  # fmt: skip
 
     async def get_many(
         self,
         session_ids: Iterable[str | uuid.UUID] | AsyncIterable[str | uuid.UUID],
         *,
         concurrency: int = 16,
+        missing_ok: bool = True,
         report: BulkReport | None = None,
+        keep_ids: bool = True,
         dedupe: bool = True,
         on_progress: Callable[[BulkProgress], object] | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        deadline: float | None = None,
+        stop_after: int | None = 20,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
         retries: RetryConfig | None = None,
     ) -> BulkReport:
         """Get many checkout sessions; found ones are in ``report.results`` by id.
 
-        Outcomes as for :meth:`delete_many`; a 404 is ``missing``.
+        Options and outcomes as for :meth:`delete_many`; a 404 is ``missing``
+        (``failed`` with ``missing_ok=False``). With ``keep_ids=False`` no
+        results are kept, and ids a journal records are skipped (their
+        sessions are not fetched again).
         """
+        return await self._many(
+            self.get, session_ids, concurrency=concurrency, missing_ok=missing_ok,
+            report=report, keep_ids=keep_ids, dedupe=dedupe, on_progress=on_progress,
+            journal=journal, deadline=deadline, stop_after=stop_after,
+            merchant_account_id=merchant_account_id, timeout_in_seconds=timeout_in_seconds,
+            retries=retries,
+        )  # fmt: skip
 
-        from .bulk import run_bulk
+    async def _many(
+        self,
+        operation: Callable[..., Coroutine[Any, Any, Any]],
+        session_ids: Iterable[str | uuid.UUID] | AsyncIterable[str | uuid.UUID],
+        *,
+        merchant_account_id: str | UnsetType | None,
+        timeout_in_seconds: float | None,
+        retries: RetryConfig | None,
+        **options: Any,
+    ) -> BulkReport:
+        """``operation`` (``self.get`` or ``self.delete``) over many ids, via :func:`run_bulk`."""
+        from .bulk import run_bulk  # only bulk jobs pay for importing it
 
-        def get(
-            session_id: str, policy: RetryConfig
-        ) -> Coroutine[Any, Any, models.CheckoutSession]:
-            return self.get(
+        def one(session_id: str, policy: RetryConfig) -> Coroutine[Any, Any, Any]:
+            return operation(
                 session_id=session_id,
                 merchant_account_id=merchant_account_id,
                 timeout_in_seconds=timeout_in_seconds,
@@ -325,12 +366,5 @@ class CheckoutSessions:
             )
 
         return await run_bulk(
-            session_ids,
-            get,
-            retries=retries or self._transport.retries,
-            concurrency=concurrency,
-            missing_ok=True,
-            report=report,
-            dedupe=dedupe,
-            on_progress=on_progress,
+            session_ids, one, retries=retries or self._transport.retries, **options
         )

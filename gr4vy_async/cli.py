@@ -36,28 +36,45 @@ import msgspec
 from . import models
 from ._codec import validate
 from ._version import __version__
-from .bulk import DUPLICATE, BulkProgress, BulkReport, Outcome
-from .client import SERVERS, Gr4vy
+from .bulk import DUPLICATE, JOURNALED, BulkProgress, BulkReport, Failure, Outcome
+from .checkout_sessions import canonical_session_id
+from .client import DEFAULT_TIMEOUT, SERVERS, Gr4vy
 from .errors import Error404, Gr4vyError, InvalidRequestError
 
 if TYPE_CHECKING:
     from .auth import TokenProvider
     from .checkout_sessions import CheckoutSessions
 
-__all__ = ["EXIT_STATUS_HELP", "GLOBAL_OPTIONS", "build_parser", "main"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_STATUS_HELP",
+    "EXIT_USAGE",
+    "GLOBAL_OPTIONS",
+    "OUTPUTS",
+    "PROG",
+    "GlobalOption",
+    "UsageError",
+    "build_parser",
+    "main",
+]
 
+#: The command's name, as installed.
 PROG = "gr4vy-async"
+#: The exit statuses (see :data:`EXIT_STATUS_HELP`).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 #: The exit statuses, as ``--help`` and the README show them.
 EXIT_STATUS_HELP = """\
 exit status:
   0    everything succeeded (deleting an id that is already gone counts)
-  1    a call failed, or an id of a bulk call failed, was malformed or was cancelled
+  1    a call failed, or an id of a bulk call failed, was malformed, cancelled or not attempted
   2    bad arguments, environment, key or configuration: nothing was sent
   130  interrupted (Ctrl-C)
 every non-zero exit prints one line on stderr saying why"""
 
+#: The ``--output`` formats.
 OUTPUTS = ("table", "json", "yaml")
 _CLI_EXTRA = "pip install 'gr4vy-async[cli]'"
 
@@ -121,9 +138,19 @@ def _concurrency(text: str) -> int:
     return value
 
 
+def _stop_after(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more (a whole number), not {text[:40]!r}")
+    return value
+
+
 def _session_id(text: str) -> str:
     try:
-        return str(uuid.UUID(text.strip()))
+        return canonical_session_id(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected a checkout session id (a UUID), not {_shown(text)}"
@@ -252,7 +279,7 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
         ("--timeout",),
         "per-request timeout in seconds, or a duration such as 30s or 1m",
         ("GR4VY_TIMEOUT",),
-        default=30.0,
+        default=DEFAULT_TIMEOUT,
         type=_timeout,
         metavar="DURATION",
         shown_default="30s",
@@ -373,6 +400,21 @@ def _add_delete_options(delete: argparse.ArgumentParser) -> None:
     delete.add_argument(
         "--report", metavar="PATH", help="write every id's outcome as JSON to this file"
     )
+    delete.add_argument(
+        "--journal", metavar="PATH",
+        help="append each finished id to this JSON-lines file, flushed as it finishes; "
+        "a rerun with the same journal skips the ids it records as deleted or already gone",
+    )  # fmt: skip
+    delete.add_argument(
+        "--deadline", type=_timeout, metavar="SECONDS",
+        help="time for the whole batch (30, 90s, 5m); ids not finished by then are "
+        "reported as cancelled or not attempted, none lost",
+    )  # fmt: skip
+    delete.add_argument(
+        "--stop-after", type=_stop_after, default=20, metavar="N",
+        help="stop after N consecutive failures no retry can fix (401, 403, cannot connect); "
+        "the rest are reported as not attempted (0: never stop; default: 20)",
+    )  # fmt: skip
     delete.add_argument(
         "--no-progress", action="store_true", help="no progress bar, even on a terminal"
     )
@@ -713,16 +755,19 @@ def _report_json(report: BulkReport) -> dict[str, Any]:
         "already_gone": report.missing,
         "failed": [
             {
-                "id": sid,
-                "status": error.status_code,
-                "exception": type(error).__name__,
-                "message": error.message,
-                "error": str(error),
+                "id": failure.id,
+                "status": failure.status,
+                "code": failure.code,
+                "exception": failure.error,
+                "message": failure.message,
+                "error": failure.message,
             }
-            for sid, error in report.failed
+            for failure in report.failed
         ],
         "skipped": [{"id": sid, "reason": reason} for sid, reason in report.skipped],
         "cancelled": report.cancelled,
+        "not_attempted": report.not_attempted,
+        "stopped": report.stopped,
     }
 
 
@@ -733,20 +778,34 @@ def _plural(count: int, singular: str, plural: str) -> str:
 def _bulk_problem(report: BulkReport, first_malformed: str | None) -> str:
     """Why a bulk call did not fully succeed, in one line."""
     problems = []
-    if report.failed:
-        session_id, error = report.failed[0]
+    if report.stopped:
+        cause = report.stop_cause
         problems.append(
-            f"{_plural(len(report.failed), 'id', 'ids')} failed: first {session_id}: "
-            f"{type(error).__name__}: {str(error)[:200]}"
+            report.stopped + (f" ({cause.error}: {cause.message[:200]})" if cause else "")
         )
-    malformed = sum(reason != DUPLICATE for _, reason in report.skipped)
-    if malformed:
+    failed = report.counts[Outcome.FAILED]
+    if failed:
+        first = report.failed[0]
         problems.append(
-            f"{_plural(malformed, 'id was', 'ids were')} malformed: first "
-            + (first_malformed or repr(next(s for s, r in report.skipped if r != DUPLICATE)))
+            f"{_plural(failed, 'id', 'ids')} failed: first {first.id}: "
+            f"{first.error}: {first.message[:200]}"
         )
-    if report.cancelled:
-        problems.append(f"{_plural(len(report.cancelled), 'id was', 'ids were')} cancelled")
+    if report.malformed:
+        first_skipped = next(
+            (s for s, r in report.skipped if r not in (DUPLICATE, JOURNALED)), None
+        )
+        where = first_malformed or (repr(first_skipped) if first_skipped else "")
+        problems.append(
+            f"{_plural(report.malformed, 'id was', 'ids were')} malformed"
+            + (f": first {where}" if where else "")
+        )
+    if report.counts[Outcome.CANCELLED]:
+        cancelled = report.counts[Outcome.CANCELLED]
+        problems.append(f"{_plural(cancelled, 'id was', 'ids were')} cancelled")
+    if report.counts[Outcome.NOT_ATTEMPTED]:
+        problems.append(
+            f"{_plural(report.counts[Outcome.NOT_ATTEMPTED], 'id', 'ids')} not attempted"
+        )
     return "; ".join(problems)
 
 
@@ -796,7 +855,7 @@ async def _version(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    from .demo import run_demo
+    from .testing.demo import run_demo
 
     if args.output == "table":
         return await run_demo(out)
@@ -940,26 +999,41 @@ def _check_delete(args: argparse.Namespace) -> None:
     """Checks of a delete's arguments, before the client is made and any request is sent."""
     if bool(args.session_ids) == bool(args.from_file):
         raise UsageError("give session ids or --from-file, not both or neither")
+    _check_writable(args.report, "--report")
+    _check_writable(args.journal, "--journal")
+
+
+def _check_writable(path: str | None, option: str) -> None:
+    """Refuse an output file we could not write, before any request is sent."""
+    if path is None:
+        return
+    try:
+        with open(path, "ab"):  # creates it, keeps what is there (a journal to resume)
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot write {path}: {exc.strerror}") from None
 
 
 def _write_delete(report: BulkReport, args: argparse.Namespace, out: TextIO) -> None:
     if args.output != "table":
         _emit(_report_json(report), args, out)
         return
-    out.write(
-        "deleted {done}, already gone {missing}, failed {failed}, skipped {skipped}\n".format(
-            **report.summary()
-        )
+    counts = report.counts
+    line = "deleted {done}, already gone {missing}, failed {failed}, skipped {skipped}".format(
+        **report.summary()
     )
-    for session_id, error in report.failed[:20]:
-        out.write(f"failed {session_id}: {type(error).__name__}: {_printable(str(error))}\n")
+    extra = ((Outcome.CANCELLED, "cancelled"), (Outcome.NOT_ATTEMPTED, "not attempted"))
+    line += "".join(f", {name} {counts[outcome]}" for outcome, name in extra if counts[outcome])
+    out.write(line + "\n")
+    for failure in report.failed[:20]:
+        out.write(f"failed {failure.id}: {failure.error}: {_printable(failure.message)}\n")
 
 
 def _one_delete_failed(
     report: BulkReport, session_id: str, error: Gr4vyError, args: argparse.Namespace, out: TextIO
 ) -> int:
     """A one-id delete that failed, with ``-o json|yaml``: the report on stdout, as for many."""
-    report.record(session_id, Outcome.FAILED, error)
+    report.record(session_id, Outcome.FAILED, Failure.of(session_id, error))
     _write_delete(report, args, out)
     _complain(f"{type(error).__name__}: {error}")
     return EXIT_FAILED
@@ -969,7 +1043,7 @@ async def _delete(args: argparse.Namespace, out: TextIO) -> int:
     _check_delete(args)
     keep_ids = bool(args.report) or args.output != "table"
     report = BulkReport(keep_ids=keep_ids)
-    if len(args.session_ids) == 1 and not args.report:
+    if len(args.session_ids) == 1 and not (args.report or args.journal):
         (session_id,) = args.session_ids
         async with _client(args) as client:
             try:
@@ -996,7 +1070,8 @@ async def _delete(args: argparse.Namespace, out: TextIO) -> int:
             with _progress_bar(total, not args.no_progress) as on_progress:
                 await client.checkout_sessions.delete_many(
                     ids, concurrency=args.concurrency, report=report,
-                    on_progress=on_progress,
+                    on_progress=on_progress, journal=args.journal,
+                    deadline=args.deadline, stop_after=args.stop_after,
                 )  # fmt: skip
         finally:
             if args.report:

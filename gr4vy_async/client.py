@@ -27,7 +27,7 @@ from .hooks import Hooks
 from .retries import RetryConfig
 from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 
-__all__ = ["SERVERS", "Gr4vy"]
+__all__ = ["DEFAULT_TIMEOUT", "SERVERS", "Gr4vy"]
 
 #: The named Gr4vy environments; ``{id}`` is the instance id.
 SERVERS: Mapping[str, str] = {
@@ -38,7 +38,7 @@ _INSTANCE_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 DEFAULT_TIMEOUT = 30.0
 
 
-def resolve_base_url(
+def _resolve_base_url(
     *, id: str, server: str, server_url: str | None, allow_insecure_http: bool
 ) -> str:
     """The API base URL, checked: https, unless loopback or explicitly allowed."""
@@ -152,7 +152,7 @@ class Gr4vy:
         if merchant_account_id is None:
             merchant_account_id = os.environ.get("GR4VY_MERCHANT_ACCOUNT_ID") or None
         self.hooks = Hooks()
-        self.server_url = resolve_base_url(
+        self.server_url = _resolve_base_url(
             id="example" if id is None else id,
             server="sandbox" if server is None else server,
             server_url=server_url,

@@ -1,10 +1,41 @@
 """The exceptions this library raises, and the one status -> exception table.
 
-Every exception is a :class:`Gr4vyError`. A response with a documented status
-raises the class named as in the official SDK (``Error404``, ...) whatever its
-body, with the parsed body in ``data`` when it decodes; any other error status
-raises :class:`APIError`. Messages and reprs carry the status, code, message,
-attempts and request line, never the bearer token or the request body.
+The tree (each line a class; indented classes are subclasses)::
+
+    Gr4vyError                     every exception the library raises
+    ├── InvalidRequestError        bad input, raised before any I/O (also a ValueError)
+    ├── ClientClosedError          the client is closed (also a RuntimeError)
+    ├── EventLoopError             the client is used from another event loop (also a RuntimeError)
+    ├── TokenProviderError         the bearer_auth provider raised
+    ├── TransportError             no HTTP response
+    │   ├── ConnectError           the connection failed or was dropped
+    │   └── RequestTimeoutError    the request did not finish in time
+    └── ResponseError              Gr4vy answered: status_code is always set
+        ├── APIError               an error status (300 or more) the API does not document
+        ├── Error400               400: invalid request
+        ├── Error401               401: unauthorized
+        ├── Error403               403: invalid credentials or no permission
+        │   ├── Error403Forbidden  403 "Invalid credentials"
+        │   └── Error403Active     403: the resource is currently active
+        ├── Error404               404: not found
+        ├── Error405               405: method not allowed
+        ├── Error409               409: duplicate record
+        ├── HTTPValidationError    422: the request did not validate
+        ├── Error425               425: too early
+        ├── Error429               429: too many requests
+        ├── Error500               500: server error
+        ├── Error502               502: upstream failed
+        ├── Error504               504: upstream timed out
+        ├── ResponseValidationError  a 2xx whose body does not decode
+        └── ResponseTooLargeError    a body larger than max_response_bytes
+
+``except errors.ResponseError`` catches every error that carries an HTTP
+status. A response with a documented status raises the class named as in the
+official SDK (``Error404``, ...; the table is :data:`ERRORS_BY_STATUS`)
+whatever its body, with the parsed body in ``data`` when it decodes; any
+other error status raises :class:`APIError`. Messages and reprs carry the
+status, code, message, attempts and request line, never the bearer token or
+the request body.
 """
 
 from __future__ import annotations
@@ -17,6 +48,8 @@ import msgspec
 from . import models
 
 __all__ = [
+    "BODY_PREFIX_LIMIT",
+    "ERRORS_BY_STATUS",
     "APIError",
     "ClientClosedError",
     "ConnectError",
@@ -38,6 +71,7 @@ __all__ = [
     "HTTPValidationError",
     "InvalidRequestError",
     "RequestTimeoutError",
+    "ResponseError",
     "ResponseTooLargeError",
     "ResponseValidationError",
     "TokenProviderError",
@@ -157,15 +191,25 @@ class RequestTimeoutError(TransportError):
     """The request did not finish within its timeout."""
 
 
-class APIError(Gr4vyError):
-    """An error status the API does not document, or an undocumented error body."""
+class ResponseError(Gr4vyError):
+    """Gr4vy answered and the call failed on the answer; the base of every error with a status.
+
+    ``status_code`` and ``headers`` are the response's. Catch this for "any
+    HTTP error status"; a subclass says which.
+    """
+
+    status_code: int
 
 
-class ResponseValidationError(Gr4vyError):
+class APIError(ResponseError):
+    """An error status (300 or more) the API does not document; ``data`` is ``None``."""
+
+
+class ResponseValidationError(ResponseError):
     """A success response whose body does not decode into the documented model."""
 
 
-class ResponseTooLargeError(Gr4vyError):
+class ResponseTooLargeError(ResponseError):
     """The response body (decompressed) was larger than the client's ``max_response_bytes``.
 
     Reading stopped at the limit and the connection was closed; ``status_code``
@@ -173,7 +217,7 @@ class ResponseTooLargeError(Gr4vyError):
     """
 
 
-class _DocumentedError(Gr4vyError):
+class _DocumentedError(ResponseError):
     """An error status the spec documents, with its JSON body model."""
 
     status: ClassVar[int]
@@ -307,21 +351,21 @@ def _parse_body(body: bytes, model: type[msgspec.Struct]) -> Any:
         return None
 
 
-def body_prefix(body: bytes) -> str:
+def _body_prefix(body: bytes) -> str:
     """The start of a response body as text, for an exception's ``body``."""
     return body[: BODY_PREFIX_LIMIT * 4].decode("utf-8", "replace")[:BODY_PREFIX_LIMIT]
 
 
 def error_for_response(
     status: int, headers: Mapping[str, str], body: bytes, *, method: str, url: str
-) -> Gr4vyError:
+) -> ResponseError:
     """The exception for an error response: the class follows the status, whatever the body.
 
     ``data`` is the body parsed as the status's documented model when it
     decodes as one (every field of those models is optional, so ``{}`` does),
     else ``None``.
     """
-    cls: type[Gr4vyError] = ERRORS_BY_STATUS.get(status, APIError)
+    cls: type[ResponseError] = ERRORS_BY_STATUS.get(status, APIError)
     data = _parse_body(body, cls.model) if issubclass(cls, _DocumentedError) else None
     if data is None:
         # The body itself stays out of the message: it may echo request data.
@@ -336,6 +380,6 @@ def error_for_response(
             elif _ACTIVE_MESSAGE in text:
                 cls = Error403Active
     return cls(
-        message, status_code=status, headers=headers, body=body_prefix(body), data=data,
+        message, status_code=status, headers=headers, body=_body_prefix(body), data=data,
         method=method, url=url,
     )  # fmt: skip

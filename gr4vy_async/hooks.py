@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from .errors import Gr4vyError
 
 __all__ = [
+    "REDACTED",
     "AfterErrorHook",
     "AfterSuccessHook",
     "BeforeRequestHook",
@@ -33,6 +34,7 @@ __all__ = [
     "ResponseInfo",
 ]
 
+#: What a hook sees instead of the ``Authorization`` header's value.
 REDACTED = "[redacted]"
 
 

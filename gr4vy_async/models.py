@@ -33,18 +33,25 @@ __all__ = [
     "Airline",
     "AirlineLeg",
     "AirlinePassenger",
+    "AirportCode",
+    "Amount",
+    "AwareDatetime",
     "BaseModel",
     "BillingDetails",
     "BillingDetailsInput",
     "CardScheme",
     "CardType",
+    "CarrierCode",
     "CartItem",
     "CheckoutSession",
     "CheckoutSessionCreate",
     "CheckoutSessionPaymentMethod",
     "CheckoutSessionPaymentMethodDetails",
     "CheckoutSessionUpdate",
+    "CountryCode",
     "CreateCheckoutSessionBody",
+    "CurrencyCode",
+    "EmailAddress",
     "Error400",
     "Error401",
     "Error403",
@@ -61,6 +68,10 @@ __all__ = [
     "GuestBuyer",
     "GuestBuyerInput",
     "HTTPValidationError",
+    "IataDesignator",
+    "IcaoCode",
+    "Maybe",
+    "PhoneNumber",
     "ProductType",
     "RouteType",
     "ShippingDetailsCreate",
@@ -68,20 +79,27 @@ __all__ = [
     "TaxIDKind",
     "TaxId",
     "TaxIdKind",
+    "Text",
+    "Text50",
+    "Text100",
+    "Text200",
+    "Text255",
     "TicketDeliveryMethod",
     "TransactionIntent",
     "TransactionPaymentSource",
     "UnsetType",
+    "Uuid",
     "ValidationError",
 ]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 #: A request field that may be left out (``UNSET``), cleared (``None``) or set.
-Maybe = Union[T, None, UnsetType]  # noqa: UP007 - a generic alias needs Union
+Maybe = Union[_T, None, UnsetType]  # noqa: UP007 - a generic alias needs Union
 
-# Shapes that recur across the spec. Patterns end in ``\Z`` where the spec says
-# ``$``: Python's ``$`` also matches before a trailing newline, JSON Schema's not.
+# Shapes that recur across the spec, public since field annotations name them.
+# Patterns end in ``\Z`` where the spec says ``$``: Python's ``$`` also matches
+# before a trailing newline, JSON Schema's not.
 Amount = Annotated[int, Meta(ge=0, le=99_999_999)]
 CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}\Z")]
 CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Z]{3}\Z")]
@@ -102,12 +120,12 @@ Uuid = Annotated[str, Meta(pattern=r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a
 
 # --------------------------------------------------------------------------- enums
 
-_strict_enums: contextvars.ContextVar[bool] = contextvars.ContextVar(
+_enums_strict: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "gr4vy_async_strict_enums", default=False
 )
 
 
-class strict_enums:  # lower case: used like a function, ``with strict_enums():``
+class _strict_enums:  # lower case: used like a function, ``with _strict_enums():``
     """Reject enum values this release does not know (used to validate requests).
 
     A class, not a generator context manager: it runs on every request, and
@@ -117,10 +135,10 @@ class strict_enums:  # lower case: used like a function, ``with strict_enums():`
     __slots__ = ("_token",)
 
     def __enter__(self) -> None:
-        self._token = _strict_enums.set(True)
+        self._token = _enums_strict.set(True)
 
     def __exit__(self, *exc_info: object) -> None:
-        _strict_enums.reset(self._token)
+        _enums_strict.reset(self._token)
 
 
 class _OpenEnum(str, enum.Enum):
@@ -132,7 +150,7 @@ class _OpenEnum(str, enum.Enum):
 
     @classmethod
     def _missing_(cls, value: object) -> Any:
-        if _strict_enums.get() or not isinstance(value, str):
+        if _enums_strict.get() or not isinstance(value, str):
             return None
         member = str.__new__(cls, value)
         member._name_ = value

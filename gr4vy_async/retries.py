@@ -28,10 +28,11 @@ from .errors import (
     TransportError,
 )
 
-__all__ = ["RetryConfig", "retry_after_seconds"]
+__all__ = ["IDEMPOTENT_METHODS", "NOT_PROCESSED_STATUSES", "RetryConfig", "retry_after_seconds"]
 
 _DELTA_SECONDS = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() takes "²"
 
+#: Methods whose request may be sent again after a 5xx or a dropped connection.
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 #: Statuses that say "nothing was done, try later": safe to retry for any method.
 NOT_PROCESSED_STATUSES = frozenset({425, 429})

@@ -20,6 +20,7 @@ from .errors import InvalidRequestError
 from .retries import RetryConfig as _Policy
 
 __all__ = [
+    "AnyRetryConfig",
     "BackoffStrategy",
     "RetryConfig",
     "as_retry_policy",

@@ -18,11 +18,13 @@ SDK_README_PATH = CONTRACT / "gr4vy-2.4.27-README.md"
 
 @functools.cache
 def spec() -> dict[str, Any]:
-    return json.loads(SPEC_PATH.read_text())
+    document: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+    return document
 
 
 def schemas() -> dict[str, Any]:
-    return spec()["components"]["schemas"]
+    found: dict[str, Any] = spec()["components"]["schemas"]
+    return found
 
 
 def validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
@@ -36,7 +38,8 @@ def schema_validator(name: str) -> jsonschema.Draft202012Validator:
 
 
 def operation(path: str, method: str) -> dict[str, Any]:
-    return spec()["paths"][path][method]
+    found: dict[str, Any] = spec()["paths"][path][method]
+    return found
 
 
 def seed_examples() -> list[str]:

@@ -30,7 +30,8 @@ class CompatClientResponse(aiohttp.ClientResponse):
     """
 
     def __init__(self, *args: Any, stream_writer: Any = None, **kwargs: Any) -> None:
-        super().__init__(*args, stream_writer=stream_writer or _StubStreamWriter(), **kwargs)
+        writer: Any = stream_writer or _StubStreamWriter()  # the stub has what aiohttp reads
+        super().__init__(*args, stream_writer=writer, **kwargs)
 
 
 class CompatAioresponses(aioresponses):
@@ -49,7 +50,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture
 def mock_http() -> Iterator[CompatAioresponses]:
-    with CompatAioresponses() as mocked:
+    mocked = CompatAioresponses()
+    with mocked:
         yield mocked
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
+import socket
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from gr4vy_async import Gr4vy, RetryConfig, errors
-from gr4vy_async.bulk import AdaptiveLimit, BulkProgress, BulkReport, Outcome, run_bulk
-from gr4vy_async.testing.fake import FakeGr4vy, Fault
+from gr4vy_async.bulk import JOURNALED, AdaptiveRate, BulkProgress, BulkReport, Outcome, run_bulk
+from gr4vy_async.testing import FakeGr4vy, Fault
 
 FAST = RetryConfig(initial_delay=0, max_delay=0.01, retry_after_cap=0.05)
 
@@ -26,9 +29,10 @@ def assert_accounted_once(report: BulkReport, ids: list[str]) -> None:
     seen = (
         report.done
         + report.missing
-        + [sid for sid, _ in report.failed]
+        + [failure.id for failure in report.failed]
         + [sid for sid, _ in report.skipped]
         + report.cancelled
+        + report.not_attempted
     )
     assert collections.Counter(seen) == collections.Counter(ids)
     assert report.total == len(ids)
@@ -84,7 +88,8 @@ async def test_failures_keep_their_typed_error(gr4vy_fake: FakeGr4vy) -> None:
     gr4vy_fake.faults.enqueue("DELETE", Fault.status(403, message="Invalid credentials"), times=2)
     async with client_for(gr4vy_fake) as client:
         report = await client.checkout_sessions.delete_many(ids, concurrency=1)
-    assert [type(error) for _, error in report.failed] == [errors.Error403Forbidden] * 2
+    assert [(f.error, f.status) for f in report.failed] == [("Error403Forbidden", 403)] * 2
+    assert all("Invalid credentials" in f.message for f in report.failed)
     assert report.counts[Outcome.DONE] == 3
     assert not report.ok
 
@@ -93,9 +98,8 @@ async def test_missing_ok_false_counts_404_as_failure(gr4vy_fake: FakeGr4vy) -> 
     gone = str(uuid.uuid4())
     async with client_for(gr4vy_fake) as client:
         report = await client.checkout_sessions.delete_many([gone], missing_ok=False)
-    ((session_id, error),) = report.failed
-    assert session_id == gone
-    assert isinstance(error, errors.Error404)
+    (failure,) = report.failed
+    assert (failure.id, failure.status, failure.error) == (gone, 404, "Error404")
 
 
 async def test_duplicates_are_skipped_not_sent_twice(gr4vy_fake: FakeGr4vy) -> None:
@@ -159,57 +163,10 @@ async def test_cancelling_half_way_still_reports_what_finished(gr4vy_fake: FakeG
     started = ids[: report.total]  # a list is consumed in order
     assert_accounted_once(report, started)
     assert 100 <= report.counts[Outcome.DONE] < 400
-    assert 1 <= len(report.cancelled) <= 10  # those in flight at the cancel
+    assert 1 <= len(report.cancelled) + len(report.not_attempted) <= 10  # held at the cancel
     # Every delete the server completed is reported done or (in flight) cancelled.
     completed = {sid for sid, st in deletes_by_id(gr4vy_fake).items() if 204 in st}
     assert set(report.done) <= completed <= set(report.done) | set(report.cancelled)
-
-
-async def test_adaptive_limit_halves_on_rate_limit_then_recovers() -> None:
-    now = [0.0]
-    limit = AdaptiveLimit(8, clock=lambda: now[0])
-    for _ in range(8):
-        await limit.acquire()
-    await limit.release(rate_limited_for=0.0)
-    assert limit.limit == 4
-    await limit.release(rate_limited_for=0.0)
-    assert limit.limit == 2
-    for _ in range(6):
-        await limit.release()
-    assert limit.in_flight == 0
-    assert limit.limit == 4  # +1 after 2 successes, +1 after 3 more
-    for _ in range(4 + 5 + 6 + 7):  # a round at 4, 5, 6 and 7
-        await limit.acquire()
-        await limit.release()
-    assert limit.limit == 8  # back to the maximum, and no further
-    for _ in range(20):
-        await limit.acquire()
-        await limit.release()
-    assert limit.limit == 8
-
-
-async def test_a_rate_limited_batch_pauses_every_worker() -> None:
-    calls: list[float] = []
-    loop = asyncio.get_running_loop()
-    rate_limited = True
-
-    async def call(session_id: str, policy: RetryConfig) -> None:
-        nonlocal rate_limited
-        calls.append(loop.time())
-        if rate_limited:
-            rate_limited = False
-            raise errors.Error429("429", status_code=429, headers={"Retry-After": "1"})
-
-    ids = [str(uuid.uuid4()) for _ in range(4)]
-    started = loop.time()
-    report = await run_bulk(
-        ids, call, retries=RetryConfig(retry_after_cap=0.2), concurrency=1, missing_ok=True
-    )
-    assert sorted(report.done) == sorted(ids)
-    assert report.rate_limited == 1
-    # After the 429 (Retry-After 1, capped at 0.2 s) nothing was sent for 0.2 s.
-    assert calls[1] - calls[0] >= 0.19
-    assert loop.time() - started >= 0.19
 
 
 async def test_memory_stays_flat_for_a_streamed_batch() -> None:
@@ -255,7 +212,7 @@ async def test_a_raising_progress_callback_does_not_count_an_id_twice() -> None:
     with pytest.raises(RuntimeError, match="callback bug"):
         await run_bulk(ids, call, retries=RetryConfig(), concurrency=3, missing_ok=True,
                        report=report, on_progress=explode)  # fmt: skip
-    recorded = report.done + report.cancelled
+    recorded = report.done + report.cancelled + report.not_attempted
     assert len(recorded) == len(set(recorded))
 
 
@@ -276,7 +233,7 @@ async def test_retries_none_means_no_rate_limit_waits_either() -> None:
     report = await run_bulk([str(uuid.uuid4())], call, retries=RetryConfig.none(),
                             concurrency=1, missing_ok=True)  # fmt: skip
     assert calls == 1
-    assert isinstance(report.failed[0][1], errors.Error429)
+    assert report.failed[0].status == 429
 
 
 async def test_malformed_ids_make_the_report_not_ok_but_duplicates_do_not() -> None:
@@ -292,45 +249,394 @@ async def test_malformed_ids_make_the_report_not_ok_but_duplicates_do_not() -> N
     assert not malformed.ok
 
 
-async def test_after_a_rate_limit_the_batch_runs_at_half_concurrency() -> None:
-    running = 0
-    started_after_429: list[int] = []  # how many ran when each later call started
-    rate_limited = asyncio.Event()
+# --------------------------------------------------------------------------- rate limits
+
+
+def rate_limit(status: int = 429, retry_after: str | None = "0") -> errors.Gr4vyError:
+    """A rate-limit error as the transport raises it (any class: the status is what counts)."""
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    return errors.APIError(f"{status}", status_code=status, headers=headers)
+
+
+async def test_a_rate_limited_id_waits_alone_while_the_others_go_on() -> None:
+    calls: list[str] = []
+    first, *others = [str(uuid.UUID(int=n)) for n in range(40)]
 
     async def call(session_id: str, policy: RetryConfig) -> None:
-        nonlocal running
-        running += 1
-        try:
-            if rate_limited.is_set():
-                started_after_429.append(running)
-            elif session_id == ids[0]:
-                rate_limited.set()
-                raise errors.Error429("429", status_code=429, headers={"Retry-After": "0"})
-            await asyncio.sleep(0.02)
-        finally:
-            running -= 1
+        calls.append(session_id)
+        await asyncio.sleep(0.001)
+        if session_id == first and calls.count(first) == 1:
+            raise rate_limit(retry_after="1")
 
-    ids = [str(uuid.UUID(int=n)) for n in range(40)]
-    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=8, missing_ok=True)
-    assert sorted(report.done) == sorted(ids)
+    report = await run_bulk([first, *others], call, retries=RetryConfig(retry_after_cap=0.2),
+                            concurrency=2, missing_ok=True)  # fmt: skip
+    assert sorted(report.done) == sorted([first, *others])
     assert report.rate_limited == 1
-    # The 429 halved the limit to 4; it grows back one step per 4 successes,
-    # so no call started after it ran beside more than 4 others at first.
-    assert max(started_after_429[:8]) <= 5
-    assert max(started_after_429) <= 8
+    # While the first id waited out its Retry-After, the other worker kept sending.
+    between = calls[calls.index(first) + 1 : len(calls) - calls[::-1].index(first) - 1]
+    assert len(between) >= 5
 
 
-async def test_acquire_blocks_above_the_halved_limit() -> None:
-    limit = AdaptiveLimit(4)
-    for _ in range(4):
-        await limit.acquire()
-    await limit.release(rate_limited_for=0.0)  # limit 2, 3 in flight
-    with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(limit.acquire(), 0.05)
-    await limit.release()  # 2 in flight: still no room under 2
-    with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(limit.acquire(), 0.05)
-    await limit.release()  # 1 in flight, and a round of 2 successes: limit 3
-    await asyncio.wait_for(limit.acquire(), 0.05)
-    await asyncio.wait_for(limit.acquire(), 0.05)
-    assert (limit.in_flight, limit.limit) == (3, 3)
+async def test_a_plain_text_429_from_a_proxy_is_waited_out_not_failed(
+    gr4vy_fake: FakeGr4vy,
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(20)]
+    proxy_429 = Fault.status(429, body=b"Too Many Requests", content_type="text/plain",
+                             retry_after=0)  # fmt: skip
+    gr4vy_fake.faults.enqueue("DELETE", proxy_429, times=20)
+    async with client_for(gr4vy_fake) as client:
+        report = await client.checkout_sessions.delete_many(ids, concurrency=4)
+    assert sorted(report.done) == sorted(ids)
+    assert report.counts[Outcome.FAILED] == 0
+    assert report.rate_limited == 20
+    assert not gr4vy_fake.sessions
+
+
+@pytest.mark.parametrize("status", [425, 429])
+async def test_rate_limit_waits_are_bounded_by_max_elapsed(status: int) -> None:
+    calls = 0
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        nonlocal calls
+        calls += 1
+        raise rate_limit(status, retry_after="1")
+
+    policy = RetryConfig(max_attempts=2, max_elapsed=0.35, retry_after_cap=0.1)
+    report = await run_bulk([str(uuid.uuid4())], call, retries=policy, concurrency=1,
+                             missing_ok=True)  # fmt: skip
+    (failure,) = report.failed
+    assert failure.status == status
+    # Waited out (a rate limit is not a failure at once), but not 21 times:
+    # each wait is 0.1 s and no retry starts 0.35 s after the first attempt.
+    assert 2 <= calls <= 4
+
+
+async def test_rate_limits_do_not_count_against_max_attempts() -> None:
+    calls = 0
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 5:
+            raise rate_limit(retry_after="0")
+
+    report = await run_bulk([str(uuid.uuid4())], call, retries=RetryConfig(max_attempts=2),
+                            concurrency=1, missing_ok=True)  # fmt: skip
+    assert report.counts[Outcome.DONE] == 1
+    assert calls == 6
+
+
+async def test_an_odd_retry_after_is_waited_by_default_not_a_crash() -> None:
+    calls = 0
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise rate_limit(retry_after="\u00b2")
+
+    report = await run_bulk([str(uuid.uuid4())], call, retries=RetryConfig(), concurrency=1,
+                            missing_ok=True, default_rate_limit_wait=0.01)  # fmt: skip
+    assert report.counts[Outcome.DONE] == 1
+
+
+async def test_the_rate_drops_once_per_episode_then_grows_back() -> None:
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    sent = [await rate.acquire() for _ in range(40)]  # not paced yet
+    assert not rate.enabled
+    for drops in sent[:20]:
+        now[0] += 0.01
+        rate.record(rate_limited=False, drops_at_send=drops)
+    for drops in sent[20:]:  # 20 rate limits to requests all sent before any drop
+        now[0] += 0.01
+        rate.record(rate_limited=True, drops_at_send=drops)
+    assert rate.drops == 1  # one episode, one drop
+    dropped_to = rate.rate
+    assert 0 < dropped_to < 40 / 0.4  # below the 100/s measured
+    # Successes: the rate grows back past where it dropped to.
+    for _ in range(100):
+        now[0] += 0.02
+        rate.record(rate_limited=False, drops_at_send=rate.drops)
+    assert rate.rate > dropped_to
+    grown = rate.rate
+    # A scattered 429 among successes is not an episode.
+    rate.record(rate_limited=True, drops_at_send=rate.drops)
+    assert rate.drops == 1
+    # Many 429s to requests sent at the new rate are a new episode: one more drop.
+    sent_at_new_rate = rate.drops
+    for _ in range(30):
+        now[0] += 0.01
+        rate.record(rate_limited=True, drops_at_send=sent_at_new_rate)
+    assert rate.drops == 2
+    assert rate.rate < grown
+
+
+async def test_once_rate_limited_the_batch_is_paced() -> None:
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    while not rate.enabled:  # 429s until they are an episode
+        now[0] += 0.01
+        rate.record(rate_limited=True, drops_at_send=0)
+    granted = 0
+
+    async def take() -> None:
+        nonlocal granted
+        await rate.acquire()
+        granted += 1
+
+    waiters = [asyncio.ensure_future(take()) for _ in range(5)]
+    await asyncio.sleep(0.05)  # the frozen clock refills nothing: no token to give
+    assert granted == 0
+    now[0] += 5 / rate.rate + 0.001  # enough time for five tokens
+    await asyncio.wait_for(asyncio.gather(*waiters), 5)
+    assert granted == 5
+
+
+# --------------------------------------------------------------------------- stop, deadline
+
+
+async def test_any_exception_from_one_call_is_that_ids_outcome() -> None:
+    ids = [str(uuid.UUID(int=n)) for n in range(30)]
+    raising = {ids[3]: RuntimeError("provider broke: secret-abc"), ids[7]: TimeoutError(),
+               ids[9]: ValueError("bad")}  # fmt: skip
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        if session_id in raising:
+            raise raising[session_id]
+
+    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True)
+    assert_accounted_once(report, ids)
+    assert {(f.id, f.error) for f in report.failed} == {
+        (ids[3], "RuntimeError"), (ids[7], "TimeoutError"), (ids[9], "ValueError")
+    }  # fmt: skip
+    assert all("secret" not in f.message for f in report.failed)
+    assert report.counts[Outcome.DONE] == 27
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_systemic_failure_stops_the_batch_early(status: int) -> None:
+    ids = [str(uuid.UUID(int=n)) for n in range(500)]
+    calls = 0
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0)
+        raise errors.APIError(f"{status} revoked", status_code=status)
+
+    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True,
+                            stop_after=10)  # fmt: skip
+    assert_accounted_once(report, ids)
+    assert 10 <= calls <= 10 + 4  # the ones in flight when it stopped finish
+    assert report.counts[Outcome.FAILED] == calls
+    assert report.counts[Outcome.NOT_ATTEMPTED] == 500 - calls
+    assert f"HTTP {status}" in (report.stopped or "")
+    assert getattr(report.stop_cause, "status", None) == status
+    assert not report.ok
+
+
+async def test_connection_refused_stops_early() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    ids = [str(uuid.UUID(int=n)) for n in range(200)]
+    async with Gr4vy(server_url=f"http://127.0.0.1:{port}", bearer_auth="t",
+                     retries=FAST) as client:  # fmt: skip
+        report = await client.checkout_sessions.delete_many(ids, concurrency=2, stop_after=5)
+    assert_accounted_once(report, ids)
+    assert report.counts[Outcome.FAILED] <= 5 + 2
+    assert getattr(report.stop_cause, "error", None) == "ConnectError"
+    assert "cannot connect" in (report.stopped or "")
+
+
+async def test_failures_that_are_not_systemic_or_not_consecutive_do_not_stop() -> None:
+    ids = [str(uuid.UUID(int=n)) for n in range(60)]
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        n = ids.index(session_id)
+        if n % 10 == 9:
+            return None  # a success now and then resets the streak
+        if n % 2:
+            raise errors.Error403Active("403 active", status_code=403)  # one resource, not all
+        raise errors.APIError("401", status_code=401)
+
+    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=1, missing_ok=True,
+                            stop_after=3)  # fmt: skip
+    assert report.stopped is None
+    assert report.counts[Outcome.NOT_ATTEMPTED] == 0
+    assert report.counts[Outcome.FAILED] == 54
+
+
+async def test_a_deadline_ends_the_batch_with_every_id_accounted_for() -> None:
+    ids = [str(uuid.UUID(int=n)) for n in range(300)]
+    started = asyncio.Event()
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        started.set()
+        await asyncio.sleep(0.02)
+
+    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True,
+                            deadline=0.2)  # fmt: skip
+    assert_accounted_once(report, ids)
+    assert report.stopped == "deadline of 0.2 s reached"
+    assert report.counts[Outcome.CANCELLED] <= 4
+    assert report.counts[Outcome.NOT_ATTEMPTED] > 0
+    assert report.counts[Outcome.DONE] + report.counts[Outcome.CANCELLED] < 300
+    assert not report.ok
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), True, "5"])
+async def test_a_bad_deadline_is_refused_before_any_call(bad: object) -> None:
+    with pytest.raises(errors.InvalidRequestError, match="deadline"):
+        await run_bulk(
+            [str(uuid.uuid4())],
+            lambda s, p: asyncio.sleep(0),
+            retries=RetryConfig(),
+            concurrency=1,
+            missing_ok=True,
+            deadline=bad,  # type: ignore[arg-type]
+        )
+
+
+# --------------------------------------------------------------------------- journal
+
+
+async def test_a_journal_records_every_finished_id_and_a_rerun_skips_the_done(
+    tmp_path: Path,
+) -> None:
+    ids = [str(uuid.UUID(int=n)) for n in range(50)]
+    journal = tmp_path / "run.jsonl"
+    fail_once = {ids[5], ids[6]}
+    sent: list[str] = []
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        sent.append(session_id)
+        if session_id == ids[1]:
+            raise errors.Error404("404", status_code=404)
+        if session_id in fail_once:
+            fail_once.discard(session_id)
+            raise errors.Error500("500", status_code=500)
+
+    first = await run_bulk([*ids, "junk"], call, retries=RetryConfig(), concurrency=4,
+                           missing_ok=True, journal=journal)  # fmt: skip
+    assert first.counts[Outcome.FAILED] == 2
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert len(lines) == 51
+    by_id = {line["id"]: line for line in lines}
+    assert by_id[ids[1]] == {"id": ids[1], "outcome": "missing", "status": 404}
+    assert (by_id[ids[5]]["outcome"], by_id[ids[5]]["status"]) == ("failed", 500)
+    assert by_id["junk"]["outcome"] == "skipped"
+    assert {line["outcome"] for line in lines} == {"done", "missing", "failed", "skipped"}
+    # A kill may leave half a line: the rerun still reads the rest and keeps appending whole lines.
+    with journal.open("ab") as file:
+        file.write(b'{"id": "cut sh')
+    sent.clear()
+    second = await run_bulk(ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True,
+                            journal=journal)  # fmt: skip
+    assert sorted(sent) == sorted([ids[5], ids[6]])  # only the failed ones again
+    assert second.counts[Outcome.DONE] == 2
+    assert second.counts[Outcome.SKIPPED] == 48
+    assert second.skipped[0][1] == JOURNALED
+    assert second.ok
+    tail = journal.read_text().splitlines()[-2:]
+    assert {json.loads(line)["id"] for line in tail} == {ids[5], ids[6]}
+
+
+async def test_get_many_takes_the_same_options(gr4vy_fake: FakeGr4vy, tmp_path: Path) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(10)]
+    async with client_for(gr4vy_fake) as client:
+        report = await client.checkout_sessions.get_many(
+            ids, keep_ids=False, journal=tmp_path / "j.jsonl", deadline=30, stop_after=5
+        )
+        again = await client.checkout_sessions.get_many(ids, journal=tmp_path / "j.jsonl")
+    assert report.counts[Outcome.DONE] == 10
+    assert (report.done, report.results) == ([], {})
+    assert again.counts[Outcome.SKIPPED] == 10
+
+
+# --------------------------------------------------------------------------- loop and memory
+
+
+@pytest.mark.parametrize("kind", ["malformed", "duplicate", "valid"])
+async def test_many_ids_never_freeze_the_event_loop(kind: str) -> None:
+    count = 20_000
+    same = str(uuid.UUID(int=1))
+    ids = [{"malformed": "x", "duplicate": same, "valid": str(uuid.UUID(int=n))}[kind]
+           for n in range(count)]  # fmt: skip
+    ticks = 0
+    finished = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not finished:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    async def instant(session_id: str, policy: RetryConfig) -> None:
+        return None
+
+    task = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0)
+    ticks = 0
+    report = await run_bulk(ids, instant, retries=RetryConfig(), concurrency=8, missing_ok=True,
+                            report=BulkReport(keep_ids=False))  # fmt: skip
+    finished = True
+    await task
+    assert report.total == count
+    # The batch let other tasks run at least once every few hundred ids.
+    assert ticks >= count // 512
+
+
+async def test_memory_stays_flat_on_every_outcome_without_keep_ids() -> None:
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        n = uuid.UUID(session_id).int % 4
+        if n == 1:
+            raise errors.Error404("404 gone", status_code=404)
+        if n == 2:
+            raise errors.Error403("403 forbidden for this one", status_code=403)
+
+    async def stream(count: int) -> AsyncIterator[str]:
+        for n in range(count):
+            yield "not-an-id" if n % 5 == 0 else str(uuid.UUID(int=n))
+
+    async def peak(count: int) -> int:
+        tracemalloc.start()
+        try:
+            report = await run_bulk(
+                stream(count), call, retries=RetryConfig(), concurrency=16, missing_ok=True,
+                report=BulkReport(keep_ids=False), dedupe=False, stop_after=0,
+            )  # fmt: skip
+            assert report.total == count
+            assert report.malformed == count // 5
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = await peak(6_000), await peak(60_000)
+    assert large < small * 1.5 + 64_000, (small, large)  # 10x the ids, about the same memory
+
+
+@pytest.mark.parametrize("ticks", [1, 2, 3, 5, 8, 13, 40, 100])
+async def test_a_cancel_at_any_moment_loses_no_id(ticks: int) -> None:
+    taken = 0
+
+    def source() -> Iterator[str]:
+        nonlocal taken
+        for n in range(20_000):
+            taken += 1
+            yield str(uuid.UUID(int=n)) if n % 300 == 0 else "junk"
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        await asyncio.sleep(0)
+
+    report = BulkReport()
+    task = asyncio.ensure_future(run_bulk(source(), call, retries=RetryConfig(), concurrency=4,
+                                          missing_ok=True, report=report))  # fmt: skip
+    for _ in range(ticks):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert 0 < taken < 20_000
+    assert report.total == taken  # every id taken from the source has its one outcome

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -20,7 +21,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gr4vy_async.testing.fake import FakeGr4vy, Fault
+from gr4vy_async.testing import FakeGr4vy, Fault
 
 TOKEN = "cli-secret-token-123"
 
@@ -84,7 +85,7 @@ async def test_failures_give_exit_status_1_and_are_listed(
     printed = json.loads(out)
     assert printed == json.loads((tmp_path / "r.json").read_text())  # complete, as the report
     assert printed["summary"] == {"done": 2, "missing": 0, "failed": 1, "skipped": 0,
-                                  "cancelled": 0}  # fmt: skip
+                                  "cancelled": 0, "not_attempted": 0}  # fmt: skip
     (failed,) = printed["failed"]
     assert failed["id"] in ids
     assert failed["id"] not in printed["deleted"]
@@ -955,3 +956,120 @@ async def test_options_between_positional_ids(gr4vy_fake: FakeGr4vy) -> None:
     )  # fmt: skip
     assert (code, err) == (0, "")
     assert sorted(json.loads(out)["deleted"]) == sorted([first, second, third])
+
+
+# --------------------------------------------------------------------------- bulk jobs
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--report", "/nonexistent/r.json"], "--report: cannot write /nonexistent/r.json"),
+        (["--journal", "/nonexistent/j.jsonl"], "--journal: cannot write /nonexistent/j.jsonl"),
+        (["--stop-after", "-1"], "--stop-after: must be 0 or more"),
+        (["--deadline", "0"], "--deadline"),
+    ],
+)
+async def test_bulk_delete_checks_its_outputs_before_any_request(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path, args: list[str], message: str
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(5)]
+    code, _, err = await run_cli(
+        "checkout-sessions", "delete", "--from-file", "-", *args,
+        stdin="\n".join(ids).encode(), url=gr4vy_fake.url,
+    )  # fmt: skip
+    assert code == 2
+    assert message in err
+    assert gr4vy_fake.requests == []
+    assert len(gr4vy_fake.sessions) == 5
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (["--server-url", "{url}", "--private-key", "not a key"], "--private-key"),
+        (["--server-url", "{url}", "--token", "two\nlines"], "--token"),
+        (["--server-url", "ftp://127.0.0.1:1", "--token", TOKEN], "--server-url"),
+        (["--server-url", "http//127.0.0.1", "--token", TOKEN], "--server-url"),
+    ],
+)
+async def test_bulk_delete_refuses_a_bad_key_or_url_before_any_request(
+    gr4vy_fake: FakeGr4vy, setup: list[str], message: str
+) -> None:
+    session_id = gr4vy_fake.create_session().id
+    code, _, err = await run_cli(
+        *[arg.format(url=gr4vy_fake.url) for arg in setup],
+        "checkout-sessions", "delete", "--from-file", "-", stdin=session_id.encode(),
+    )  # fmt: skip
+    assert code == 2
+    assert message in err
+    assert gr4vy_fake.requests == []
+
+
+async def test_bulk_delete_stops_early_with_one_line_naming_the_cause(
+    gr4vy_fake: FakeGr4vy,
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(100)]
+    gr4vy_fake.faults.rate("DELETE", Fault.status(401), probability=1.0)
+    code, out, err = await run_cli(
+        "checkout-sessions", "delete", "--from-file", "-", "--stop-after", "5",
+        "--concurrency", "1", stdin="\n".join(ids).encode(), url=gr4vy_fake.url,
+    )  # fmt: skip
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "deleted 0, already gone 0, failed 5, skipped 0, not attempted 95"
+    )
+    (line,) = err.splitlines()
+    assert "stopped after 5 consecutive failures (HTTP 401)" in line
+    assert "95 ids not attempted" in line
+    assert len(gr4vy_fake.requests) == 5
+    assert TOKEN not in out + err
+
+
+async def test_a_killed_bulk_delete_resumes_from_its_journal(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(300)]
+    (tmp_path / "ids.txt").write_text("\n".join(ids) + "\n")
+    journal = tmp_path / "journal.jsonl"
+    gr4vy_fake.faults.rate("DELETE", Fault.latency(0.01, after=True), probability=1.0)
+    command = [
+        sys.executable, "-m", "gr4vy_async", "--server-url", gr4vy_fake.url, "--token", TOKEN,
+        "checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt"),
+        "--journal", str(journal), "--concurrency", "4",
+    ]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        while not journal.exists() or journal.read_text().count("\n") < 100:
+            assert process.returncode is None, "finished before it could be killed"
+            await asyncio.sleep(0.005)
+    finally:
+        process.kill()  # SIGKILL: no clean-up, no report
+        await process.wait()
+    first_run = [json.loads(line) for line in journal.read_text().splitlines()]
+    done_first = {entry["id"] for entry in first_run}
+    assert 100 <= len(done_first) < 300
+    requests_first = len(gr4vy_fake.requests)
+
+    code, out, err = await run_cli(
+        "checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt"),
+        "--journal", str(journal), "--concurrency", "4", url=gr4vy_fake.url,
+    )  # fmt: skip
+    assert code == 0, err
+    assert not gr4vy_fake.sessions  # every id gone
+    rerun = {r.path.rsplit("/", 1)[1] for r in gr4vy_fake.requests[requests_first:]}
+    assert not rerun & done_first  # nothing the journal had was sent again
+    # None deleted twice: each id got at most one 204 over both runs.
+    deleted = collections.Counter(
+        r.path.rsplit("/", 1)[1] for r in gr4vy_fake.requests if r.status == 204
+    )
+    assert set(deleted) == set(ids)
+    assert max(deleted.values()) == 1
+    # The journal accounts for every id, as done or (deleted just before the kill) missing.
+    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert {e["id"] for e in entries} == set(ids)
+    assert {e["outcome"] for e in entries} <= {"done", "missing"}
+    skipped = len(done_first)
+    assert out.splitlines()[0].endswith(f"skipped {skipped}")

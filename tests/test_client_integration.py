@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from gr4vy_async import Gr4vy, RetryConfig, errors, models
-from gr4vy_async.testing.fake import FakeGr4vy, Fault
+from gr4vy_async.testing import FakeGr4vy, Fault
 from gr4vy_async.testing.payloads import seed_create_body
 
 TOKEN = "integration-token"
@@ -84,7 +84,7 @@ async def test_cancelling_in_flight_requests_leaves_no_open_connection(
         assert all(isinstance(r, asyncio.CancelledError) for r in results)
         connector = client._transport.open().connector
         assert connector is not None
-        assert len(connector._acquired) == 0  # type: ignore[attr-defined]
+        assert len(connector._acquired) == 0
         # The client still works after the cancellations.
         gr4vy_fake.faults.clear()
         assert (await client.checkout_sessions.get(session_id=session.id)).id == session.id

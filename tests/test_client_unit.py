@@ -54,7 +54,7 @@ def attempts(mock: CompatAioresponses, method: str, url: str) -> int:
 
 def error_body(status: int, message: str | None = None) -> dict[str, Any]:
     cls = errors.ERRORS_BY_STATUS[status].model
-    body = msgspec.to_builtins(cls())
+    body: dict[str, Any] = msgspec.to_builtins(cls())
     if message is not None:
         body["message"] = message
     if status == 422:

@@ -26,12 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gr4vy_async import models
 from gr4vy_async._codec import decoder_for, encode_request
-from gr4vy_async.testing.fake import (
-    INVALID_CREDENTIALS,
-    RESOURCE_ACTIVE,
-    FakeGr4vy,
-    Fault,
-)
+from gr4vy_async.testing import FakeGr4vy, Fault
+from gr4vy_async.testing.faults import INVALID_CREDENTIALS, RESOURCE_ACTIVE
 from gr4vy_async.testing.payloads import seed_create_body
 
 COLLECTION = "/checkout/sessions"

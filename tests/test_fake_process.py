@@ -112,3 +112,25 @@ def test_the_fake_imports_neither_pytest_nor_jwt() -> None:
         "assert 'jwt' not in sys.modules, 'jwt'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)  # noqa: S603
+
+
+async def test_a_rate_limit_answers_429_with_retry_after() -> None:
+    async with start("--rate-limit", "2") as server, aiohttp.ClientSession(headers=AUTH) as http:
+        statuses, retry_after = [], []
+        for _ in range(6):  # well over 2 per second, with a burst of 1
+            async with http.get(server.url + "/checkout/sessions/" + "0" * 8 + "-0000-4000-8000-"
+                                + "0" * 12) as r:  # fmt: skip
+                statuses.append(r.status)
+                retry_after.append(r.headers.get("Retry-After"))
+        assert statuses[0] == 404  # passed the limit, then not found
+        assert statuses.count(429) >= 3
+        assert {retry_after[n] for n, s in enumerate(statuses) if s == 429} == {"1"}
+        assert (await server.stop())[0] == 0
+
+
+@pytest.mark.parametrize("options", [{"rate_limit": 0}, {"rate_limit": 5, "rate_limit_burst": 0.5}])
+def test_a_bad_rate_limit_is_refused(options: dict[str, float]) -> None:
+    from gr4vy_async.testing.fake import FakeGr4vy
+
+    with pytest.raises(ValueError, match="rate_limit"):
+        FakeGr4vy(**options)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -145,7 +145,7 @@ async def test_every_operation_returns_its_model_or_raises_a_gr4vy_error(
     answer, client = fuzzed_client
     answer.update(status=status, body=body, headers=headers)
     sessions = client.checkout_sessions
-    calls = {
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
         "create": lambda: sessions.create(),
         "get": lambda: sessions.get(session_id=SESSION_ID),
         "update": lambda: sessions.update(session_id=SESSION_ID, amount=100),

@@ -276,7 +276,7 @@ async def test_bad_header_input_never_opens_a_connection() -> None:
             {"X-GR4VY-Merchant-Account-Id": "other"},
         ]:
             with pytest.raises(errors.InvalidRequestError):
-                await transport.request("GET", path, response_type=None, headers=headers)  # type: ignore[arg-type]
+                await transport.request("GET", path, response_type=None, headers=headers)  # type: ignore[call-overload]
         for value in BAD_VALUES:
             with pytest.raises(errors.InvalidRequestError):
                 await client.checkout_sessions.get(session_id=SESSION_ID, merchant_account_id=value)
@@ -347,7 +347,7 @@ async def test_a_per_call_base_url_is_checked_like_server_url_and_used() -> None
         path = f"/checkout/sessions/{SESSION_ID}"
         for bad in ["http://example.com", "ftp://127.0.0.1", "https://u:p@host", "no-scheme", 5]:
             with pytest.raises(errors.InvalidRequestError, match="server_url"):
-                await client._transport.request("GET", path, response_type=None, base_url=bad)  # type: ignore[arg-type]
+                await client._transport.request("GET", path, response_type=None, base_url=bad)  # type: ignore[call-overload]
         await client._transport.request("GET", path, response_type=None, base_url=other.url + "/")
     assert default.seen == []
     assert [seen.path for seen in other.seen] == [path]

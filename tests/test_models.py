@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from datetime import date
 from typing import Any
 
@@ -37,10 +38,11 @@ def _model_schemas() -> dict[str, Any]:
 
 
 def _canonical_name(spec_name: str) -> str:
-    return getattr(models, spec_name).__name__  # GuestBuyer -> GuestBuyerInput
+    name: str = getattr(models, spec_name).__name__  # GuestBuyer -> GuestBuyerInput
+    return name
 
 
-_UUID_PATTERN = models.Uuid.__metadata__[0].pattern
+_UUID_PATTERN = typing.get_args(models.Uuid)[1].pattern
 
 
 def _normalize(node: Any, defs: dict[str, Any], ref_prefix: str) -> Any:
@@ -160,9 +162,9 @@ def test_seed_create_example_builds_and_validates_against_spec() -> None:
 def _create_request_schema() -> dict[str, Any]:
     from _contract import operation
 
-    return operation("/checkout/sessions", "post")["requestBody"]["content"]["application/json"][
-        "schema"
-    ]
+    body = operation("/checkout/sessions", "post")["requestBody"]
+    schema: dict[str, Any] = body["content"]["application/json"]["schema"]
+    return schema
 
 
 def test_seed_payload_round_trips() -> None:
@@ -215,7 +217,7 @@ def test_spec_examples_decode(name: str) -> None:
     if name == "HTTPValidationError":
         example = {"detail": [{"loc": ["body"], "msg": "m", "type": "t"}]}
     schema_validator(name).validate(example)  # the example is itself valid
-    with models.strict_enums():
+    with models._strict_enums():
         decoded = decoder_for(getattr(models, name)).decode(json.dumps(example))
     for prop, value in example.items():
         got = msgspec.to_builtins(getattr(decoded, prop))
@@ -359,6 +361,7 @@ def test_cart_item_brand_and_subcategories_from_sdk_2_4_27() -> None:
         models.CheckoutSessionUpdate,
     )
     assert cleared.cart_items is not None
+    assert isinstance(cleared.cart_items, list)
     assert cleared.cart_items[0].brand is None
     with pytest.raises(InvalidRequestError, match=r"cart_items\[0\]\.subcategories"):
         validate(

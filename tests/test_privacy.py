@@ -70,7 +70,9 @@ def _ipython(value: Any) -> str:
 def _rich_console(value: Any) -> str:
     console = Console(file=io.StringIO(), width=120, color_system=None)
     console.print(Pretty(value))
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    file = console.file
+    assert isinstance(file, io.StringIO)
+    return file.getvalue()
 
 
 PRINTERS = {
@@ -226,7 +228,8 @@ def _locals_text(error: BaseException) -> str:
     )  # fmt: skip
     console = Console(file=io.StringIO(), width=200, color_system=None)
     console.print(traceback)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    text: str = console.file.getvalue()  # type: ignore[attr-defined]
+    return text
 
 
 @pytest.mark.parametrize("auth", [STATIC_TOKEN, _provided_token], ids=["static", "provider"])

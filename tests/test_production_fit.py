@@ -305,7 +305,7 @@ async def test_hooks_see_each_attempt_sync_or_async_without_the_token(
 ) -> None:
     session = gr4vy_fake.create_session()
     gr4vy_fake.faults.enqueue("GET", Fault.status(503), times=1)
-    calls: list[tuple[str, Any, ...]] = []
+    calls: list[tuple[Any, ...]] = []
 
     def before(request: RequestInfo) -> None:
         calls.append(("before", request))

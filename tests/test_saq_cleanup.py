@@ -32,6 +32,7 @@ from gr4vy_async.contrib.saq_cleanup import (
     CleanupSummary,
     JobOptions,
     SkippedId,
+    StoppedChunk,
     chunk_key,
     delete_chunk,
     enqueue_ids,
@@ -94,6 +95,8 @@ async def test_bad_input_is_refused_before_redis_is_touched() -> None:
         JobOptions(heartbeat=1)
     with pytest.raises(InvalidRequestError, match="'concurency'"):
         worker_settings(nowhere, lambda: None, delete_options={"concurency": 4})  # type: ignore[arg-type,return-value]
+    with pytest.raises(InvalidRequestError, match="'keep_ids'"):  # reports name every id
+        worker_settings(nowhere, lambda: None, delete_options={"keep_ids": False})  # type: ignore[arg-type,return-value]
     with pytest.raises(InvalidRequestError, match="'session_ids'"):
         worker_settings(nowhere, lambda: None, delete_options={"session_ids": []})  # type: ignore[arg-type,return-value]
 
@@ -124,6 +127,18 @@ def test_summary_is_ok_only_when_complete_and_clean() -> None:
     unknown = summary(chunks=0, finished=0, skipped=[], counts=dict.fromkeys(counts, 0))
     assert not unknown.ok  # nothing was ever enqueued under that name
     assert unknown.lines() == ["run r: unknown (no chunks were enqueued under this name)"]
+    stopped = summary(
+        stopped=[StoppedChunk("r:abc", "deadline of 60 s reached")],
+        finished=1,
+        not_attempted=["y"],
+        counts={**counts, "not_attempted": 1},
+    )
+    assert (stopped.complete, stopped.ok) == (False, False)
+    assert stopped.lines()[1:] == [
+        "stopped chunk r:abc: deadline of 60 s reached",
+        "skipped x: duplicate id",
+        "not attempted y",
+    ]
 
 
 async def test_rerunning_the_producer_enqueues_nothing_twice(queue: RedisQueue) -> None:
@@ -176,7 +191,14 @@ async def test_worker_reports_failures_and_the_summary_names_them(
     assert len(clients) == 1  # one client per worker, made at startup
     with pytest.raises(ClientClosedError):  # and closed at shutdown
         await clients[0].checkout_sessions.get(session_id=stored[1])
-    assert summary.counts == {"done": 9, "missing": 1, "failed": 1, "skipped": 1, "cancelled": 0}
+    assert summary.counts == {
+        "done": 9,
+        "missing": 1,
+        "failed": 1,
+        "skipped": 1,
+        "cancelled": 0,
+        "not_attempted": 0,
+    }
     [failed] = summary.failed
     assert (failed.id, failed.status) == (stored[0], 403)
     assert RESOURCE_ACTIVE in failed.message
@@ -194,10 +216,129 @@ async def test_worker_reports_failures_and_the_summary_names_them(
     key = chunk_key("r2", ids[:5])
     job = await queue.job(key)
     assert job is not None
-    stored = await delete_chunk({"worker": worker, "job": job}, run="r2", ids=ids[:5])
-    assert stored["chunk"] == key
-    assert stored["counts"]["failed"] == 1
+    report = await delete_chunk({"worker": worker, "job": job}, run="r2", ids=ids[:5])
+    assert report["chunk"] == key
+    assert report["counts"]["failed"] == 1
     assert len(gr4vy_fake.requests) == sent
+
+
+async def _settled(queue: RedisQueue, run: str) -> CleanupSummary:
+    """The run's summary once every chunk has a report and SAQ has ended every job."""
+
+    async def jobs_ended() -> bool:
+        jobs = [await queue.job(s.chunk) for s in summary.stopped]
+        return all(job is not None and job.status == Status.COMPLETE for job in jobs)
+
+    deadline = time.monotonic() + PATIENCE
+    while (summary := await summarize(queue, run)).pending or not await jobs_ended():
+        assert time.monotonic() < deadline, f"not settled: {summary.lines()[:3]}"
+        await asyncio.sleep(0.05)
+    return summary
+
+
+async def _run_worker(queue: RedisQueue, url: str, work: Any, **delete_options: Any) -> Any:
+    """One in-process SAQ worker with a client of ``url`` while ``work()`` runs.
+
+    ``work`` enqueues once the worker's start-up sweep is done: a sweep that
+    sees a job just taken, not yet marked active, would run it a second time.
+    """
+    settings = worker_settings(
+        queue,
+        lambda: Gr4vy(server_url=url, bearer_auth="t", retries=RetryConfig(max_attempts=1)),
+        delete_options=delete_options,
+        concurrency=1,
+    )
+    worker = Worker(**settings)
+    running = asyncio.ensure_future(worker.start())
+    try:
+        deadline = time.monotonic() + PATIENCE
+        while not await queue.redis.exists(queue.namespace("sweep")):  # SAQ's sweep lock
+            assert time.monotonic() < deadline, "the worker did not sweep"
+            await asyncio.sleep(0.01)
+        return await work()
+    finally:
+        await worker.stop()
+        await running
+
+
+async def test_a_chunk_that_stops_early_is_reported_not_finished_and_resumes(
+    queue: RedisQueue, gr4vy_fake: FakeGr4vy
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(60)]
+    # A revoked key: every request answered 401, which no retry fixes.
+    gr4vy_fake.faults.enqueue("*", Fault.status(401), times=1000)
+
+    async def first_run() -> CleanupSummary:
+        assert (await enqueue_ids(queue, ids, run="r401", chunk_size=30)).enqueued == 2
+        return await _settled(queue, "r401")
+
+    summary = await _run_worker(queue, gr4vy_fake.url, first_run, concurrency=1, stop_after=5)
+
+    # Each chunk sent 5 deletes, stopped, and was not retried by SAQ.
+    assert len(gr4vy_fake.requests) == 10
+    assert (summary.chunks, summary.finished, summary.pending) == (2, 0, [])
+    assert (summary.complete, summary.ok) == (False, False)
+    assert [s.chunk for s in summary.stopped] == sorted(
+        [chunk_key("r401", ids[:30]), chunk_key("r401", ids[30:])]
+    )
+    for stopped in summary.stopped:
+        assert stopped.reason == "stopped after 5 consecutive failures (HTTP 401)"
+        assert stopped.cause is not None
+        assert stopped.cause.status == 401
+    assert (summary.counts["failed"], summary.counts["not_attempted"]) == (10, 50)
+    assert len(summary.not_attempted) == 50
+    assert {f.id for f in summary.failed} | set(summary.not_attempted) == set(ids)
+    lines = summary.lines()
+    assert sum(line.startswith("stopped chunk r401:") for line in lines) == 2
+    assert f"not attempted {summary.not_attempted[0]}" in lines
+    for key in (s.chunk for s in summary.stopped):
+        job = await queue.job(key)
+        assert job is not None
+        assert (job.status, job.attempts) == (Status.COMPLETE, 1)
+
+    # The key is fixed: the producer enqueues the stopped chunks again, and
+    # each sends only the ids it had not done.
+    gr4vy_fake.faults.clear()
+    gr4vy_fake.requests.clear()
+
+    async def second_run() -> CleanupSummary:
+        again = await enqueue_ids(queue, ids, run="r401", chunk_size=30)
+        assert (again.enqueued, again.already_finished) == (2, 0)
+        return await cluster.finished(queue, "r401", PATIENCE)
+
+    summary = await _run_worker(queue, gr4vy_fake.url, second_run, stop_after=5)
+    assert summary.ok, summary.lines()
+    assert (summary.finished, summary.stopped, summary.not_attempted) == (2, [], [])
+    assert (summary.counts["done"], summary.counts["failed"]) == (60, 0)
+    assert sorted(r.path.rsplit("/", 1)[1] for r in gr4vy_fake.requests) == sorted(ids)
+    assert not gr4vy_fake.sessions
+
+
+async def test_a_chunk_out_of_time_raises_so_saq_retries_the_rest(
+    queue: RedisQueue, gr4vy_fake: FakeGr4vy
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(20)]
+    # The first deletes are slow: the first run of the chunk runs out of time.
+    gr4vy_fake.faults.enqueue("DELETE", Fault.latency(0.3), times=4)
+    options = JobOptions(retries=5, retry_delay=0)
+
+    async def run() -> CleanupSummary:
+        assert (await enqueue_ids(queue, ids, run="late", job_options=options)).enqueued == 1
+        return await cluster.finished(queue, "late", PATIENCE)
+
+    summary = await _run_worker(queue, gr4vy_fake.url, run, concurrency=1, deadline=0.5)
+
+    job = await queue.job(chunk_key("late", ids))
+    assert job is not None
+    assert job.attempts >= 2  # the first attempt raised ChunkUnfinished
+    assert summary.ok, summary.lines()
+    assert summary.counts["done"] + summary.counts["missing"] == 20
+    # Each run sent only the ids not done yet: beyond one DELETE per id, at most
+    # the one in flight (concurrency 1) when a run ran out of time.
+    assert len(gr4vy_fake.requests) <= len(ids) + job.attempts - 1
+    deleted = Counter(r.path.rsplit("/", 1)[1] for r in gr4vy_fake.requests if r.status == 204)
+    assert deleted == Counter(ids)  # each id deleted once
+    assert not gr4vy_fake.sessions
 
 
 async def test_command_line_enqueues_and_sums_up(
@@ -232,21 +373,32 @@ async def _active_jobs_of(queue: RedisQueue, worker_id: str) -> list[str]:
     ]
 
 
+#: The fake's own rate limit (requests/s over both workers) and faults, in the
+#: syntax of ``python -m gr4vy_async.testing``: 503s, a gateway's HTML 429,
+#: connections dropped before the server acts, slow answers. Seeded.
+RATE_LIMIT = "500"
+FAULTS = (
+    "DELETE=503,probability=0.02,seed=1",
+    "DELETE=html:429,retry_after=1,probability=0.01,seed=2",
+    "DELETE=drop,probability=0.005,seed=3",
+    "DELETE=latency:0.05,probability=0.05,seed=4",
+)
+
+
 @pytest.mark.parametrize("kill_one", [False, True], ids=["clean", "one-worker-killed"])
 async def test_5000_ids_over_two_worker_processes(
     queue: RedisQueue, redis_url: str, tmp_path: Path, kill_one: bool
 ) -> None:
     ids = [str(uuid.uuid4()) for _ in range(5000)]
     killed_jobs: list[str] = []
-    fault_429 = ("--rate-429", "0.02", "--retry-after", "1")
-    async with cluster.fake_process(tmp_path, ids, *fault_429) as (server_url, fake_log):
+    fake_options = ["--rate-limit", RATE_LIMIT, *(arg for f in FAULTS for arg in ("--fault", f))]
+    async with cluster.fake_process(tmp_path, ids, *fake_options) as (server_url, fake_log):
         # Sweeping every second finds the killed worker's job soon; the clean run
         # keeps SAQ's default, so no sweep races a job being picked up.
         workers = await cluster.workers(
             tmp_path, 2,
             REDIS_URL=redis_url, GR4VY_SERVER_URL=server_url, DELETE_CONCURRENCY="8",
             SWEEP_SECONDS="1" if kill_one else "60",
-            RETRY_AFTER_CAP="0.1",  # the fake asks for 1 s; keep the test short
         )  # fmt: skip
         try:
             await cluster.until_workers(queue, 2, PATIENCE)
@@ -271,11 +423,16 @@ async def test_5000_ids_over_two_worker_processes(
     assert log["remaining"] == []  # every id gone
     assert set(deleted) == set(ids)
     assert set(deleted.values()) == {1}  # none deleted twice
-    assert any(status == 429 for _, status in log["deletes"])  # the faults did fire
+    statuses = Counter(status for _, status in log["deletes"])
+    assert min(statuses[429], statuses[503], statuses[None]) > 0  # the limit and faults fired
     assert (summary.chunks, summary.finished, summary.pending) == (20, 20, [])
     assert (summary.failed, summary.skipped, summary.cancelled) == ([], [], [])
     assert summary.counts["done"] + summary.counts["missing"] == 5000
     assert summary.counts["missing"] == len(already_gone)  # each 404 counted once
+    # Every 429 a finished chunk's requests got is in the summary; a killed
+    # worker's chunk forgets the 429s of its unfinished run.
+    assert 0 < summary.rate_limited <= statuses[429]
+    assert kill_one or summary.rate_limited == statuses[429]
     if kill_one:
         # The queue ran the killed worker's jobs again; the ids it had deleted
         # answered 404 there and count as missing, once each.

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gr4vy_async import Gr4vy, RetryConfig, auth, errors, models, utils
 from gr4vy_async.checkout_sessions import CheckoutSessions
-from gr4vy_async.testing.fake import FakeGr4vy, Fault
+from gr4vy_async.testing import FakeGr4vy, Fault
 
 TOKEN = "compat-token"
 SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"

@@ -72,4 +72,5 @@ async def test_seed_example_runs(
         assert [item.seller_country for item in stored.cart_items] == ["GB", "GB", "US"]
         assert stored.airline is not None
         assert stored.airline.passengers is not None
+        assert isinstance(stored.airline.passengers, list)
         assert len(stored.airline.passengers) == 3

@@ -16,8 +16,18 @@ line (``python -m gr4vy_async.contrib.saq_cleanup``):
   job back on the queue and another worker runs the chunk again: the ids the
   dead worker deleted answer 404 and count as ``missing``, so every id still
   ends in exactly one outcome.
+- **A chunk that did not get through all its ids** (``delete_many`` stopped
+  early or reached its ``deadline``) is never stored as finished: its report
+  keeps the ids not attempted and why it stopped, and the next run of the
+  chunk sends only the ids not yet done or missing. Out of time, the job
+  raises :class:`ChunkUnfinished` so SAQ retries it (``JobOptions.retries``).
+  Stopped early (``stop_after`` failures no retry fixes: 401, 403, no
+  server), the job ends without a retry, since one a second later would fail
+  the same way: the summary names the chunk and the cause, and running the
+  producer again once that is fixed enqueues the chunk again.
 - **Summary** (:func:`summarize`): adds the stored reports up and lists the
-  chunks not finished yet and every id that failed, with why.
+  chunks not finished yet, the chunks that stopped and why, every id that
+  failed, with why, and every id not attempted.
 
 Nothing here is imported by ``import gr4vy_async``.
 """
@@ -54,11 +64,13 @@ __all__ = [
     "FUNCTION",
     "QUEUE_NAME",
     "ChunkReport",
+    "ChunkUnfinished",
     "CleanupSummary",
     "EnqueueResult",
     "FailedId",
     "JobOptions",
     "SkippedId",
+    "StoppedChunk",
     "chunk_key",
     "delete_chunk",
     "enqueue_ids",
@@ -78,7 +90,10 @@ FUNCTION = "gr4vy_delete_chunk"
 
 _RUN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 #: ``delete_many`` arguments the job itself supplies.
-_JOB_ARGUMENTS = frozenset({"self", "session_ids", "report", "on_progress"})
+#: ``keep_ids``: a chunk's report must name every id that needs a look.
+_JOB_ARGUMENTS = frozenset({"self", "session_ids", "report", "on_progress", "keep_ids"})
+#: Outcomes whose ids a stopped chunk sends again when it runs again.
+_UNFINISHED = (Outcome.FAILED, Outcome.CANCELLED, Outcome.NOT_ATTEMPTED)
 _CLIENT = "gr4vy_client"
 _DELETE_OPTIONS = "gr4vy_delete_options"
 
@@ -102,24 +117,77 @@ class SkippedId(msgspec.Struct, frozen=True):
 
 
 class ChunkReport(msgspec.Struct):
-    """What one job stored: counts per outcome and the ids that need a look."""
+    """What one job stored: counts per outcome and the ids that need a look.
+
+    ``stopped`` says why the chunk's last run ended before every id was tried
+    (``delete_many`` stopped early, or reached its ``deadline``), with the
+    failure that made it stop early in ``stop_cause``; then the ids never
+    sent are in ``not_attempted`` and the chunk is not finished.
+    """
 
     chunk: str
     counts: dict[str, int]
     failed: list[FailedId] = []
     skipped: list[SkippedId] = []
     cancelled: list[str] = []
+    not_attempted: list[str] = []
+    stopped: str | None = None
+    stop_cause: FailedId | None = None
+    rate_limited: int = 0
+    """425/429 answers the chunk's requests got (each waited out and sent again)."""
 
     @classmethod
     def from_bulk(cls, chunk: str, report: BulkReport) -> ChunkReport:
         """The JSON-sized part of ``report`` (no per-id list of what went well)."""
+        cause = report.stop_cause
         return cls(
             chunk=chunk,
             counts=report.summary(),
-            failed=[FailedId(i, e.status_code, e.message) for i, e in report.failed],
+            failed=[FailedId(f.id, f.status, f.message) for f in report.failed],
             skipped=[SkippedId(i, reason) for i, reason in report.skipped],
             cancelled=list(report.cancelled),
+            not_attempted=list(report.not_attempted),
+            stopped=report.stopped,
+            stop_cause=None if cause is None else FailedId(cause.id, cause.status, cause.message),
+            rate_limited=report.rate_limited,
         )
+
+    def unfinished(self) -> list[str]:
+        """The ids to send when the chunk runs again: failed, cancelled or not attempted."""
+        return [f.id for f in self.failed] + self.cancelled + self.not_attempted
+
+    def continued_by(self, later: ChunkReport) -> ChunkReport:
+        """This report with its :meth:`unfinished` ids replaced by their outcomes in ``later``."""
+        resent = {outcome.value for outcome in _UNFINISHED}
+        kept = {name: count for name, count in self.counts.items() if name not in resent}
+        names = dict.fromkeys([*self.counts, *later.counts])
+        return ChunkReport(
+            chunk=self.chunk,
+            counts={name: kept.get(name, 0) + later.counts.get(name, 0) for name in names},
+            failed=later.failed,
+            skipped=self.skipped + later.skipped,
+            cancelled=later.cancelled,
+            not_attempted=later.not_attempted,
+            stopped=later.stopped,
+            stop_cause=later.stop_cause,
+            rate_limited=self.rate_limited + later.rate_limited,
+        )
+
+
+class StoppedChunk(msgspec.Struct, frozen=True):
+    """A chunk whose last run stopped before every id was tried: why, and the failure if any."""
+
+    chunk: str
+    reason: str
+    cause: FailedId | None = None
+
+
+class ChunkUnfinished(Exception):
+    """Raised by the job when ``delete_many`` ran out of time, so SAQ runs the chunk again.
+
+    The chunk's report is stored first (with the ids not attempted); the next
+    run sends only the ids not yet done or missing.
+    """
 
 
 @dataclasses.dataclass
@@ -130,18 +198,24 @@ class CleanupSummary:
     chunks: int
     """Chunks the producer enqueued for this run."""
     finished: int
-    """Chunks with a stored report."""
+    """Chunks whose stored report is final: every id was tried."""
     pending: list[str]
-    """Keys of the chunks still queued or running (or lost: enqueue them again)."""
+    """Keys of the chunks with no report yet: queued or running (or lost: enqueue them again)."""
     counts: dict[str, int]
     failed: list[FailedId]
     skipped: list[SkippedId]
     cancelled: list[str]
+    stopped: list[StoppedChunk] = dataclasses.field(default_factory=list)
+    """Chunks whose last run stopped before every id was tried, and why (see the module doc)."""
+    not_attempted: list[str] = dataclasses.field(default_factory=list)
+    """Ids never sent, in the stopped chunks."""
+    rate_limited: int = 0
+    """425/429 answers the stored reports' requests got (each waited out, sent again)."""
 
     @property
     def complete(self) -> bool:
-        """True when every enqueued chunk has its report."""
-        return not self.pending
+        """True when every enqueued chunk has its final report (none pending or stopped)."""
+        return not self.pending and not self.stopped
 
     @property
     def known(self) -> bool:
@@ -150,8 +224,9 @@ class CleanupSummary:
 
     @property
     def ok(self) -> bool:
-        """A known run, complete, and nothing failed, was cancelled or was malformed."""
-        bad = self.counts[Outcome.FAILED.value] + self.counts[Outcome.CANCELLED.value]
+        """A known run, complete, and nothing failed, was cancelled, not attempted or malformed."""
+        unfinished = (Outcome.FAILED, Outcome.CANCELLED, Outcome.NOT_ATTEMPTED)
+        bad = sum(self.counts.get(outcome.value, 0) for outcome in unfinished)
         return (
             self.known
             and self.complete
@@ -164,11 +239,20 @@ class CleanupSummary:
         if not self.known:
             return [f"run {self.run}: unknown (no chunks were enqueued under this name)"]
         counts = ", ".join(f"{name} {count}" for name, count in self.counts.items())
-        lines = [f"run {self.run}: {self.finished}/{self.chunks} chunks finished; {counts}"]
+        lines = [
+            f"run {self.run}: {self.finished}/{self.chunks} chunks finished; {counts}; "
+            f"rate-limited answers {self.rate_limited}"
+        ]
         lines += [f"pending chunk {key}" for key in self.pending]
+        lines += [
+            f"stopped chunk {s.chunk}: {s.reason}"
+            + ("" if s.cause is None else f": {s.cause.status} {s.cause.message}")
+            for s in self.stopped
+        ]
         lines += [f"failed {f.id}: {f.status} {f.message}" for f in self.failed]
         lines += [f"skipped {s.id}: {s.reason}" for s in self.skipped]
         lines += [f"cancelled {session_id}" for session_id in self.cancelled]
+        lines += [f"not attempted {session_id}" for session_id in self.not_attempted]
         return lines
 
 
@@ -286,7 +370,9 @@ async def enqueue_ids(
     ``queue`` is an SAQ ``RedisQueue`` (left open) or a ``redis://`` URL (a
     queue named ``queue_name``, closed on return). Blank lines are dropped;
     ids are sent as given (a malformed one ends ``skipped`` in its chunk's
-    report). Running this again over the same ids enqueues nothing twice.
+    report). Running this again over the same ids enqueues nothing twice,
+    except a chunk whose stored report says it stopped before every id was
+    tried: that one is enqueued again, to send the ids it has not done.
     """
     _check_run(run)
     if isinstance(ids, (str, bytes)):
@@ -303,7 +389,8 @@ async def enqueue_ids(
             counts["ids"] += len(chunk)
             counts["chunks"] += 1
             await saq_queue.redis.sadd(_chunks_key(saq_queue, run), key)  # type: ignore[misc]
-            if await saq_queue.redis.hexists(_reports_key(saq_queue, run), key):  # type: ignore[misc]
+            stored = await saq_queue.redis.hget(_reports_key(saq_queue, run), key)  # type: ignore[misc]
+            if stored is not None and _decode_report(stored).stopped is None:
                 counts["finished"] += 1
                 continue
             job = await saq_queue.enqueue(
@@ -373,11 +460,15 @@ def worker_settings(
 
     ``client`` makes the worker's one client, in the worker process, at
     startup; shutdown closes it. ``delete_options`` are passed to every
-    ``delete_many`` call (e.g. ``{"concurrency": 16}``); they are checked
-    against ``delete_many``'s signature here, so a typo fails before a
-    worker starts. ``concurrency`` is how many chunks one worker runs at
-    once. ``timers`` override SAQ's (``sweep``: how often, in seconds, jobs
-    of dead workers are looked for; SAQ's default is 60).
+    ``delete_many`` call (e.g. ``{"concurrency": 16, "deadline": 1800,
+    "stop_after": 20}``; ``deadline`` is per run of a chunk, keep it under
+    :attr:`JobOptions.timeout`); they are checked against ``delete_many``'s
+    signature here, so a typo fails before a worker starts (``keep_ids`` is
+    refused: a chunk's report names every id). Each chunk's ``delete_many``
+    paces itself on 429s; the workers need no coordination. ``concurrency``
+    is how many chunks one worker runs at once. ``timers`` override SAQ's
+    (``sweep``: how often, in seconds, jobs of dead workers are looked for;
+    SAQ's default is 60).
     """
     checked = _check_delete_options(delete_options or {})
     if not isinstance(concurrency, int) or concurrency < 1:
@@ -414,30 +505,47 @@ async def _keep_alive(job: Job) -> None:
 async def delete_chunk(ctx: Context, *, run: str, ids: list[str]) -> dict[str, Any]:
     """The job: ``delete_many`` over one chunk; store and return its report.
 
-    A chunk whose report is already stored (its job finished, then was run
-    again, e.g. after the worker died before SAQ marked it complete) is not
-    sent again: the stored report is returned.
+    A chunk whose final report is already stored (its job finished, then was
+    run again, e.g. after the worker died before SAQ marked it complete) is
+    not sent again: the stored report is returned. A chunk whose stored
+    report stopped before every id was tried sends only its failed,
+    cancelled and not-attempted ids, and the two reports are merged. When
+    ``delete_many`` reaches its ``deadline`` the report is stored, then
+    :class:`ChunkUnfinished` is raised so SAQ retries the job; when it stops
+    early the report is stored and returned (see the module doc).
     """
     job = ctx["job"]
     queue = job.get_queue()
     assert isinstance(queue, RedisQueue)
     reports = _reports_key(queue, run)
     stored = await queue.redis.hget(reports, job.key)  # type: ignore[misc]
-    if stored is not None:
+    previous = None if stored is None else _decode_report(stored)
+    if previous is not None and previous.stopped is None:
         return msgspec.json.decode(stored)  # type: ignore[no-any-return]
     gr4vy: Gr4vy = ctx[_CLIENT]  # type: ignore[literal-required]
     options: Mapping[str, Any] = ctx[_DELETE_OPTIONS]  # type: ignore[literal-required]
     ticker = asyncio.ensure_future(_keep_alive(job)) if job.heartbeat else None
     try:
-        bulk = await gr4vy.checkout_sessions.delete_many(ids, **{"keep_ids": False, **options})
+        bulk = await gr4vy.checkout_sessions.delete_many(
+            ids if previous is None else previous.unfinished(), **options
+        )
     finally:
         if ticker is not None:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
-    encoded = msgspec.json.encode(ChunkReport.from_bulk(job.key, bulk))
+    report = ChunkReport.from_bulk(job.key, bulk)
+    if previous is not None:
+        report = previous.continued_by(report)
+    encoded = msgspec.json.encode(report)
     await queue.redis.hset(reports, job.key, encoded.decode())  # type: ignore[misc]
+    if report.stopped is not None and report.stop_cause is None:
+        raise ChunkUnfinished(f"chunk {job.key}: {report.stopped}")
     return msgspec.json.decode(encoded)  # type: ignore[no-any-return]
+
+
+def _decode_report(raw: bytes | str) -> ChunkReport:
+    return msgspec.json.decode(raw, type=ChunkReport)
 
 
 # --------------------------------------------------------------------------- summary
@@ -456,22 +564,29 @@ async def summarize(
     finally:
         if owned:
             await saq_queue.disconnect()
-    decoder = msgspec.json.Decoder(ChunkReport)
-    reports = [decoder.decode(raw) for raw in stored.values()]
+    reports = [_decode_report(raw) for raw in stored.values()]
     counts = dict.fromkeys((outcome.value for outcome in Outcome), 0)
     for report in reports:
         for name, count in report.counts.items():
             counts[name] = counts.get(name, 0) + count
-    finished = {key.decode() for key in stored}
+    reported = {key.decode() for key in stored}
+    stopped = [
+        StoppedChunk(report.chunk, report.stopped, report.stop_cause)
+        for report in reports
+        if report.stopped is not None
+    ]
     return CleanupSummary(
         run=run,
         chunks=len(keys),
-        finished=len(finished),
-        pending=sorted(key.decode() for key in keys if key.decode() not in finished),
+        finished=len(reported) - len(stopped),
+        pending=sorted(key.decode() for key in keys if key.decode() not in reported),
         counts=counts,
         failed=[f for report in reports for f in report.failed],
         skipped=[s for report in reports for s in report.skipped],
         cancelled=[c for report in reports for c in report.cancelled],
+        stopped=sorted(stopped, key=lambda s: s.chunk),
+        not_attempted=[i for report in reports for i in report.not_attempted],
+        rate_limited=sum(report.rate_limited for report in reports),
     )
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from .fake import FakeGr4vy
 from .preload import FaultSpec, load_sessions, parse_fault, preload
 
+__all__ = ["main", "serve"]
+
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -55,6 +57,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="schedule a fault, e.g. GET=503,times=3  '*=429,retry_after=1,probability=0.2,seed=1'"
         "  DELETE=drop,after=true  POST=latency:0.5; repeatable",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        metavar="PER_SECOND",
+        help="answer 429 (Retry-After) above this many requests per second",
+    )
     return parser.parse_args(argv)
 
 
@@ -83,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     try:
         public_key = args.public_key.read_bytes() if args.public_key else None
-        fake = FakeGr4vy(host=args.host, port=args.port, public_key=public_key)
+        fake = FakeGr4vy(
+            host=args.host, port=args.port, public_key=public_key, rate_limit=args.rate_limit
+        )
         sessions = load_sessions(args.sessions) if args.sessions else []
         preload(fake, session_ids=args.session, sessions=sessions, faults=args.fault)
         with contextlib.suppress(KeyboardInterrupt):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import math
 import re
 import time
 import uuid
@@ -38,7 +39,6 @@ from .._codec import validate
 from ..errors import ERRORS_BY_STATUS, InvalidRequestError
 from .faults import (
     INVALID_CREDENTIALS,
-    RESOURCE_ACTIVE,
     Fault,
     FaultScript,
     Handler,
@@ -47,19 +47,11 @@ from .faults import (
     validation_body,
 )
 
-__all__ = [
-    "DEFAULT_MERCHANT_ACCOUNT_ID",
-    "INVALID_CREDENTIALS",
-    "RESOURCE_ACTIVE",
-    "FakeGr4vy",
-    "Fault",
-    "FaultScript",
-    "RecordedRequest",
-    "error_body",
-]
+__all__ = ["DEFAULT_MERCHANT_ACCOUNT_ID", "Clock", "FakeGr4vy", "RecordedRequest"]
 
 #: The merchant account of a request without an ``x-gr4vy-merchant-account-id`` header.
 DEFAULT_MERCHANT_ACCOUNT_ID = "default"
+#: What ``FakeGr4vy(clock=...)`` takes: the current time, timezone-aware.
 Clock = Callable[[], datetime]
 
 _COLLECTION = "/checkout/sessions"
@@ -334,6 +326,38 @@ def _as_update(body: Any) -> models.CheckoutSessionUpdate:
     )
 
 
+# --------------------------------------------------------------------------- rate limit
+
+
+class _TokenBucket:
+    """A server-side rate limit: ``rate`` requests per second, bursts up to ``burst``."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        if not rate > 0 or not burst >= 1:
+            raise ValueError("rate_limit must be > 0 and rate_limit_burst >= 1")
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._at = time.monotonic()
+
+    def take(self) -> float:
+        """0 when the request may pass, else the seconds until a token is free."""
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return 0.0
+        return (1 - self._tokens) / self.rate
+
+
+def _rate_limited(wait: float) -> web.Response:
+    """A documented 429 with ``Retry-After`` in whole seconds (at least 1), as servers send it."""
+    response = _error(429)
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -352,6 +376,10 @@ class FakeGr4vy:
       and expiry, so tests can move time on.
     - ``shutdown_timeout``: seconds :meth:`stop` waits for requests still
       being handled (a delayed fault) before cancelling them.
+    - ``rate_limit``: requests per second over all requests (a token bucket
+      of ``rate_limit_burst`` tokens, default a tenth of a second's worth,
+      at least 1); a request over it is answered 429 with ``Retry-After``
+      before its fault or handler.
     """
 
     def __init__(
@@ -362,6 +390,8 @@ class FakeGr4vy:
         public_key: str | bytes | None = None,
         clock: Clock | None = None,
         shutdown_timeout: float = 1.0,
+        rate_limit: float | None = None,
+        rate_limit_burst: float | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -376,6 +406,11 @@ class FakeGr4vy:
         self._sessions = _Sessions(clock or _utcnow)
         self._verifier = None if public_key is None else _TokenVerifier(public_key)
         self._shutdown_timeout = shutdown_timeout
+        self._bucket = (
+            None
+            if rate_limit is None
+            else _TokenBucket(rate_limit, rate_limit_burst or max(1.0, rate_limit / 10))
+        )
         self._runner: web.AppRunner | None = None
         self.app = self._build_app()
         """The ``aiohttp.web.Application`` (to mount or run another way)."""
@@ -474,6 +509,10 @@ class FakeGr4vy:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
+            wait = 0.0 if self._bucket is None else self._bucket.take()
+            if wait:
+                record.status = 429
+                return _rate_limited(wait)
             record.fault = self.faults.pick(request.method, request.path)
             if record.fault is None:
                 response = await handler(request)

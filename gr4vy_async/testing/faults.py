@@ -27,6 +27,7 @@ __all__ = [
     "RESOURCE_ACTIVE",
     "Fault",
     "FaultScript",
+    "Handler",
     "apply_fault",
     "error_body",
     "validation_body",
@@ -36,6 +37,7 @@ INVALID_CREDENTIALS = "Invalid credentials"
 #: The message of the 403 the API answers when a resource is in use.
 RESOURCE_ACTIVE = "The resource could not be removed as it is currently active"
 
+#: An aiohttp.web handler, as middlewares and :func:`apply_fault` take it.
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _HTML = (

@@ -9,10 +9,13 @@ Run as ``python -m saq cleanup_worker.settings`` with this folder on
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gr4vy_async import Gr4vy, RetryConfig
 from gr4vy_async.contrib.saq_cleanup import worker_settings
+
+if TYPE_CHECKING:
+    from saq.types import PartialTimersDict
 
 
 def settings() -> dict[str, Any]:
@@ -30,7 +33,9 @@ def settings() -> dict[str, Any]:
             client,
             delete_options={"concurrency": int(os.environ.get("DELETE_CONCURRENCY", "16"))},
             concurrency=2,
-            timers={"sweep": int(os.environ.get("SWEEP_SECONDS", "60"))},
+            # saq's PartialTimersDict keeps TimersDict's keys required (its total=False
+            # covers only keys it adds), so a partial dict needs the cast.
+            timers=cast("PartialTimersDict", {"sweep": int(os.environ.get("SWEEP_SECONDS", "60"))}),
         )
     )
     result["id"] = os.environ["WORKER_ID"]  # saq.Worker takes it; lets a test find its jobs

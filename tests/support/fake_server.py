@@ -1,14 +1,16 @@
-"""FakeGr4vy in its own process for the queue tests and benchmark, built with its Python API.
+"""FakeGr4vy in its own process for the queue tests and benchmark, with a DELETE log.
 
     python tests/support/fake_server.py --ids ids.txt --log log.json
-        [--rate-429 0.02] [--limit 300] [--retry-after 1]
+        [--rate-limit 300] [--rate-limit-burst 30] [--fault 'DELETE=503,probability=0.02']...
 
-Stores a session for every id in ``--ids``, optionally answers a share of
-DELETEs with 429 + ``Retry-After`` (``--rate-429``, seeded) and/or enforces a
-token-bucket limit of ``--limit`` requests per second across all clients
-(429 + ``Retry-After`` past it), prints ``listening on URL`` and serves until
-SIGTERM or SIGINT. Then it writes ``--log``: every DELETE as ``[id, status]``
-in arrival order, and the ids still stored.
+The library's fake with its own options, as ``python -m gr4vy_async.testing``
+takes them: ``--rate-limit`` is FakeGr4vy's token bucket over all clients
+(429 + ``Retry-After`` past it) and each ``--fault`` is a fault in that
+command's syntax. Stores a session for every id in ``--ids``, prints
+``listening on URL`` and serves until SIGTERM or SIGINT. Then it writes
+``--log`` (what ``python -m gr4vy_async.testing`` cannot tell a test): every
+DELETE as ``[id, status]`` in arrival order (``null``: connection dropped),
+and the ids still stored.
 """
 
 from __future__ import annotations
@@ -17,48 +19,20 @@ import argparse
 import asyncio
 import json
 import signal
-import time
 from pathlib import Path
 
 from gr4vy_async.testing import FakeGr4vy
-from gr4vy_async.testing.faults import Fault, FaultScript
+from gr4vy_async.testing.preload import parse_fault, preload
 
 PREFIX = "/checkout/sessions/"
 
 
-class TokenBucket(FaultScript):
-    """A fault script that also answers 429 past ``rate`` requests/s (``burst`` at once)."""
-
-    def __init__(self, rate: float, burst: float, retry_after: int) -> None:
-        super().__init__()
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.stamp = time.monotonic()
-        self.limited = Fault.status(429, retry_after=retry_after)
-
-    def pick(self, method: str, path: str) -> Fault | None:
-        fault = super().pick(method, path)
-        if fault is not None:
-            return fault
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return None
-        return self.limited
-
-
 async def serve(args: argparse.Namespace) -> None:
-    fake = FakeGr4vy(port=args.port)
-    if args.limit:
-        fake.faults = TokenBucket(args.limit, max(1.0, args.limit / 10), args.retry_after)
-    if args.rate_429:
-        fault = Fault.status(429, retry_after=args.retry_after)
-        fake.faults.rate("DELETE", fault, probability=args.rate_429, seed=args.seed)
-    for line in Path(args.ids).read_text().split():  # noqa: ASYNC240 - before serving
-        fake.create_session(session_id=line)
+    fake = FakeGr4vy(
+        port=args.port, rate_limit=args.rate_limit, rate_limit_burst=args.rate_limit_burst
+    )
+    ids = Path(args.ids).read_text().split()  # noqa: ASYNC240 - before serving
+    preload(fake, session_ids=ids, faults=args.fault)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -83,10 +57,11 @@ def main() -> None:
     parser.add_argument("--ids", required=True, help="a file of session ids to store")
     parser.add_argument("--log", required=True, help="where to write the DELETE log on exit")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--rate-429", type=float, default=0.0, help="share of DELETEs -> 429")
-    parser.add_argument("--limit", type=float, default=0.0, help="requests/s (token bucket)")
-    parser.add_argument("--retry-after", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--rate-limit", type=float, help="requests/s over all clients")
+    parser.add_argument("--rate-limit-burst", type=float, help="token-bucket size")
+    parser.add_argument(
+        "--fault", action="append", default=[], type=parse_fault, help="ROUTE=KIND[,OPTION=V...]"
+    )
     asyncio.run(serve(parser.parse_args()))
 
 

@@ -1,4 +1,4 @@
-"""The library's main job, end to end, against FakeGr4vy on loopback."""
+"""``gr4vy-async demo``: the library's main job, end to end, against FakeGr4vy on loopback."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import json
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from . import errors
-from .client import Gr4vy
-from .testing.fake import FakeGr4vy
-from .testing.payloads import seed_create_body
+from .. import errors
+from ..client import Gr4vy
+from .fake import FakeGr4vy
+from .payloads import seed_create_body
+
+__all__ = ["run_demo"]
 
 
 async def run_demo(out: TextIO, emit: Callable[[Any], None] | None = None) -> int:
