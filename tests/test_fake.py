@@ -682,7 +682,6 @@ async def test_latency_after_processing_outlives_a_client_timeout(
         ):
             pass
     assert not gr4vy_fake.sessions  # deleted, though the client never heard
-    await asyncio.sleep(0.5)  # let the fake answer into the void before it stops
 
 
 async def test_a_dropped_connection_before_processing(
@@ -855,6 +854,23 @@ async def test_stop_does_not_wait_long_for_a_slow_answer(http: aiohttp.ClientSes
     assert time.monotonic() - started < 5
     with pytest.raises(aiohttp.ClientError):
         await request
+
+
+async def test_a_latency_fault_ends_when_its_client_hangs_up(http: aiohttp.ClientSession) -> None:
+    # The client gives up long before the latency is over: the fake stops waiting
+    # too and processes the request, well within stop()'s default shutdown_timeout
+    # (which would otherwise cancel the request still sleeping, unprocessed).
+    fake = FakeGr4vy()
+    await fake.start()
+    fake.faults.enqueue("POST", Fault.latency(3600))
+    with pytest.raises(asyncio.TimeoutError):
+        async with http.post(
+            fake.url + COLLECTION, json={}, timeout=aiohttp.ClientTimeout(total=0.1)
+        ):
+            pass
+    await fake.stop()
+    assert len(fake.sessions) == 1
+    assert fake.in_flight == 0
 
 
 def test_create_session_validates_its_body() -> None:
