@@ -12,7 +12,7 @@ import aiohttp
 import msgspec
 import pytest
 from _contract import operation
-from conftest import BASE_URL, TOKEN, CompatAioresponses
+from support.aioresponses_compat import BASE_URL, TOKEN, CompatAioresponses
 from yarl import URL
 
 from gr4vy_async import Gr4vy, RetryConfig, errors, models, retries
