@@ -7,16 +7,12 @@ import json
 
 import aiohttp
 import pytest
+from support.aioresponses_compat import TOKEN
+from support.helpers import client_for
 
 from gr4vy_async import Gr4vy, RetryConfig, errors, models
 from gr4vy_async.testing import FakeGr4vy, Fault
 from gr4vy_async.testing.payloads import seed_create_body
-
-TOKEN = "integration-token"
-
-
-def client_for(fake: FakeGr4vy, **kwargs: object) -> Gr4vy:
-    return Gr4vy(server_url=fake.url, bearer_auth=TOKEN, merchant_account_id="default", **kwargs)  # type: ignore[arg-type]
 
 
 async def test_full_lifecycle_with_an_owned_session(gr4vy_fake: FakeGr4vy) -> None:

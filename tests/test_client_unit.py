@@ -16,6 +16,7 @@ from support.aioresponses_compat import BASE_URL, TOKEN, CompatAioresponses
 from yarl import URL
 
 from gr4vy_async import Gr4vy, RetryConfig, errors, models, retries
+from gr4vy_async.testing.faults import error_body
 from gr4vy_async.testing.payloads import seed_create_body
 
 SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
@@ -50,16 +51,6 @@ OPERATION_IDS = [op[0] for op in OPERATIONS]
 
 def attempts(mock: CompatAioresponses, method: str, url: str) -> int:
     return len(mock.requests.get((method, URL(url)), []))
-
-
-def error_body(status: int, message: str | None = None) -> dict[str, Any]:
-    cls = errors.ERRORS_BY_STATUS[status].model
-    body: dict[str, Any] = msgspec.to_builtins(cls())
-    if message is not None:
-        body["message"] = message
-    if status == 422:
-        body = {"detail": [{"loc": ["body", "cart_items", 0], "msg": "bad", "type": "value"}]}
-    return body
 
 
 # --------------------------------------------------------------------------- success
@@ -102,7 +93,7 @@ async def test_each_documented_status_raises_its_class(
     mock_http: CompatAioresponses, status: int,
     name: str, method: str, url: str, call: Call, path: str, ok: int,
 ) -> None:  # fmt: skip
-    mock_http.add(url, method, status=status, payload=error_body(status),
+    mock_http.add(url, method, status=status, body=error_body(status),
                   headers={"x-request-id": "req-1"}, repeat=True)  # fmt: skip
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=RetryConfig.none()) as client:
         with pytest.raises(errors.Gr4vyError) as info:
@@ -113,7 +104,7 @@ async def test_each_documented_status_raises_its_class(
     assert isinstance(error.data, error.model)
     assert error.request_id == "req-1"
     assert (error.method, error.url) == (method, url)
-    assert json.loads(error.body) == error_body(status)
+    assert json.loads(error.body) == json.loads(error_body(status))
     assert str(error).startswith(f"{status} ")
     assert f"({method} {url})" in str(error)
     assert attempts(mock_http, method, url) == 1
@@ -130,7 +121,7 @@ async def test_each_documented_status_raises_its_class(
 async def test_403_variants_are_picked_from_the_body(
     client: Gr4vy, mock_http: CompatAioresponses, message: str, expected: type[errors.Error403]
 ) -> None:
-    mock_http.delete(ITEM, status=403, payload=error_body(403, message))
+    mock_http.delete(ITEM, status=403, body=error_body(403, message))
     with pytest.raises(errors.Error403) as info:
         await client.checkout_sessions.delete(session_id=SESSION_ID)
     assert type(info.value) is expected
@@ -140,7 +131,7 @@ async def test_403_variants_are_picked_from_the_body(
 @pytest.mark.parametrize(
     ("status", "body", "content_type", "expected"),
     [
-        (418, json.dumps(error_body(400)), "application/json", errors.APIError),  # undocumented
+        (418, error_body(400).decode(), "application/json", errors.APIError),  # undocumented
         (502, "<html><body>Bad gateway</body></html>", "text/html", errors.Error502),  # proxy page
         (404, "", "application/json", errors.Error404),  # empty
         (400, '{"type": "error", "code": "bad', "application/json", errors.Error400),  # truncated
@@ -167,7 +158,7 @@ async def test_undocumented_responses_raise_the_class_of_their_status(
 async def test_status_is_mapped_by_http_status_not_the_body(
     client: Gr4vy, mock_http: CompatAioresponses
 ) -> None:
-    mock_http.get(ITEM, status=404, payload={**error_body(404), "status": 500})
+    mock_http.get(ITEM, status=404, payload={**json.loads(error_body(404)), "status": 500})
     with pytest.raises(errors.Error404):
         await client.checkout_sessions.get(session_id=SESSION_ID)
 
@@ -185,8 +176,7 @@ async def test_success_body_that_does_not_decode_raises_response_validation_erro
 async def test_error_text_never_holds_the_token_or_request_body(
     mock_http: CompatAioresponses,
 ) -> None:
-    echo = {**error_body(400), "message": "bad request"}
-    mock_http.post(COLLECTION, status=400, payload=echo)
+    mock_http.post(COLLECTION, status=400, body=error_body(400, "bad request"))
     mock_http.post(COLLECTION, status=503, body="john@example.com", content_type="text/plain")
     mock_http.post(COLLECTION, exception=aiohttp.ClientOSError(104, "reset"))
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=RetryConfig.none()) as client:
@@ -206,8 +196,8 @@ async def test_error_text_never_holds_the_token_or_request_body(
 async def test_idempotent_methods_retry_then_succeed(
     client: Gr4vy, mock_http: CompatAioresponses, status: int, method: str
 ) -> None:
-    mock_http.add(ITEM, method, status=status, payload=error_body(429))
-    mock_http.add(ITEM, method, status=status, payload=error_body(429))
+    mock_http.add(ITEM, method, status=status, body=error_body(429))
+    mock_http.add(ITEM, method, status=status, body=error_body(429))
     mock_http.add(ITEM, method, status=200 if method != "DELETE" else 204, payload=SESSION_JSON)
     call = {op[1]: op[3] for op in OPERATIONS}[method]
     await call(client)
@@ -228,7 +218,7 @@ async def test_exhausted_retries_raise_the_last_error_not_tenacity(
 async def test_create_retries_only_what_cannot_have_been_processed(
     client: Gr4vy, mock_http: CompatAioresponses, status: int, tries: int
 ) -> None:
-    mock_http.post(COLLECTION, status=status, payload=error_body(status if status != 425 else 425),
+    mock_http.post(COLLECTION, status=status, body=error_body(status),
                    repeat=True)  # fmt: skip
     with pytest.raises(errors.Gr4vyError):
         await client.checkout_sessions.create()
@@ -238,7 +228,7 @@ async def test_create_retries_only_what_cannot_have_been_processed(
 async def test_create_retries_5xx_when_the_caller_opts_in(
     client: Gr4vy, mock_http: CompatAioresponses, fast_retries: RetryConfig
 ) -> None:
-    mock_http.post(COLLECTION, status=500, payload=error_body(500))
+    mock_http.post(COLLECTION, status=500, body=error_body(500))
     mock_http.post(COLLECTION, status=201, payload=SESSION_JSON)
     opt_in = RetryConfig(initial_delay=0, max_delay=0, retry_unsafe_methods=True)
     session = await client.checkout_sessions.create(retries=opt_in)
@@ -319,7 +309,7 @@ async def test_retry_after_is_honoured_and_capped(
         waits.append(seconds)
 
     monkeypatch.setattr(retries, "_sleep", record)
-    mock_http.get(ITEM, status=429, payload=error_body(429), headers={"Retry-After": header})
+    mock_http.get(ITEM, status=429, body=error_body(429), headers={"Retry-After": header})
     mock_http.get(ITEM, status=200, payload=SESSION_JSON)
     policy = RetryConfig(retry_after_cap=30.0)
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=policy) as client:
@@ -491,7 +481,7 @@ async def test_a_request_after_close_is_a_clear_error(mock_http: CompatAiorespon
     assert mock_http.requests == {}
 
 
-# --------------------------------------------------------------------------- review fixes
+# --------------------------------------------------- edges: retry budget, timeouts, bodies, headers
 
 
 async def test_retries_never_start_after_max_elapsed(
@@ -503,7 +493,7 @@ async def test_retries_never_start_after_max_elapsed(
         waits.append(seconds)
 
     monkeypatch.setattr(retries, "_sleep", record)
-    mock_http.get(ITEM, status=429, payload=error_body(429), headers={"Retry-After": "2"},
+    mock_http.get(ITEM, status=429, body=error_body(429), headers={"Retry-After": "2"},
                   repeat=True)  # fmt: skip
     policy = RetryConfig(max_elapsed=0.5)
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=policy) as client:

@@ -13,7 +13,7 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import aiohttp
@@ -23,6 +23,7 @@ import pytest
 from _contract import operation, schema_validator, validator
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from support.helpers import ManualClock, p521_key
 
 from gr4vy_async import models
 from gr4vy_async._codec import decoder_for, encode_request
@@ -105,19 +106,6 @@ def body_for(method: str) -> Any:
     return {"metadata": {"k": "v"}} if method in ("POST", "PUT") else None
 
 
-class Clock:
-    """A clock the test moves on."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 1, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 # --------------------------------------------------------------------------- the contract
 
 
@@ -156,7 +144,7 @@ async def test_crud_round_trip_matches_the_spec(
 
 
 async def test_created_session_has_uuid_id_and_expiry(http: aiohttp.ClientSession) -> None:
-    clock = Clock()
+    clock = ManualClock()
     async with FakeGr4vy(clock=clock) as fake:
         default = (await call(http, fake, "POST", body={})).json()
         longer = (await call(http, fake, "POST", body={"expires_in": 7200})).json()
@@ -351,7 +339,7 @@ async def test_no_merchant_header_means_the_default_account(
 
 
 async def test_expired_sessions_answer_404(http: aiohttp.ClientSession) -> None:
-    clock = Clock()
+    clock = ManualClock()
     async with FakeGr4vy(clock=clock) as fake:
         session = fake.create_session()
         clock.advance(3599)
@@ -365,7 +353,7 @@ async def test_expired_sessions_answer_404(http: aiohttp.ClientSession) -> None:
 
 
 async def test_an_update_with_expires_in_moves_the_expiry(http: aiohttp.ClientSession) -> None:
-    clock = Clock()
+    clock = ManualClock()
     async with FakeGr4vy(clock=clock) as fake:
         session = fake.create_session()
         clock.advance(3000)
@@ -384,7 +372,7 @@ async def test_an_update_with_expires_in_moves_the_expiry(http: aiohttp.ClientSe
 
 @pytest.fixture(scope="module")
 def signing_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP521R1())
+    return p521_key()
 
 
 def public_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -446,7 +434,7 @@ async def test_jwt_scopes_are_enforced(
 async def test_a_token_signed_by_another_key_is_a_401(
     verifying_fake: FakeGr4vy, method: str, template: str
 ) -> None:
-    other = ec.generate_private_key(ec.SECP521R1())
+    other = p521_key()
     answer = await jwt_call(verifying_fake, token(other, ["*.read", "*.write"]), method, template)
     assert answer.status == 401
     assert_contract(method, template, answer)

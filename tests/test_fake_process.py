@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from support.helpers import p521_key
 
 AUTH = {"Authorization": "Bearer token"}
 LISTENING = re.compile(r"^listening on (http://127\.0\.0\.1:(\d+))$")
@@ -75,7 +75,7 @@ async def test_serves_until_signalled_then_exits_cleanly(server: Server, signum:
 
 
 async def test_checks_tokens_against_a_public_key_file(tmp_path: Path) -> None:
-    key = ec.generate_private_key(ec.SECP521R1())
+    key = p521_key()
     pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )

@@ -10,20 +10,16 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from support.aioresponses_compat import TOKEN
+from support.helpers import client_for, p521_key
 
 from gr4vy_async import Gr4vy, RetryConfig, auth, errors, models, utils
 from gr4vy_async.checkout_sessions import CheckoutSessions
 from gr4vy_async.testing import FakeGr4vy, Fault
 
-TOKEN = "compat-token"
 SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
 #: SDK-style settings that retry at once (1 ms waits), for as long as 5 s.
 FAST_SDK_RETRIES = utils.RetryConfig("backoff", utils.BackoffStrategy(1, 1, 1.5, 5000), True)
-
-
-def client_for(fake: FakeGr4vy, **kwargs: Any) -> Gr4vy:
-    options: dict[str, Any] = {"server_url": fake.url, "bearer_auth": TOKEN, **kwargs}
-    return Gr4vy(**options)
 
 
 # --------------------------------------------------------------------------- per call
@@ -291,7 +287,7 @@ def test_auth_helpers_take_the_sdk_arguments(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP521R1())
+    return p521_key()
 
 
 @pytest.fixture(scope="module")
