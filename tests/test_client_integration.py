@@ -126,8 +126,9 @@ async def test_server_validation_errors_come_back_typed(gr4vy_fake: FakeGr4vy) -
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
         body = json.dumps({"cart_items": [{"name": "x", "quantity": 0, "unit_amount": 1}]})
-        async with http.post(gr4vy_fake.url + "/checkout/sessions", data=body,
-                             headers=headers) as response:  # fmt: skip
+        async with http.post(
+            gr4vy_fake.url + "/checkout/sessions", data=body, headers=headers
+        ) as response:
             raw = await response.read()
     from gr4vy_async.errors import error_for_response
 

@@ -33,19 +33,39 @@ Call = Callable[[Gr4vy], Awaitable[Any]]
 
 # Each operation: (name, HTTP method, URL, the call, spec path, success status).
 OPERATIONS: list[tuple[str, str, str, Call, str, int]] = [
-    ("create", "POST", COLLECTION,
-     lambda c: c.checkout_sessions.create(request_body=seed_create_body()),
-     "/checkout/sessions", 201),
-    ("get", "GET", ITEM,
-     lambda c: c.checkout_sessions.get(session_id=SESSION_ID),
-     "/checkout/sessions/{session_id}", 200),
-    ("update", "PUT", ITEM,
-     lambda c: c.checkout_sessions.update(session_id=SESSION_ID, metadata={"k": "v"}),
-     "/checkout/sessions/{session_id}", 200),
-    ("delete", "DELETE", ITEM,
-     lambda c: c.checkout_sessions.delete(session_id=SESSION_ID),
-     "/checkout/sessions/{session_id}", 204),
-]  # fmt: skip
+    (
+        "create",
+        "POST",
+        COLLECTION,
+        lambda c: c.checkout_sessions.create(request_body=seed_create_body()),
+        "/checkout/sessions",
+        201,
+    ),
+    (
+        "get",
+        "GET",
+        ITEM,
+        lambda c: c.checkout_sessions.get(session_id=SESSION_ID),
+        "/checkout/sessions/{session_id}",
+        200,
+    ),
+    (
+        "update",
+        "PUT",
+        ITEM,
+        lambda c: c.checkout_sessions.update(session_id=SESSION_ID, metadata={"k": "v"}),
+        "/checkout/sessions/{session_id}",
+        200,
+    ),
+    (
+        "delete",
+        "DELETE",
+        ITEM,
+        lambda c: c.checkout_sessions.delete(session_id=SESSION_ID),
+        "/checkout/sessions/{session_id}",
+        204,
+    ),
+]
 OPERATION_IDS = [op[0] for op in OPERATIONS]
 
 
@@ -60,9 +80,15 @@ def attempts(mock: CompatAioresponses, method: str, url: str) -> int:
     ("name", "method", "url", "call", "path", "ok"), OPERATIONS, ids=OPERATION_IDS
 )
 async def test_success_returns_typed_struct(
-    client: Gr4vy, mock_http: CompatAioresponses,
-    name: str, method: str, url: str, call: Call, path: str, ok: int,
-) -> None:  # fmt: skip
+    client: Gr4vy,
+    mock_http: CompatAioresponses,
+    name: str,
+    method: str,
+    url: str,
+    call: Call,
+    path: str,
+    ok: int,
+) -> None:
     mock_http.add(url, method, status=ok, payload=None if ok == 204 else SESSION_JSON)
     result = await call(client)
     if ok == 204:
@@ -90,11 +116,23 @@ def test_the_table_covers_every_documented_status_of_every_operation() -> None:
     ("name", "method", "url", "call", "path", "ok"), OPERATIONS, ids=OPERATION_IDS
 )
 async def test_each_documented_status_raises_its_class(
-    mock_http: CompatAioresponses, status: int,
-    name: str, method: str, url: str, call: Call, path: str, ok: int,
-) -> None:  # fmt: skip
-    mock_http.add(url, method, status=status, body=error_body(status),
-                  headers={"x-request-id": "req-1"}, repeat=True)  # fmt: skip
+    mock_http: CompatAioresponses,
+    status: int,
+    name: str,
+    method: str,
+    url: str,
+    call: Call,
+    path: str,
+    ok: int,
+) -> None:
+    mock_http.add(
+        url,
+        method,
+        status=status,
+        body=error_body(status),
+        headers={"x-request-id": "req-1"},
+        repeat=True,
+    )
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=RetryConfig.none()) as client:
         with pytest.raises(errors.Gr4vyError) as info:
             await call(client)
@@ -218,8 +256,7 @@ async def test_exhausted_retries_raise_the_last_error_not_tenacity(
 async def test_create_retries_only_what_cannot_have_been_processed(
     client: Gr4vy, mock_http: CompatAioresponses, status: int, tries: int
 ) -> None:
-    mock_http.post(COLLECTION, status=status, body=error_body(status),
-                   repeat=True)  # fmt: skip
+    mock_http.post(COLLECTION, status=status, body=error_body(status), repeat=True)
     with pytest.raises(errors.Gr4vyError):
         await client.checkout_sessions.create()
     assert attempts(mock_http, "POST", COLLECTION) == tries
@@ -264,10 +301,12 @@ async def test_create_does_not_retry_what_may_have_been_processed(
 
 @pytest.mark.parametrize(
     ("failure", "expected"),
-    [(asyncio.TimeoutError(), errors.RequestTimeoutError),
-     (aiohttp.ServerDisconnectedError(), errors.ConnectError)],
+    [
+        (asyncio.TimeoutError(), errors.RequestTimeoutError),
+        (aiohttp.ServerDisconnectedError(), errors.ConnectError),
+    ],
     ids=["timeout", "drop"],
-)  # fmt: skip
+)
 async def test_get_retries_timeouts_and_drops_and_keeps_the_cause(
     client: Gr4vy, mock_http: CompatAioresponses, failure: Exception, expected: type[Exception]
 ) -> None:
@@ -381,10 +420,16 @@ async def test_update_sends_only_what_was_given_and_null_to_clear(
     mock_http.put(ITEM, status=200, payload=SESSION_JSON)
     await client.checkout_sessions.update(
         session_id=SESSION_ID,
-        cart_items=[{"name": "x", "quantity": 1, "unit_amount": 5,
-                     "product_type": models.ProductType.DIGITAL}],
+        cart_items=[
+            {
+                "name": "x",
+                "quantity": 1,
+                "unit_amount": 5,
+                "product_type": models.ProductType.DIGITAL,
+            }
+        ],
         buyer=None,
-    )  # fmt: skip
+    )
     (call,) = mock_http.requests[("PUT", URL(ITEM))]
     assert json.loads(call.kwargs["data"]) == {
         "cart_items": [{"name": "x", "quantity": 1, "unit_amount": 5, "product_type": "digital"}],
@@ -462,11 +507,13 @@ def test_empty_token_fails_when_the_client_is_made() -> None:
         ({"server_url": "http://127.0.0.1:8080/"}, "http://127.0.0.1:8080"),
         ({"server_url": "http://[::1]:8080"}, "http://[::1]:8080"),
         ({"server_url": "http://localhost:1"}, "http://localhost:1"),
-        ({"server_url": "http://gr4vy.internal", "allow_insecure_http": True},
-         "http://gr4vy.internal"),
+        (
+            {"server_url": "http://gr4vy.internal", "allow_insecure_http": True},
+            "http://gr4vy.internal",
+        ),
         ({}, "https://api.sandbox.example.gr4vy.app"),
     ],
-)  # fmt: skip
+)
 def test_server_urls(kwargs: dict[str, Any], url: str) -> None:
     assert Gr4vy(bearer_auth=TOKEN, **kwargs).server_url == url
 
@@ -493,8 +540,7 @@ async def test_retries_never_start_after_max_elapsed(
         waits.append(seconds)
 
     monkeypatch.setattr(retries, "_sleep", record)
-    mock_http.get(ITEM, status=429, body=error_body(429), headers={"Retry-After": "2"},
-                  repeat=True)  # fmt: skip
+    mock_http.get(ITEM, status=429, body=error_body(429), headers={"Retry-After": "2"}, repeat=True)
     policy = RetryConfig(max_elapsed=0.5)
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=policy) as client:
         with pytest.raises(errors.Error429):
@@ -538,9 +584,12 @@ async def test_json_that_is_not_the_documented_error_body_keeps_the_status_class
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"merchant_account_id": "acme\r\nX-Evil: 1"}, {"bearer_auth": "tok\nen"},
-     {"headers": {"X-Trace": "a\x00b"}}],
-)  # fmt: skip
+    [
+        {"merchant_account_id": "acme\r\nX-Evil: 1"},
+        {"bearer_auth": "tok\nen"},
+        {"headers": {"X-Trace": "a\x00b"}},
+    ],
+)
 def test_header_values_with_line_breaks_fail_when_the_client_is_made(
     kwargs: dict[str, Any],
 ) -> None:

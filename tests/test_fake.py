@@ -200,7 +200,7 @@ async def test_update_replaces_only_the_fields_given(
         ({"expires_in": 10}, ["body", "expires_in"], "value_error"),
         (5, ["body"], "type_error"),
     ],
-)  # fmt: skip
+)
 @pytest.mark.parametrize(("method", "template"), [("POST", COLLECTION), ("PUT", ITEM)])
 async def test_a_model_violation_is_a_422_pointing_at_the_field(
     gr4vy_fake: FakeGr4vy,

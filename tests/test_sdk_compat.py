@@ -36,9 +36,12 @@ async def test_checkout_session_create_is_the_create_body(gr4vy_fake: FakeGr4vy)
             checkout_session_create=models.CheckoutSessionCreate(metadata={"order": "1"})
         )
         as_dict = await client.checkout_sessions.create_async(
-            checkout_session_create={"cart_items": [{"name": "GoPro", "quantity": 1,
-                                                     "unit_amount": 1299, "brand": "GoPro"}]}
-        )  # fmt: skip
+            checkout_session_create={
+                "cart_items": [
+                    {"name": "GoPro", "quantity": 1, "unit_amount": 1299, "brand": "GoPro"}
+                ]
+            }
+        )
     assert typed.metadata == {"order": "1"}
     assert as_dict.cart_items is not None
     assert as_dict.cart_items[0].brand == "GoPro"
@@ -221,9 +224,17 @@ def test_bad_sdk_retry_settings_are_refused_when_made(make: Callable[[], object]
         {"async_client": object()},
         {"client": object()},
     ],
-    ids=["two timeouts", "negative timeout_ms", "two retry settings", "retries and None",
-         "url_params without server_url", "no token", "async_client", "client"],
-)  # fmt: skip
+    ids=[
+        "two timeouts",
+        "negative timeout_ms",
+        "two retry settings",
+        "retries and None",
+        "url_params without server_url",
+        "no token",
+        "async_client",
+        "client",
+    ],
+)
 def test_ambiguous_or_bad_client_options(
     options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -267,13 +278,22 @@ SDK_AUTH_SIGNATURES = {
     "with_token": ["private_key", "scopes", "expires_in"],
     "get_token": ["private_key", "scopes", "expires_in", "embed_params", "checkout_session_id"],
     "update_token": [
-        "token", "private_key", "scopes", "expires_in", "embed_params", "checkout_session_id",
+        "token",
+        "private_key",
+        "scopes",
+        "expires_in",
+        "embed_params",
+        "checkout_session_id",
     ],
     "get_embed_token": ["private_key", "embed_params", "checkout_session_id"],
     "get_embed_token_with_checkout_session": [
-        "client", "private_key", "embed_params", "checkout_session_create", "merchant_account_id",
+        "client",
+        "private_key",
+        "embed_params",
+        "checkout_session_create",
+        "merchant_account_id",
     ],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", SDK_AUTH_SIGNATURES)
