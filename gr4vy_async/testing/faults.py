@@ -323,6 +323,7 @@ async def _delay(request: web.Request, seconds: float) -> None:
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
+    await asyncio.sleep(min(seconds, _DISCONNECT_POLL))  # a zero delay still yields once
     # Polled: aiohttp signals a hang-up to a handler only by cancelling it
     # (handler_cancellation), which would leave the request unprocessed.
     while (remaining := deadline - loop.time()) > 0 and request.transport is not None:  # noqa: ASYNC110
