@@ -97,10 +97,16 @@ def client(url: str, offset: int, count: int, concurrency: int) -> None:
             report = await gr4vy.checkout_sessions.delete_many(
                 ids, concurrency=concurrency, keep_ids=False
             )
-        print(json.dumps({
-            "summary": report.summary(), "rate_limited": report.rate_limited,
-            "elapsed": time.monotonic() - started,
-        }), flush=True)  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "summary": report.summary(),
+                    "rate_limited": report.rate_limited,
+                    "elapsed": time.monotonic() - started,
+                }
+            ),
+            flush=True,
+        )
 
     asyncio.run(main())
 
@@ -110,9 +116,12 @@ def client(url: str, offset: int, count: int, concurrency: int) -> None:
 
 async def _start(*args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, __file__, *args,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        __file__,
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
 
 
 async def _line(process: asyncio.subprocess.Process) -> str:
@@ -171,10 +180,14 @@ async def scale_out(processes: int, args: argparse.Namespace) -> dict[str, float
 
 async def run_scale_out(args: argparse.Namespace) -> None:
     rows = [await scale_out(n, args) for n in args.processes]
-    print(f"limit {args.limit:g}/s (burst {args.burst:g}), {args.ids} ids over all processes, "
-          f"concurrency {args.concurrency} per process\n")  # fmt: skip
-    print("| processes | ids | deletes/s | share of limit | requests answered 429 | time s "
-          "| failed/not done |")  # fmt: skip
+    print(
+        f"limit {args.limit:g}/s (burst {args.burst:g}), {args.ids} ids over all processes, "
+        f"concurrency {args.concurrency} per process\n"
+    )
+    print(
+        "| processes | ids | deletes/s | share of limit | requests answered 429 | time s "
+        "| failed/not done |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
@@ -235,12 +248,18 @@ async def run_lag(count: int) -> None:
             started = time.perf_counter()
             wall, cpu, ticks = await worst_lag(
                 lambda ids=ids: run_bulk(  # type: ignore[misc]
-                    ids, instant, retries=RetryConfig(), concurrency=16, missing_ok=True,
+                    ids,
+                    instant,
+                    retries=RetryConfig(),
+                    concurrency=16,
+                    missing_ok=True,
                     report=BulkReport(keep_ids=False),
                 )
-            )  # fmt: skip
-            print(f"| {kind}, {source} | {wall * 1000:.1f} | {cpu * 1000:.1f} | {ticks:,} "
-                  f"| {time.perf_counter() - started:.1f} |")  # fmt: skip
+            )
+            print(
+                f"| {kind}, {source} | {wall * 1000:.1f} | {cpu * 1000:.1f} | {ticks:,} "
+                f"| {time.perf_counter() - started:.1f} |"
+            )
 
 
 # --------------------------------------------------------------------------- main

@@ -525,9 +525,15 @@ class Transport:
             attempt += 1
             try:
                 return await self._attempt(
-                    session, method, url, request_headers, body, client_timeout, response_type,
+                    session,
+                    method,
+                    url,
+                    request_headers,
+                    body,
+                    client_timeout,
+                    response_type,
                     attempt,
-                )  # fmt: skip
+                )
             except Gr4vyError as error:
                 wait = policy.next_wait(error, method, attempt, started)
                 if wait is None:
@@ -578,10 +584,16 @@ class Transport:
             # session's defaults change nothing. Never follow a redirect: it
             # would carry the body (buyer data) to whatever host it names.
             async with session.request(
-                method, url, data=body, headers=sent_headers, timeout=timeout,
-                allow_redirects=False, raise_for_status=False, auto_decompress=True,
+                method,
+                url,
+                data=body,
+                headers=sent_headers,
+                timeout=timeout,
+                allow_redirects=False,
+                raise_for_status=False,
+                auto_decompress=True,
                 middlewares=middlewares,
-            ) as response:  # fmt: skip
+            ) as response:
                 raw = await _read_body(response, self.max_response_bytes, method, url)
                 status = response.status
                 if status >= 300:
@@ -629,9 +641,14 @@ class Transport:
             )
             request_id = response.headers.get("x-request-id") if response is not None else None
             self._logger.debug(
-                ATTEMPT_LOG_FORMAT, method, url.path, outcome, elapsed * 1000, attempt,
+                ATTEMPT_LOG_FORMAT,
+                method,
+                url.path,
+                outcome,
+                elapsed * 1000,
+                attempt,
                 request_id or "-",
-            )  # fmt: skip
+            )
         if request_info is None:
             return
         response_info = (

@@ -485,9 +485,18 @@ async def run_bulk(
     log = None if journal is None else await asyncio.to_thread(_Journal, journal)
     try:
         runner = _Runner(
-            ids, call, retries, concurrency, missing_ok, report, dedupe, on_progress, log,
-            stop_after or None, default_rate_limit_wait,
-        )  # fmt: skip
+            ids,
+            call,
+            retries,
+            concurrency,
+            missing_ok,
+            report,
+            dedupe,
+            on_progress,
+            log,
+            stop_after or None,
+            default_rate_limit_wait,
+        )
         await runner.run(deadline)
     finally:
         if log is not None:

@@ -305,12 +305,21 @@ class CheckoutSessions:
           stays flat (counts, and the first 1,000 failures).
         """
         return await self._many(
-            self.delete, session_ids, concurrency=concurrency, missing_ok=missing_ok,
-            report=report, keep_ids=keep_ids, dedupe=dedupe, on_progress=on_progress,
-            journal=journal, deadline=deadline, stop_after=stop_after,
-            merchant_account_id=merchant_account_id, timeout_in_seconds=timeout_in_seconds,
+            self.delete,
+            session_ids,
+            concurrency=concurrency,
+            missing_ok=missing_ok,
+            report=report,
+            keep_ids=keep_ids,
+            dedupe=dedupe,
+            on_progress=on_progress,
+            journal=journal,
+            deadline=deadline,
+            stop_after=stop_after,
+            merchant_account_id=merchant_account_id,
+            timeout_in_seconds=timeout_in_seconds,
             retries=retries,
-        )  # fmt: skip
+        )
 
     async def get_many(
         self,
@@ -337,12 +346,21 @@ class CheckoutSessions:
         sessions are not fetched again).
         """
         return await self._many(
-            self.get, session_ids, concurrency=concurrency, missing_ok=missing_ok,
-            report=report, keep_ids=keep_ids, dedupe=dedupe, on_progress=on_progress,
-            journal=journal, deadline=deadline, stop_after=stop_after,
-            merchant_account_id=merchant_account_id, timeout_in_seconds=timeout_in_seconds,
+            self.get,
+            session_ids,
+            concurrency=concurrency,
+            missing_ok=missing_ok,
+            report=report,
+            keep_ids=keep_ids,
+            dedupe=dedupe,
+            on_progress=on_progress,
+            journal=journal,
+            deadline=deadline,
+            stop_after=stop_after,
+            merchant_account_id=merchant_account_id,
+            timeout_in_seconds=timeout_in_seconds,
             retries=retries,
-        )  # fmt: skip
+        )
 
     async def _many(
         self,

@@ -380,6 +380,11 @@ def error_for_response(
             elif _ACTIVE_MESSAGE in text:
                 cls = Error403Active
     return cls(
-        message, status_code=status, headers=headers, body=_body_prefix(body), data=data,
-        method=method, url=url,
-    )  # fmt: skip
+        message,
+        status_code=status,
+        headers=headers,
+        body=_body_prefix(body),
+        data=data,
+        method=method,
+        url=url,
+    )

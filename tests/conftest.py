@@ -1,4 +1,4 @@
-"""Shared fixtures: an aioresponses that works on aiohttp 3.14, leak checks, clients."""
+"""Shared fixtures: mocked HTTP, leak checks, clients."""
 
 from __future__ import annotations
 
@@ -7,39 +7,10 @@ import gc
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiohttp
 import pytest
-from aioresponses import aioresponses
+from support.aioresponses_compat import TOKEN, CompatAioresponses
 
 from gr4vy_async import Gr4vy, RetryConfig
-
-BASE_URL = "https://api.sandbox.acme.gr4vy.app"
-TOKEN = "tok_live_do_not_leak_0123456789"
-
-
-class _StubStreamWriter:
-    output_size = 0
-
-
-class CompatClientResponse(aiohttp.ClientResponse):
-    """A ClientResponse aioresponses can build on aiohttp 3.14.
-
-    aioresponses 0.7.9 does not pass ``stream_writer``, which aiohttp 3.14's
-    ClientResponse requires (https://github.com/pnuckowski/aioresponses/issues/289).
-    Remove once a fixed aioresponses is released.
-    """
-
-    def __init__(self, *args: Any, stream_writer: Any = None, **kwargs: Any) -> None:
-        writer: Any = stream_writer or _StubStreamWriter()  # the stub has what aiohttp reads
-        super().__init__(*args, stream_writer=writer, **kwargs)
-
-
-class CompatAioresponses(aioresponses):
-    """aioresponses whose mocked responses use :class:`CompatClientResponse`."""
-
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("response_class", CompatClientResponse)
-        super().add(*args, **kwargs)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -50,6 +21,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture
 def mock_http() -> Iterator[CompatAioresponses]:
+    """aioresponses (gated for this aiohttp), active for the test."""
     mocked = CompatAioresponses()
     with mocked:
         yield mocked

@@ -1,7 +1,9 @@
-"""The aioresponses shim for aiohttp 3.14 returns what was registered."""
+"""The aioresponses shim: on only for an aiohttp that needs it, and returns what was registered."""
+
+import inspect
 
 import aiohttp
-from conftest import CompatAioresponses
+from support.aioresponses_compat import NEEDS_STREAM_WRITER, CompatAioresponses
 
 
 async def test_shim_returns_status_json_and_headers(mock_http: CompatAioresponses) -> None:
@@ -15,3 +17,9 @@ async def test_shim_returns_status_json_and_headers(mock_http: CompatAioresponse
         async with session.post("https://x.test/b", data=b"{}") as response:
             assert response.status == 422
             assert await response.read() == b"not json"
+
+
+def test_the_shim_is_on_exactly_when_this_aiohttp_needs_it() -> None:
+    stream_writer = inspect.signature(aiohttp.ClientResponse.__init__).parameters["stream_writer"]
+    required = stream_writer.default is inspect.Parameter.empty
+    assert NEEDS_STREAM_WRITER is required

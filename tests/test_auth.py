@@ -19,6 +19,7 @@ from _contract import spec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from msgspec import UNSET, UnsetType
+from support.helpers import ManualClock, p521_key
 
 import gr4vy_async
 from gr4vy_async import auth, models
@@ -68,19 +69,9 @@ def decode(token: str, key: ec.EllipticCurvePrivateKey, **options: bool) -> dict
     return claims
 
 
-class FakeClock:
-    """A Unix-time clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP521R1())
+    return p521_key()
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +99,7 @@ def signatures(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def test_token_verifies_with_the_public_key(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
     token = auth.get_token(pem)
     assert decode(token, key)["iss"] == auth.ISSUER
-    other = ec.generate_private_key(ec.SECP521R1())
+    other = p521_key()
     with pytest.raises(jwt.InvalidSignatureError):
         decode(token, other)
 
@@ -123,7 +114,7 @@ def test_header_is_es512_with_the_thumbprint_as_kid(
 def test_kid_pads_short_coordinates_to_66_bytes() -> None:
     # About half of P-521 coordinates fit in 65 bytes; RFC 7518 still wants 66.
     while True:
-        key = ec.generate_private_key(ec.SECP521R1())
+        key = p521_key()
         numbers = key.public_key().public_numbers()
         if numbers.x.bit_length() <= 520 and numbers.y.bit_length() <= 520:
             break
@@ -242,16 +233,16 @@ def test_update_token_replaces_given_claims(key: ec.EllipticCurvePrivateKey, pem
 async def test_update_token_accepts_an_expired_token(
     key: ec.EllipticCurvePrivateKey, pem: str
 ) -> None:
-    clock = FakeClock()
-    clock.now -= 7200
-    expired = auth.with_token(pem, [JWTScope.EMBED], clock=clock)()
+    clock = ManualClock.at_now()
+    clock.advance(-7200)
+    expired = auth.with_token(pem, [JWTScope.EMBED], clock=clock.unix)()
     with pytest.raises(jwt.ExpiredSignatureError):
         decode(expired, key)
     assert decode(auth.update_token(expired, pem), key)["scopes"] == ["embed"]
 
 
 def test_update_token_refuses_tokens_it_did_not_sign(pem: str) -> None:
-    foreign = auth.get_token(pem_of(ec.generate_private_key(ec.SECP521R1())), [JWTScope.EMBED])
+    foreign = auth.get_token(pem_of(p521_key()), [JWTScope.EMBED])
     with pytest.raises(InvalidRequestError, match="signed by private_key"):
         auth.update_token(foreign, pem)
     # Our own token with its claims edited (scopes widened) keeps the old signature.
@@ -270,23 +261,23 @@ def test_update_token_refuses_tokens_it_did_not_sign(pem: str) -> None:
 async def test_provider_signs_once_then_again_after_the_margin(
     key: ec.EllipticCurvePrivateKey, pem: str, signatures: list[dict[str, Any]]
 ) -> None:
-    clock = FakeClock()
-    provider = auth.with_token(pem, expires_in=600, refresh_margin=60, clock=clock)
+    clock = ManualClock.at_now()
+    provider = auth.with_token(pem, expires_in=600, refresh_margin=60, clock=clock.unix)
     first = provider()
     assert [provider() for _ in range(100)] == [first] * 100
     assert len(signatures) == 1
     issued = decode(first, key)["iat"]
-    assert issued == clock.now
+    assert issued == clock.unix()
 
-    clock.now = issued + 600 - 60 - 1  # one second before the margin
+    clock.advance(600 - 60 - 1)  # one second before the margin
     assert provider() == first
     assert len(signatures) == 1
 
-    clock.now = issued + 600 - 60  # the margin is reached
+    clock.advance(1)  # the margin is reached
     second = provider()
     assert second != first
     assert len(signatures) == 2
-    assert decode(second, key, verify_iat=False, verify_nbf=False)["iat"] == clock.now
+    assert decode(second, key, verify_iat=False, verify_nbf=False)["iat"] == clock.unix()
     assert provider() == second
     assert len(signatures) == 2
 
@@ -302,12 +293,12 @@ async def test_provider_tokens_carry_its_scopes(key: ec.EllipticCurvePrivateKey,
 async def test_default_margin_is_at_most_half_the_lifetime(
     pem: str, signatures: list[dict[str, Any]]
 ) -> None:
-    clock = FakeClock()
-    provider = auth.with_token(pem, expires_in=60, clock=clock)  # margin 30, not 60
+    clock = ManualClock.at_now()
+    provider = auth.with_token(pem, expires_in=60, clock=clock.unix)  # margin 30, not 60
     first = provider()
-    clock.now += 29
+    clock.advance(29)
     assert provider() == first
-    clock.now += 1
+    clock.advance(1)
     assert provider() != first
     assert len(signatures) == 2
 
@@ -321,13 +312,13 @@ def test_bad_refresh_margin(pem: str, margin: float) -> None:
 def test_calls_from_many_threads_at_expiry_sign_once(
     pem: str, signatures: list[dict[str, Any]]
 ) -> None:
-    clock = FakeClock()
-    provider = auth.with_token(pem, clock=clock)
+    clock = ManualClock.at_now()
+    provider = auth.with_token(pem, clock=clock.unix)
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         tokens = list(pool.map(lambda _: provider(), range(1000)))
         assert len(signatures) == 1
         assert set(tokens) == {tokens[0]}
-        clock.now += 3600  # every caller arrives at expiry
+        clock.advance(3600)  # every caller arrives at expiry
         renewed = list(pool.map(lambda _: provider(), range(1000)))
     assert len(signatures) == 2
     assert set(renewed) == {renewed[0]}
@@ -343,7 +334,7 @@ def test_with_token_returns_a_plain_callable_as_the_sdk(pem: str) -> None:
 
 def bad_keys() -> dict[str, Callable[[], str | bytes]]:
     p256 = ec.generate_private_key(ec.SECP256R1())
-    p521 = ec.generate_private_key(ec.SECP521R1())
+    p521 = p521_key()
     return {
         "not PEM": lambda: "my-api-key",
         "garbage bytes": lambda: b"\x00\xffnot a key",

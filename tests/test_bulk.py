@@ -181,9 +181,14 @@ async def test_memory_stays_flat_for_a_streamed_batch() -> None:
         tracemalloc.start()
         try:
             report = await run_bulk(
-                stream(count), call, retries=RetryConfig(), concurrency=16, missing_ok=True,
-                report=BulkReport(keep_ids=False), dedupe=False,
-            )  # fmt: skip
+                stream(count),
+                call,
+                retries=RetryConfig(),
+                concurrency=16,
+                missing_ok=True,
+                report=BulkReport(keep_ids=False),
+                dedupe=False,
+            )
             assert report.counts[Outcome.DONE] == count
             return tracemalloc.get_traced_memory()[1]
         finally:
@@ -195,8 +200,15 @@ async def test_memory_stays_flat_for_a_streamed_batch() -> None:
 
 def test_bad_concurrency_is_rejected() -> None:
     with pytest.raises(errors.InvalidRequestError, match="concurrency"):
-        asyncio.run(run_bulk([], lambda s, p: asyncio.sleep(0), retries=RetryConfig(),
-                             concurrency=0, missing_ok=True))  # fmt: skip
+        asyncio.run(
+            run_bulk(
+                [],
+                lambda s, p: asyncio.sleep(0),
+                retries=RetryConfig(),
+                concurrency=0,
+                missing_ok=True,
+            )
+        )
 
 
 async def test_a_raising_progress_callback_does_not_count_an_id_twice() -> None:
@@ -210,16 +222,28 @@ async def test_a_raising_progress_callback_does_not_count_an_id_twice() -> None:
     ids = [str(uuid.UUID(int=n)) for n in range(10)]
     report = BulkReport()
     with pytest.raises(RuntimeError, match="callback bug"):
-        await run_bulk(ids, call, retries=RetryConfig(), concurrency=3, missing_ok=True,
-                       report=report, on_progress=explode)  # fmt: skip
+        await run_bulk(
+            ids,
+            call,
+            retries=RetryConfig(),
+            concurrency=3,
+            missing_ok=True,
+            report=report,
+            on_progress=explode,
+        )
     recorded = report.done + report.cancelled + report.not_attempted
     assert len(recorded) == len(set(recorded))
 
 
 async def test_one_string_is_not_a_batch_of_ids() -> None:
     with pytest.raises(errors.InvalidRequestError, match="one string"):
-        await run_bulk("4137b1cf-39ac-42a8-bad6-1c680d5dab6b", lambda s, p: asyncio.sleep(0),
-                       retries=RetryConfig(), concurrency=1, missing_ok=True)  # fmt: skip
+        await run_bulk(
+            "4137b1cf-39ac-42a8-bad6-1c680d5dab6b",
+            lambda s, p: asyncio.sleep(0),
+            retries=RetryConfig(),
+            concurrency=1,
+            missing_ok=True,
+        )
 
 
 async def test_retries_none_means_no_rate_limit_waits_either() -> None:
@@ -230,8 +254,9 @@ async def test_retries_none_means_no_rate_limit_waits_either() -> None:
         calls += 1
         raise errors.Error429("429", status_code=429, headers={"Retry-After": "0"})
 
-    report = await run_bulk([str(uuid.uuid4())], call, retries=RetryConfig.none(),
-                            concurrency=1, missing_ok=True)  # fmt: skip
+    report = await run_bulk(
+        [str(uuid.uuid4())], call, retries=RetryConfig.none(), concurrency=1, missing_ok=True
+    )
     assert calls == 1
     assert report.failed[0].status == 429
 
@@ -241,11 +266,13 @@ async def test_malformed_ids_make_the_report_not_ok_but_duplicates_do_not() -> N
         return None
 
     same = str(uuid.uuid4())
-    duplicates = await run_bulk([same, same], call, retries=RetryConfig(), concurrency=1,
-                                missing_ok=True)  # fmt: skip
+    duplicates = await run_bulk(
+        [same, same], call, retries=RetryConfig(), concurrency=1, missing_ok=True
+    )
     assert duplicates.ok
-    malformed = await run_bulk(["nope"], call, retries=RetryConfig(), concurrency=1,
-                               missing_ok=True)  # fmt: skip
+    malformed = await run_bulk(
+        ["nope"], call, retries=RetryConfig(), concurrency=1, missing_ok=True
+    )
     assert not malformed.ok
 
 
@@ -268,8 +295,13 @@ async def test_a_rate_limited_id_waits_alone_while_the_others_go_on() -> None:
         if session_id == first and calls.count(first) == 1:
             raise rate_limit(retry_after="1")
 
-    report = await run_bulk([first, *others], call, retries=RetryConfig(retry_after_cap=0.2),
-                            concurrency=2, missing_ok=True)  # fmt: skip
+    report = await run_bulk(
+        [first, *others],
+        call,
+        retries=RetryConfig(retry_after_cap=0.2),
+        concurrency=2,
+        missing_ok=True,
+    )
     assert sorted(report.done) == sorted([first, *others])
     assert report.rate_limited == 1
     # While the first id waited out its Retry-After, the other worker kept sending.
@@ -281,8 +313,9 @@ async def test_a_plain_text_429_from_a_proxy_is_waited_out_not_failed(
     gr4vy_fake: FakeGr4vy,
 ) -> None:
     ids = [gr4vy_fake.create_session().id for _ in range(20)]
-    proxy_429 = Fault.status(429, body=b"Too Many Requests", content_type="text/plain",
-                             retry_after=0)  # fmt: skip
+    proxy_429 = Fault.status(
+        429, body=b"Too Many Requests", content_type="text/plain", retry_after=0
+    )
     gr4vy_fake.faults.enqueue("DELETE", proxy_429, times=20)
     async with client_for(gr4vy_fake) as client:
         report = await client.checkout_sessions.delete_many(ids, concurrency=4)
@@ -302,8 +335,9 @@ async def test_rate_limit_waits_are_bounded_by_max_elapsed(status: int) -> None:
         raise rate_limit(status, retry_after="1")
 
     policy = RetryConfig(max_attempts=2, max_elapsed=0.35, retry_after_cap=0.1)
-    report = await run_bulk([str(uuid.uuid4())], call, retries=policy, concurrency=1,
-                             missing_ok=True)  # fmt: skip
+    report = await run_bulk(
+        [str(uuid.uuid4())], call, retries=policy, concurrency=1, missing_ok=True
+    )
     (failure,) = report.failed
     assert failure.status == status
     # Waited out (a rate limit is not a failure at once), but not 21 times:
@@ -320,8 +354,13 @@ async def test_rate_limits_do_not_count_against_max_attempts() -> None:
         if calls <= 5:
             raise rate_limit(retry_after="0")
 
-    report = await run_bulk([str(uuid.uuid4())], call, retries=RetryConfig(max_attempts=2),
-                            concurrency=1, missing_ok=True)  # fmt: skip
+    report = await run_bulk(
+        [str(uuid.uuid4())],
+        call,
+        retries=RetryConfig(max_attempts=2),
+        concurrency=1,
+        missing_ok=True,
+    )
     assert report.counts[Outcome.DONE] == 1
     assert calls == 6
 
@@ -335,8 +374,14 @@ async def test_an_odd_retry_after_is_waited_by_default_not_a_crash() -> None:
         if calls == 1:
             raise rate_limit(retry_after="\u00b2")
 
-    report = await run_bulk([str(uuid.uuid4())], call, retries=RetryConfig(), concurrency=1,
-                            missing_ok=True, default_rate_limit_wait=0.01)  # fmt: skip
+    report = await run_bulk(
+        [str(uuid.uuid4())],
+        call,
+        retries=RetryConfig(),
+        concurrency=1,
+        missing_ok=True,
+        default_rate_limit_wait=0.01,
+    )
     assert report.counts[Outcome.DONE] == 1
 
 
@@ -398,8 +443,11 @@ async def test_once_rate_limited_the_batch_is_paced() -> None:
 
 async def test_any_exception_from_one_call_is_that_ids_outcome() -> None:
     ids = [str(uuid.UUID(int=n)) for n in range(30)]
-    raising = {ids[3]: RuntimeError("provider broke: secret-abc"), ids[7]: TimeoutError(),
-               ids[9]: ValueError("bad")}  # fmt: skip
+    raising = {
+        ids[3]: RuntimeError("provider broke: secret-abc"),
+        ids[7]: TimeoutError(),
+        ids[9]: ValueError("bad"),
+    }
 
     async def call(session_id: str, policy: RetryConfig) -> None:
         if session_id in raising:
@@ -408,8 +456,10 @@ async def test_any_exception_from_one_call_is_that_ids_outcome() -> None:
     report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True)
     assert_accounted_once(report, ids)
     assert {(f.id, f.error) for f in report.failed} == {
-        (ids[3], "RuntimeError"), (ids[7], "TimeoutError"), (ids[9], "ValueError")
-    }  # fmt: skip
+        (ids[3], "RuntimeError"),
+        (ids[7], "TimeoutError"),
+        (ids[9], "ValueError"),
+    }
     assert all("secret" not in f.message for f in report.failed)
     assert report.counts[Outcome.DONE] == 27
 
@@ -425,8 +475,9 @@ async def test_a_systemic_failure_stops_the_batch_early(status: int) -> None:
         await asyncio.sleep(0)
         raise errors.APIError(f"{status} revoked", status_code=status)
 
-    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True,
-                            stop_after=10)  # fmt: skip
+    report = await run_bulk(
+        ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True, stop_after=10
+    )
     assert_accounted_once(report, ids)
     assert 10 <= calls <= 10 + 4  # the ones in flight when it stopped finish
     assert report.counts[Outcome.FAILED] == calls
@@ -441,8 +492,9 @@ async def test_connection_refused_stops_early() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again: nothing listens there
     ids = [str(uuid.UUID(int=n)) for n in range(200)]
-    async with Gr4vy(server_url=f"http://127.0.0.1:{port}", bearer_auth="t",
-                     retries=FAST) as client:  # fmt: skip
+    async with Gr4vy(
+        server_url=f"http://127.0.0.1:{port}", bearer_auth="t", retries=FAST
+    ) as client:
         report = await client.checkout_sessions.delete_many(ids, concurrency=2, stop_after=5)
     assert_accounted_once(report, ids)
     assert report.counts[Outcome.FAILED] <= 5 + 2
@@ -461,8 +513,9 @@ async def test_failures_that_are_not_systemic_or_not_consecutive_do_not_stop() -
             raise errors.Error403Active("403 active", status_code=403)  # one resource, not all
         raise errors.APIError("401", status_code=401)
 
-    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=1, missing_ok=True,
-                            stop_after=3)  # fmt: skip
+    report = await run_bulk(
+        ids, call, retries=RetryConfig(), concurrency=1, missing_ok=True, stop_after=3
+    )
     assert report.stopped is None
     assert report.counts[Outcome.NOT_ATTEMPTED] == 0
     assert report.counts[Outcome.FAILED] == 54
@@ -476,8 +529,9 @@ async def test_a_deadline_ends_the_batch_with_every_id_accounted_for() -> None:
         started.set()
         await asyncio.sleep(0.02)
 
-    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True,
-                            deadline=0.2)  # fmt: skip
+    report = await run_bulk(
+        ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True, deadline=0.2
+    )
     assert_accounted_once(report, ids)
     assert report.stopped == "deadline of 0.2 s reached"
     assert report.counts[Outcome.CANCELLED] <= 4
@@ -518,8 +572,9 @@ async def test_a_journal_records_every_finished_id_and_a_rerun_skips_the_done(
             fail_once.discard(session_id)
             raise errors.Error500("500", status_code=500)
 
-    first = await run_bulk([*ids, "junk"], call, retries=RetryConfig(), concurrency=4,
-                           missing_ok=True, journal=journal)  # fmt: skip
+    first = await run_bulk(
+        [*ids, "junk"], call, retries=RetryConfig(), concurrency=4, missing_ok=True, journal=journal
+    )
     assert first.counts[Outcome.FAILED] == 2
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
     assert len(lines) == 51
@@ -532,8 +587,9 @@ async def test_a_journal_records_every_finished_id_and_a_rerun_skips_the_done(
     with journal.open("ab") as file:
         file.write(b'{"id": "cut sh')
     sent.clear()
-    second = await run_bulk(ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True,
-                            journal=journal)  # fmt: skip
+    second = await run_bulk(
+        ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True, journal=journal
+    )
     assert sorted(sent) == sorted([ids[5], ids[6]])  # only the failed ones again
     assert second.counts[Outcome.DONE] == 2
     assert second.counts[Outcome.SKIPPED] == 48
@@ -562,8 +618,10 @@ async def test_get_many_takes_the_same_options(gr4vy_fake: FakeGr4vy, tmp_path: 
 async def test_many_ids_never_freeze_the_event_loop(kind: str) -> None:
     count = 20_000
     same = str(uuid.UUID(int=1))
-    ids = [{"malformed": "x", "duplicate": same, "valid": str(uuid.UUID(int=n))}[kind]
-           for n in range(count)]  # fmt: skip
+    ids = [
+        {"malformed": "x", "duplicate": same, "valid": str(uuid.UUID(int=n))}[kind]
+        for n in range(count)
+    ]
     ticks = 0
     finished = False
 
@@ -579,8 +637,14 @@ async def test_many_ids_never_freeze_the_event_loop(kind: str) -> None:
     task = asyncio.ensure_future(ticker())
     await asyncio.sleep(0)
     ticks = 0
-    report = await run_bulk(ids, instant, retries=RetryConfig(), concurrency=8, missing_ok=True,
-                            report=BulkReport(keep_ids=False))  # fmt: skip
+    report = await run_bulk(
+        ids,
+        instant,
+        retries=RetryConfig(),
+        concurrency=8,
+        missing_ok=True,
+        report=BulkReport(keep_ids=False),
+    )
     finished = True
     await task
     assert report.total == count
@@ -604,9 +668,15 @@ async def test_memory_stays_flat_on_every_outcome_without_keep_ids() -> None:
         tracemalloc.start()
         try:
             report = await run_bulk(
-                stream(count), call, retries=RetryConfig(), concurrency=16, missing_ok=True,
-                report=BulkReport(keep_ids=False), dedupe=False, stop_after=0,
-            )  # fmt: skip
+                stream(count),
+                call,
+                retries=RetryConfig(),
+                concurrency=16,
+                missing_ok=True,
+                report=BulkReport(keep_ids=False),
+                dedupe=False,
+                stop_after=0,
+            )
             assert report.total == count
             assert report.malformed == count // 5
             return tracemalloc.get_traced_memory()[1]
@@ -631,8 +701,11 @@ async def test_a_cancel_at_any_moment_loses_no_id(ticks: int) -> None:
         await asyncio.sleep(0)
 
     report = BulkReport()
-    task = asyncio.ensure_future(run_bulk(source(), call, retries=RetryConfig(), concurrency=4,
-                                          missing_ok=True, report=report))  # fmt: skip
+    task = asyncio.ensure_future(
+        run_bulk(
+            source(), call, retries=RetryConfig(), concurrency=4, missing_ok=True, report=report
+        )
+    )
     for _ in range(ticks):
         await asyncio.sleep(0)
     task.cancel()

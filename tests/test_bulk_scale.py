@@ -25,10 +25,14 @@ asyncio.run(main())
 
 async def run_worker(url: str, ids: list[str]) -> dict[str, object]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", WORKER, url,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-c",
+        WORKER,
+        url,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    )
     out, err = await asyncio.wait_for(process.communicate("\n".join(ids).encode()), 120)
     assert process.returncode == 0, err.decode()
     result: dict[str, object] = json.loads(out)
@@ -43,9 +47,13 @@ async def test_two_processes_share_a_rate_limit_and_delete_everything() -> None:
         statuses = [request.status for request in fake.requests]
     for result in results:
         assert result["summary"] == {
-            "done": 120, "missing": 0, "failed": 0, "skipped": 0, "cancelled": 0,
+            "done": 120,
+            "missing": 0,
+            "failed": 0,
+            "skipped": 0,
+            "cancelled": 0,
             "not_attempted": 0,
-        }  # fmt: skip
+        }
     assert not fake.sessions  # every id really deleted
     assert statuses.count(204) == 240  # each exactly once
     # The limit was really hit, and each 429 was waited out, not failed.

@@ -7,16 +7,12 @@ import json
 
 import aiohttp
 import pytest
+from support.aioresponses_compat import TOKEN
+from support.helpers import client_for
 
 from gr4vy_async import Gr4vy, RetryConfig, errors, models
 from gr4vy_async.testing import FakeGr4vy, Fault
 from gr4vy_async.testing.payloads import seed_create_body
-
-TOKEN = "integration-token"
-
-
-def client_for(fake: FakeGr4vy, **kwargs: object) -> Gr4vy:
-    return Gr4vy(server_url=fake.url, bearer_auth=TOKEN, merchant_account_id="default", **kwargs)  # type: ignore[arg-type]
 
 
 async def test_full_lifecycle_with_an_owned_session(gr4vy_fake: FakeGr4vy) -> None:
@@ -130,8 +126,9 @@ async def test_server_validation_errors_come_back_typed(gr4vy_fake: FakeGr4vy) -
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
         body = json.dumps({"cart_items": [{"name": "x", "quantity": 0, "unit_amount": 1}]})
-        async with http.post(gr4vy_fake.url + "/checkout/sessions", data=body,
-                             headers=headers) as response:  # fmt: skip
+        async with http.post(
+            gr4vy_fake.url + "/checkout/sessions", data=body, headers=headers
+        ) as response:
             raw = await response.read()
     from gr4vy_async.errors import error_for_response
 

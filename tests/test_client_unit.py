@@ -12,10 +12,11 @@ import aiohttp
 import msgspec
 import pytest
 from _contract import operation
-from conftest import BASE_URL, TOKEN, CompatAioresponses
+from support.aioresponses_compat import BASE_URL, TOKEN, CompatAioresponses
 from yarl import URL
 
 from gr4vy_async import Gr4vy, RetryConfig, errors, models, retries
+from gr4vy_async.testing.faults import error_body
 from gr4vy_async.testing.payloads import seed_create_body
 
 SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
@@ -32,34 +33,44 @@ Call = Callable[[Gr4vy], Awaitable[Any]]
 
 # Each operation: (name, HTTP method, URL, the call, spec path, success status).
 OPERATIONS: list[tuple[str, str, str, Call, str, int]] = [
-    ("create", "POST", COLLECTION,
-     lambda c: c.checkout_sessions.create(request_body=seed_create_body()),
-     "/checkout/sessions", 201),
-    ("get", "GET", ITEM,
-     lambda c: c.checkout_sessions.get(session_id=SESSION_ID),
-     "/checkout/sessions/{session_id}", 200),
-    ("update", "PUT", ITEM,
-     lambda c: c.checkout_sessions.update(session_id=SESSION_ID, metadata={"k": "v"}),
-     "/checkout/sessions/{session_id}", 200),
-    ("delete", "DELETE", ITEM,
-     lambda c: c.checkout_sessions.delete(session_id=SESSION_ID),
-     "/checkout/sessions/{session_id}", 204),
-]  # fmt: skip
+    (
+        "create",
+        "POST",
+        COLLECTION,
+        lambda c: c.checkout_sessions.create(request_body=seed_create_body()),
+        "/checkout/sessions",
+        201,
+    ),
+    (
+        "get",
+        "GET",
+        ITEM,
+        lambda c: c.checkout_sessions.get(session_id=SESSION_ID),
+        "/checkout/sessions/{session_id}",
+        200,
+    ),
+    (
+        "update",
+        "PUT",
+        ITEM,
+        lambda c: c.checkout_sessions.update(session_id=SESSION_ID, metadata={"k": "v"}),
+        "/checkout/sessions/{session_id}",
+        200,
+    ),
+    (
+        "delete",
+        "DELETE",
+        ITEM,
+        lambda c: c.checkout_sessions.delete(session_id=SESSION_ID),
+        "/checkout/sessions/{session_id}",
+        204,
+    ),
+]
 OPERATION_IDS = [op[0] for op in OPERATIONS]
 
 
 def attempts(mock: CompatAioresponses, method: str, url: str) -> int:
     return len(mock.requests.get((method, URL(url)), []))
-
-
-def error_body(status: int, message: str | None = None) -> dict[str, Any]:
-    cls = errors.ERRORS_BY_STATUS[status].model
-    body: dict[str, Any] = msgspec.to_builtins(cls())
-    if message is not None:
-        body["message"] = message
-    if status == 422:
-        body = {"detail": [{"loc": ["body", "cart_items", 0], "msg": "bad", "type": "value"}]}
-    return body
 
 
 # --------------------------------------------------------------------------- success
@@ -69,9 +80,15 @@ def error_body(status: int, message: str | None = None) -> dict[str, Any]:
     ("name", "method", "url", "call", "path", "ok"), OPERATIONS, ids=OPERATION_IDS
 )
 async def test_success_returns_typed_struct(
-    client: Gr4vy, mock_http: CompatAioresponses,
-    name: str, method: str, url: str, call: Call, path: str, ok: int,
-) -> None:  # fmt: skip
+    client: Gr4vy,
+    mock_http: CompatAioresponses,
+    name: str,
+    method: str,
+    url: str,
+    call: Call,
+    path: str,
+    ok: int,
+) -> None:
     mock_http.add(url, method, status=ok, payload=None if ok == 204 else SESSION_JSON)
     result = await call(client)
     if ok == 204:
@@ -99,11 +116,23 @@ def test_the_table_covers_every_documented_status_of_every_operation() -> None:
     ("name", "method", "url", "call", "path", "ok"), OPERATIONS, ids=OPERATION_IDS
 )
 async def test_each_documented_status_raises_its_class(
-    mock_http: CompatAioresponses, status: int,
-    name: str, method: str, url: str, call: Call, path: str, ok: int,
-) -> None:  # fmt: skip
-    mock_http.add(url, method, status=status, payload=error_body(status),
-                  headers={"x-request-id": "req-1"}, repeat=True)  # fmt: skip
+    mock_http: CompatAioresponses,
+    status: int,
+    name: str,
+    method: str,
+    url: str,
+    call: Call,
+    path: str,
+    ok: int,
+) -> None:
+    mock_http.add(
+        url,
+        method,
+        status=status,
+        body=error_body(status),
+        headers={"x-request-id": "req-1"},
+        repeat=True,
+    )
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=RetryConfig.none()) as client:
         with pytest.raises(errors.Gr4vyError) as info:
             await call(client)
@@ -113,7 +142,7 @@ async def test_each_documented_status_raises_its_class(
     assert isinstance(error.data, error.model)
     assert error.request_id == "req-1"
     assert (error.method, error.url) == (method, url)
-    assert json.loads(error.body) == error_body(status)
+    assert json.loads(error.body) == json.loads(error_body(status))
     assert str(error).startswith(f"{status} ")
     assert f"({method} {url})" in str(error)
     assert attempts(mock_http, method, url) == 1
@@ -130,7 +159,7 @@ async def test_each_documented_status_raises_its_class(
 async def test_403_variants_are_picked_from_the_body(
     client: Gr4vy, mock_http: CompatAioresponses, message: str, expected: type[errors.Error403]
 ) -> None:
-    mock_http.delete(ITEM, status=403, payload=error_body(403, message))
+    mock_http.delete(ITEM, status=403, body=error_body(403, message))
     with pytest.raises(errors.Error403) as info:
         await client.checkout_sessions.delete(session_id=SESSION_ID)
     assert type(info.value) is expected
@@ -140,7 +169,7 @@ async def test_403_variants_are_picked_from_the_body(
 @pytest.mark.parametrize(
     ("status", "body", "content_type", "expected"),
     [
-        (418, json.dumps(error_body(400)), "application/json", errors.APIError),  # undocumented
+        (418, error_body(400).decode(), "application/json", errors.APIError),  # undocumented
         (502, "<html><body>Bad gateway</body></html>", "text/html", errors.Error502),  # proxy page
         (404, "", "application/json", errors.Error404),  # empty
         (400, '{"type": "error", "code": "bad', "application/json", errors.Error400),  # truncated
@@ -167,7 +196,7 @@ async def test_undocumented_responses_raise_the_class_of_their_status(
 async def test_status_is_mapped_by_http_status_not_the_body(
     client: Gr4vy, mock_http: CompatAioresponses
 ) -> None:
-    mock_http.get(ITEM, status=404, payload={**error_body(404), "status": 500})
+    mock_http.get(ITEM, status=404, payload={**json.loads(error_body(404)), "status": 500})
     with pytest.raises(errors.Error404):
         await client.checkout_sessions.get(session_id=SESSION_ID)
 
@@ -185,8 +214,7 @@ async def test_success_body_that_does_not_decode_raises_response_validation_erro
 async def test_error_text_never_holds_the_token_or_request_body(
     mock_http: CompatAioresponses,
 ) -> None:
-    echo = {**error_body(400), "message": "bad request"}
-    mock_http.post(COLLECTION, status=400, payload=echo)
+    mock_http.post(COLLECTION, status=400, body=error_body(400, "bad request"))
     mock_http.post(COLLECTION, status=503, body="john@example.com", content_type="text/plain")
     mock_http.post(COLLECTION, exception=aiohttp.ClientOSError(104, "reset"))
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=RetryConfig.none()) as client:
@@ -206,8 +234,8 @@ async def test_error_text_never_holds_the_token_or_request_body(
 async def test_idempotent_methods_retry_then_succeed(
     client: Gr4vy, mock_http: CompatAioresponses, status: int, method: str
 ) -> None:
-    mock_http.add(ITEM, method, status=status, payload=error_body(429))
-    mock_http.add(ITEM, method, status=status, payload=error_body(429))
+    mock_http.add(ITEM, method, status=status, body=error_body(429))
+    mock_http.add(ITEM, method, status=status, body=error_body(429))
     mock_http.add(ITEM, method, status=200 if method != "DELETE" else 204, payload=SESSION_JSON)
     call = {op[1]: op[3] for op in OPERATIONS}[method]
     await call(client)
@@ -228,8 +256,7 @@ async def test_exhausted_retries_raise_the_last_error_not_tenacity(
 async def test_create_retries_only_what_cannot_have_been_processed(
     client: Gr4vy, mock_http: CompatAioresponses, status: int, tries: int
 ) -> None:
-    mock_http.post(COLLECTION, status=status, payload=error_body(status if status != 425 else 425),
-                   repeat=True)  # fmt: skip
+    mock_http.post(COLLECTION, status=status, body=error_body(status), repeat=True)
     with pytest.raises(errors.Gr4vyError):
         await client.checkout_sessions.create()
     assert attempts(mock_http, "POST", COLLECTION) == tries
@@ -238,7 +265,7 @@ async def test_create_retries_only_what_cannot_have_been_processed(
 async def test_create_retries_5xx_when_the_caller_opts_in(
     client: Gr4vy, mock_http: CompatAioresponses, fast_retries: RetryConfig
 ) -> None:
-    mock_http.post(COLLECTION, status=500, payload=error_body(500))
+    mock_http.post(COLLECTION, status=500, body=error_body(500))
     mock_http.post(COLLECTION, status=201, payload=SESSION_JSON)
     opt_in = RetryConfig(initial_delay=0, max_delay=0, retry_unsafe_methods=True)
     session = await client.checkout_sessions.create(retries=opt_in)
@@ -274,10 +301,12 @@ async def test_create_does_not_retry_what_may_have_been_processed(
 
 @pytest.mark.parametrize(
     ("failure", "expected"),
-    [(asyncio.TimeoutError(), errors.RequestTimeoutError),
-     (aiohttp.ServerDisconnectedError(), errors.ConnectError)],
+    [
+        (asyncio.TimeoutError(), errors.RequestTimeoutError),
+        (aiohttp.ServerDisconnectedError(), errors.ConnectError),
+    ],
     ids=["timeout", "drop"],
-)  # fmt: skip
+)
 async def test_get_retries_timeouts_and_drops_and_keeps_the_cause(
     client: Gr4vy, mock_http: CompatAioresponses, failure: Exception, expected: type[Exception]
 ) -> None:
@@ -319,7 +348,7 @@ async def test_retry_after_is_honoured_and_capped(
         waits.append(seconds)
 
     monkeypatch.setattr(retries, "_sleep", record)
-    mock_http.get(ITEM, status=429, payload=error_body(429), headers={"Retry-After": header})
+    mock_http.get(ITEM, status=429, body=error_body(429), headers={"Retry-After": header})
     mock_http.get(ITEM, status=200, payload=SESSION_JSON)
     policy = RetryConfig(retry_after_cap=30.0)
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=policy) as client:
@@ -391,10 +420,16 @@ async def test_update_sends_only_what_was_given_and_null_to_clear(
     mock_http.put(ITEM, status=200, payload=SESSION_JSON)
     await client.checkout_sessions.update(
         session_id=SESSION_ID,
-        cart_items=[{"name": "x", "quantity": 1, "unit_amount": 5,
-                     "product_type": models.ProductType.DIGITAL}],
+        cart_items=[
+            {
+                "name": "x",
+                "quantity": 1,
+                "unit_amount": 5,
+                "product_type": models.ProductType.DIGITAL,
+            }
+        ],
         buyer=None,
-    )  # fmt: skip
+    )
     (call,) = mock_http.requests[("PUT", URL(ITEM))]
     assert json.loads(call.kwargs["data"]) == {
         "cart_items": [{"name": "x", "quantity": 1, "unit_amount": 5, "product_type": "digital"}],
@@ -472,11 +507,13 @@ def test_empty_token_fails_when_the_client_is_made() -> None:
         ({"server_url": "http://127.0.0.1:8080/"}, "http://127.0.0.1:8080"),
         ({"server_url": "http://[::1]:8080"}, "http://[::1]:8080"),
         ({"server_url": "http://localhost:1"}, "http://localhost:1"),
-        ({"server_url": "http://gr4vy.internal", "allow_insecure_http": True},
-         "http://gr4vy.internal"),
+        (
+            {"server_url": "http://gr4vy.internal", "allow_insecure_http": True},
+            "http://gr4vy.internal",
+        ),
         ({}, "https://api.sandbox.example.gr4vy.app"),
     ],
-)  # fmt: skip
+)
 def test_server_urls(kwargs: dict[str, Any], url: str) -> None:
     assert Gr4vy(bearer_auth=TOKEN, **kwargs).server_url == url
 
@@ -491,7 +528,7 @@ async def test_a_request_after_close_is_a_clear_error(mock_http: CompatAiorespon
     assert mock_http.requests == {}
 
 
-# --------------------------------------------------------------------------- review fixes
+# --------------------------------------------------- edges: retry budget, timeouts, bodies, headers
 
 
 async def test_retries_never_start_after_max_elapsed(
@@ -503,8 +540,7 @@ async def test_retries_never_start_after_max_elapsed(
         waits.append(seconds)
 
     monkeypatch.setattr(retries, "_sleep", record)
-    mock_http.get(ITEM, status=429, payload=error_body(429), headers={"Retry-After": "2"},
-                  repeat=True)  # fmt: skip
+    mock_http.get(ITEM, status=429, body=error_body(429), headers={"Retry-After": "2"}, repeat=True)
     policy = RetryConfig(max_elapsed=0.5)
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=policy) as client:
         with pytest.raises(errors.Error429):
@@ -548,9 +584,12 @@ async def test_json_that_is_not_the_documented_error_body_keeps_the_status_class
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"merchant_account_id": "acme\r\nX-Evil: 1"}, {"bearer_auth": "tok\nen"},
-     {"headers": {"X-Trace": "a\x00b"}}],
-)  # fmt: skip
+    [
+        {"merchant_account_id": "acme\r\nX-Evil: 1"},
+        {"bearer_auth": "tok\nen"},
+        {"headers": {"X-Trace": "a\x00b"}},
+    ],
+)
 def test_header_values_with_line_breaks_fail_when_the_client_is_made(
     kwargs: dict[str, Any],
 ) -> None:

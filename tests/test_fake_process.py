@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from support.helpers import p521_key
 
 AUTH = {"Authorization": "Bearer token"}
 LISTENING = re.compile(r"^listening on (http://127\.0\.0\.1:(\d+))$")
@@ -39,9 +39,15 @@ class Server:
 async def start(*args: str) -> AsyncIterator[Server]:
     """Run the fake's command line; wait for its ``listening on`` line."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gr4vy_async.testing", "--port", "0", *args,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "gr4vy_async.testing",
+        "--port",
+        "0",
+        *args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), timeout=20)
@@ -75,7 +81,7 @@ async def test_serves_until_signalled_then_exits_cleanly(server: Server, signum:
 
 
 async def test_checks_tokens_against_a_public_key_file(tmp_path: Path) -> None:
-    key = ec.generate_private_key(ec.SECP521R1())
+    key = p521_key()
     pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -92,9 +98,14 @@ async def test_checks_tokens_against_a_public_key_file(tmp_path: Path) -> None:
 async def test_a_port_in_use_fails_with_an_error(server: Server) -> None:
     port = server.url.rsplit(":", 1)[1]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gr4vy_async.testing", "--port", port,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "gr4vy_async.testing",
+        "--port",
+        port,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout=20)
     assert process.returncode == 1
     assert out == b""
@@ -118,8 +129,9 @@ async def test_a_rate_limit_answers_429_with_retry_after() -> None:
     async with start("--rate-limit", "2") as server, aiohttp.ClientSession(headers=AUTH) as http:
         statuses, retry_after = [], []
         for _ in range(6):  # well over 2 per second, with a burst of 1
-            async with http.get(server.url + "/checkout/sessions/" + "0" * 8 + "-0000-4000-8000-"
-                                + "0" * 12) as r:  # fmt: skip
+            async with http.get(
+                server.url + "/checkout/sessions/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12
+            ) as r:
                 statuses.append(r.status)
                 retry_after.append(r.headers.get("Retry-After"))
         assert statuses[0] == 404  # passed the limit, then not found

@@ -22,8 +22,27 @@ from hypothesis import strategies as st
 from gr4vy_async import Gr4vy, RetryConfig, errors, models
 
 SESSION_ID = str(uuid.uuid4())
-STATUSES = [200, 201, 204, 301, 307, 400, 401, 403, 404, 405, 409, 418, 422, 425, 429, 500,
-            502, 503, 504]  # fmt: skip
+STATUSES = [
+    200,
+    201,
+    204,
+    301,
+    307,
+    400,
+    401,
+    403,
+    404,
+    405,
+    409,
+    418,
+    422,
+    425,
+    429,
+    500,
+    502,
+    503,
+    504,
+]
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 json_values = st.recursive(

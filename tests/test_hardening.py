@@ -110,9 +110,13 @@ async def test_an_error_keeps_only_a_bounded_prefix_of_the_body() -> None:
 
 
 DEEP_200 = (
-    b'{"type": "checkout-session", "id": "' + SESSION_ID.encode() + b'", "unknown": '
-    + b"[" * 1000 + b"]" * 1000 + b"}"
-)  # fmt: skip
+    b'{"type": "checkout-session", "id": "'
+    + SESSION_ID.encode()
+    + b'", "unknown": '
+    + b"[" * 1000
+    + b"]" * 1000
+    + b"}"
+)
 
 
 @pytest.mark.parametrize(

@@ -69,8 +69,13 @@ def _get(document: Any, name: str) -> Any:
 
 def test_every_numeric_request_field_is_found() -> None:
     found = {_text(path) for path in NUMERIC_PATHS}
-    assert {"amount", "expires_in", "cart_items[0].discount_amount", "cart_items[0].tax_amount",
-            "airline.legs[0].fare_amount"} <= found  # fmt: skip
+    assert {
+        "amount",
+        "expires_in",
+        "cart_items[0].discount_amount",
+        "cart_items[0].tax_amount",
+        "airline.legs[0].fare_amount",
+    } <= found
     assert len(found) == len(NUMERIC_PATHS) >= 12
 
 
@@ -99,8 +104,10 @@ def test_non_finite_numbers_are_refused_in_metadata_values_too() -> None:
 
 def test_none_still_clears_a_field() -> None:
     """The search for NaN, triggered by a null in the body, lets a real None through."""
-    body = {"amount": None, "cart_items": [{"name": "x", "quantity": 1, "unit_amount": 1,
-                                            "tax_amount": None}]}  # fmt: skip
+    body = {
+        "amount": None,
+        "cart_items": [{"name": "x", "quantity": 1, "unit_amount": 1, "tax_amount": None}],
+    }
     assert msgspec.json.decode(encode_request(body, models.CheckoutSessionUpdate)) == {
         "amount": None,
         "cart_items": [{"name": "x", "quantity": 1, "unit_amount": 1, "tax_amount": None}],
@@ -131,16 +138,24 @@ async def test_update_and_create_send_nothing_for_non_finite_numbers(
     calls: list[tuple[str, Any]] = [
         ("amount", sessions.update(session_id=SESSION_ID, amount=number)),  # type: ignore[arg-type]
         ("expires_in", sessions.update(session_id=SESSION_ID, expires_in=number)),
-        ("cart_items[0].discount_amount",
-         sessions.update(session_id=SESSION_ID, cart_items=[{**item, "discount_amount": number}])),
-        ("cart_items[0].tax_amount", sessions.update(
-            session_id=SESSION_ID,
-            cart_items=[models.CartItem(name="x", quantity=1, unit_amount=1,
-                                        tax_amount=number)])),  # type: ignore[arg-type]
+        (
+            "cart_items[0].discount_amount",
+            sessions.update(
+                session_id=SESSION_ID, cart_items=[{**item, "discount_amount": number}]
+            ),
+        ),
+        (
+            "cart_items[0].tax_amount",
+            sessions.update(
+                session_id=SESSION_ID,
+                cart_items=[
+                    models.CartItem(name="x", quantity=1, unit_amount=1, tax_amount=number)  # type: ignore[arg-type]
+                ],
+            ),
+        ),
         ("amount", sessions.create(request_body={"amount": number})),
-        ("amount", sessions.create(request_body=models.CheckoutSessionUpdate(
-            amount=number))),  # type: ignore[arg-type]
-    ]  # fmt: skip
+        ("amount", sessions.create(request_body=models.CheckoutSessionUpdate(amount=number))),  # type: ignore[arg-type]
+    ]
     for field, call in calls:
         with pytest.raises(InvalidRequestError) as info:
             await call
@@ -176,9 +191,10 @@ def test_a_dict_inside_a_model_is_checked_like_any_dict() -> None:
     with pytest.raises(InvalidRequestError, match=r"^buyer\.colour: unknown field$"):
         encode_request(hidden, models.CheckoutSessionUpdate)
     nested = models.CheckoutSessionUpdate(
-        buyer=models.GuestBuyerInput(billing_details={"tax_id": {"value": "x", "kind": "gb.vat",
-                                                                 "note": "y"}})  # type: ignore[arg-type]
-    )  # fmt: skip
+        buyer=models.GuestBuyerInput(
+            billing_details={"tax_id": {"value": "x", "kind": "gb.vat", "note": "y"}}  # type: ignore[arg-type]
+        )
+    )
     with pytest.raises(InvalidRequestError, match=r"^buyer\.billing_details\.tax_id\.note: "):
         encode_request(nested, models.CheckoutSessionUpdate)
 
@@ -217,25 +233,33 @@ def _assert_hidden(error: BaseException, secret: str) -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"buyer": {"billing_details": {"tax_id": {"value": "1", "kind": "{s}"}}}},
-         "buyer.billing_details.tax_id.kind"),
+        (
+            {"buyer": {"billing_details": {"tax_id": {"value": "1", "kind": "{s}"}}}},
+            "buyer.billing_details.tax_id.kind",
+        ),
         ({"intent": "{s}"}, "intent"),
-        ({"cart_items": [{"name": "x", "quantity": 1, "unit_amount": 1, "product_type": "{s}"}]},
-         "cart_items[0].product_type"),
+        (
+            {"cart_items": [{"name": "x", "quantity": 1, "unit_amount": 1, "product_type": "{s}"}]},
+            "cart_items[0].product_type",
+        ),
         ({"airline": {"legs": [{"route_type": "{s}"}]}}, "airline.legs[0].route_type"),
         ({"payment_service_id": "{s}"}, "payment_service_id"),
         ({"currency": "{s}"}, "currency"),
-        ({"buyer": {"billing_details": {"phone_number": "{s}"}}},
-         "buyer.billing_details.phone_number"),
+        (
+            {"buyer": {"billing_details": {"phone_number": "{s}"}}},
+            "buyer.billing_details.phone_number",
+        ),
         ({"airline": {"issued_at": "{s}"}}, "airline.issued_at"),
-        ({"airline": {"passengers": [{"date_of_birth": "{s}"}]}},
-         "airline.passengers[0].date_of_birth"),
+        (
+            {"airline": {"passengers": [{"date_of_birth": "{s}"}]}},
+            "airline.passengers[0].date_of_birth",
+        ),
         ({"buyer": {"display_name": "{s}" * 10}}, "buyer.display_name"),
         ({"amount": "{s}"}, "amount"),
         ({"buyer": {"{s}": "x"}}, "buyer[...]"),
         ({"metadata": {"{s}": 1.5}}, "metadata[...]"),
     ],
-)  # fmt: skip
+)
 def test_validation_messages_name_the_field_not_the_value(
     secret: str, body: dict[str, Any], field: str
 ) -> None:

@@ -249,12 +249,17 @@ def test_checkout_session_with_unknown_fields_and_enum_values_decodes() -> None:
         "expires_at": "2013-07-16T19:23:00.000+00:00",
         "brand_new_field": {"nested": [1, 2]},
         "cart_items": [
-            {"name": "Drone", "quantity": 1, "unit_amount": 5, "product_type": "drone",
-             "unknown_item_field": True},
+            {
+                "name": "Drone",
+                "quantity": 1,
+                "unit_amount": 5,
+                "product_type": "drone",
+                "unknown_item_field": True,
+            },
         ],
         "buyer": {"billing_details": {"tax_id": {"value": "1", "kind": "zz.new"}}},
         "payment_method": {"scheme": "newscheme", "details": {"card_type": "charge"}},
-    }  # fmt: skip
+    }
     session = decoder_for(models.CheckoutSession).decode(json.dumps(raw))
     assert session.id == SESSION_ID
     assert session.cart_items is not None
@@ -277,8 +282,10 @@ def test_unknown_enum_values_are_not_remembered_as_members() -> None:
     models.ProductType("hovercraft")
     assert "hovercraft" not in models.ProductType._value2member_map_
     with pytest.raises(InvalidRequestError):
-        validate({"name": "x", "quantity": 1, "unit_amount": 1, "product_type": "hovercraft"},
-                 models.CartItem)  # fmt: skip
+        validate(
+            {"name": "x", "quantity": 1, "unit_amount": 1, "product_type": "hovercraft"},
+            models.CartItem,
+        )
 
 
 # --------------------------------------------------------------------------- bad input
@@ -290,30 +297,51 @@ GOOD_ITEM = {"name": "GoPro HD", "quantity": 2, "unit_amount": 1299}
     ("body", "path", "message"),
     [
         ({"cart_items": [{**GOOD_ITEM, "quantity": 0}]}, "cart_items[0].quantity", ">= 1"),
-        ({"cart_items": [{**GOOD_ITEM, "unit_amount": 100_000_000}]}, "cart_items[0].unit_amount",
-         "<= 99999999"),
+        (
+            {"cart_items": [{**GOOD_ITEM, "unit_amount": 100_000_000}]},
+            "cart_items[0].unit_amount",
+            "<= 99999999",
+        ),
         ({"expires_in": 60}, "expires_in", ">= 3600"),
         ({"cart_items": [{**GOOD_ITEM, "name": ""}]}, "cart_items[0].name", "length >= 1"),
         ({"buyer": {"display_name": "x" * 201}}, "buyer.display_name", "length <= 200"),
         ({"airline": {"legs": [{}] * 21}}, "airline.legs", "length <= 20"),
         ({"currency": "usd"}, "currency", "matching regex"),
         ({"country": "US\n"}, "country", "matching regex"),
-        ({"buyer": {"billing_details": {"phone_number": "0123"}}},
-         "buyer.billing_details.phone_number", "matching regex"),
-        ({"cart_items": [{**GOOD_ITEM, "product_type": "spaceship"}]},
-         "cart_items[0].product_type", "Invalid enum value"),
-        ({"cart_items": [{"name": "x", "unit_amount": 1}]}, "cart_items[0]",
-         "missing required field `quantity`"),
-        ({"cart_items": [{**GOOD_ITEM, "quantity": "2"}]}, "cart_items[0].quantity",
-         "Expected `int`, got `str`"),
-        ({"cart_items": [{**GOOD_ITEM, "quantity": 1.5}]}, "cart_items[0].quantity",
-         "Expected `int`, got `float`"),
+        (
+            {"buyer": {"billing_details": {"phone_number": "0123"}}},
+            "buyer.billing_details.phone_number",
+            "matching regex",
+        ),
+        (
+            {"cart_items": [{**GOOD_ITEM, "product_type": "spaceship"}]},
+            "cart_items[0].product_type",
+            "Invalid enum value",
+        ),
+        (
+            {"cart_items": [{"name": "x", "unit_amount": 1}]},
+            "cart_items[0]",
+            "missing required field `quantity`",
+        ),
+        (
+            {"cart_items": [{**GOOD_ITEM, "quantity": "2"}]},
+            "cart_items[0].quantity",
+            "Expected `int`, got `str`",
+        ),
+        (
+            {"cart_items": [{**GOOD_ITEM, "quantity": 1.5}]},
+            "cart_items[0].quantity",
+            "Expected `int`, got `float`",
+        ),
         ({"cart_items": [{**GOOD_ITEM, "colour": "red"}]}, "cart_items[0].colour", "unknown field"),
-        ({"airline": {"passengers": [{"date_of_birth": "16/07/2013"}]}},
-         "airline.passengers[0].date_of_birth", "Invalid RFC3339"),
+        (
+            {"airline": {"passengers": [{"date_of_birth": "16/07/2013"}]}},
+            "airline.passengers[0].date_of_birth",
+            "Invalid RFC3339",
+        ),
         ({"payment_service_id": "not-a-uuid"}, "payment_service_id", "matching regex"),
     ],
-)  # fmt: skip
+)
 def test_each_constraint_kind_is_rejected_with_the_field_path(
     body: dict[str, Any], path: str, message: str
 ) -> None:
@@ -379,8 +407,17 @@ def test_buyer_and_card_data_never_reach_a_repr() -> None:
         label="4242", details=models.CheckoutSessionPaymentMethodDetails(bin="424242")
     )
     text = repr(body) + str(body.buyer) + repr(payment_method)
-    for secret in ("John", "Doe", "john@example.com", "+1234567890", "12345678931",
-                   "Stafford", "11117700225", "424242", "4242"):  # fmt: skip
+    for secret in (
+        "John",
+        "Doe",
+        "john@example.com",
+        "+1234567890",
+        "12345678931",
+        "Stafford",
+        "11117700225",
+        "424242",
+        "4242",
+    ):
         assert secret not in text
     assert "GuestBuyerInput(display_name=<redacted>" in text
     assert "GoPro HD" in text  # cart items are not personal data

@@ -36,9 +36,22 @@ REDACTED_MODELS = [
     models.CheckoutSessionPaymentMethod,
 ]
 #: Values of the seed payload (and the card below) that are personal or card data.
-SEED_SECRETS = ["John", "Doe", "JOHN L", "john@example.com", "+1234567890", "12345678931",
-                "Stafford", "94560", "11117700225", "BA1236699999", "123 Broadway",
-                "424242", "Visa ending 4242", "a50b85c200ee0795d6fd33a5c66f37a4564f554355c5b46a756aac485dd168a4"]  # fmt: skip  # noqa: E501
+SEED_SECRETS = [
+    "John",
+    "Doe",
+    "JOHN L",
+    "john@example.com",
+    "+1234567890",
+    "12345678931",
+    "Stafford",
+    "94560",
+    "11117700225",
+    "BA1236699999",
+    "123 Broadway",
+    "424242",
+    "Visa ending 4242",
+    "a50b85c200ee0795d6fd33a5c66f37a4564f554355c5b46a756aac485dd168a4",
+]
 CARD = {
     "type": "payment-method",
     "id": "77a76f7e-d2de-4bbc-ada9-d6a0015e6bd5",
@@ -90,8 +103,12 @@ def _session() -> models.CheckoutSession:
     """A session as the API returns it: the seed's buyer and airline, and a card."""
     document = msgspec.to_builtins(seed_create_body())
     document.pop("expires_in")
-    document.update(id="4137b1cf-39ac-42a8-bad6-1c680d5dab6b", type="checkout-session",
-                    expires_at="2026-01-01T00:00:00Z", payment_method=CARD)  # fmt: skip
+    document.update(
+        id="4137b1cf-39ac-42a8-bad6-1c680d5dab6b",
+        type="checkout-session",
+        expires_at="2026-01-01T00:00:00Z",
+        payment_method=CARD,
+    )
     return msgspec.convert(document, models.CheckoutSession)
 
 
@@ -136,9 +153,14 @@ def test_a_rich_traceback_with_locals_shows_no_personal_data() -> None:
         _fail_with_locals(seed_create_body(), _session())
     except RuntimeError as exc:
         traceback = Traceback.from_exception(
-            type(exc), exc, exc.__traceback__, show_locals=True, locals_max_length=100,
-            locals_max_string=1000, width=200,
-        )  # fmt: skip
+            type(exc),
+            exc,
+            exc.__traceback__,
+            show_locals=True,
+            locals_max_length=100,
+            locals_max_string=1000,
+            width=200,
+        )
     console = Console(file=io.StringIO(), width=200, color_system=None)
     console.print(traceback)
     text = console.file.getvalue()  # type: ignore[attr-defined]
@@ -161,9 +183,13 @@ async def test_a_failed_calls_traceback_with_locals_shows_no_body(
             airline=body.airline,
         )
     traceback = Traceback.from_exception(
-        Error400, info.value, info.value.__traceback__, show_locals=True,
-        locals_max_string=max_string, width=200,
-    )  # fmt: skip
+        Error400,
+        info.value,
+        info.value.__traceback__,
+        show_locals=True,
+        locals_max_string=max_string,
+        width=200,
+    )
     console = Console(file=io.StringIO(), width=200, color_system=None)
     console.print(traceback)
     text = console.file.getvalue()  # type: ignore[attr-defined]
@@ -192,8 +218,11 @@ async def test_the_fakes_request_log_shows_no_body_or_headers(
     await gr4vy_client.checkout_sessions.update(
         session_id=session.id, buyer={"billing_details": {"email_address": "jane@example.com"}}
     )
-    for text in (repr(gr4vy_fake.requests), pretty_repr(gr4vy_fake.requests),
-                 pprint.pformat(gr4vy_fake.requests)):  # fmt: skip
+    for text in (
+        repr(gr4vy_fake.requests),
+        pretty_repr(gr4vy_fake.requests),
+        pprint.pformat(gr4vy_fake.requests),
+    ):
         for secret in [*SEED_SECRETS[:-3], "jane@example.com"]:
             assert secret not in text
         assert "'POST'" in text

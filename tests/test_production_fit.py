@@ -239,9 +239,11 @@ async def test_each_attempt_logs_one_debug_line_without_token_or_body(
     gr4vy_fake: FakeGr4vy, debug_log: pytest.LogCaptureFixture
 ) -> None:
     gr4vy_fake.faults.enqueue("POST", Fault.status(503), times=1)
-    async with Gr4vy(server_url=gr4vy_fake.url, bearer_auth=TOKEN, retries=FAST.__class__(
-        initial_delay=0, max_delay=0, retry_unsafe_methods=True
-    )) as client:  # fmt: skip
+    async with Gr4vy(
+        server_url=gr4vy_fake.url,
+        bearer_auth=TOKEN,
+        retries=FAST.__class__(initial_delay=0, max_delay=0, retry_unsafe_methods=True),
+    ) as client:
         created = await client.checkout_sessions.create(request_body=seed_create_body())
         await client.checkout_sessions.delete(session_id=created.id)
     lines = [r.getMessage() for r in debug_log.records if r.levelno == logging.DEBUG]
@@ -392,6 +394,8 @@ async def test_a_tracer_sees_one_client_span_per_attempt(
             await http.close()
     finished = [span for span in spans.get_finished_spans() if span.kind == SpanKind.CLIENT]
     assert len(finished) == 3
-    codes = [span.attributes.get("http.response.status_code") or
-             span.attributes.get("http.status_code") for span in finished]  # fmt: skip
+    codes = [
+        span.attributes.get("http.response.status_code") or span.attributes.get("http.status_code")
+        for span in finished
+    ]
     assert codes == [503, 503, 200]

@@ -10,20 +10,16 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from support.aioresponses_compat import TOKEN
+from support.helpers import client_for, p521_key
 
 from gr4vy_async import Gr4vy, RetryConfig, auth, errors, models, utils
 from gr4vy_async.checkout_sessions import CheckoutSessions
 from gr4vy_async.testing import FakeGr4vy, Fault
 
-TOKEN = "compat-token"
 SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
 #: SDK-style settings that retry at once (1 ms waits), for as long as 5 s.
 FAST_SDK_RETRIES = utils.RetryConfig("backoff", utils.BackoffStrategy(1, 1, 1.5, 5000), True)
-
-
-def client_for(fake: FakeGr4vy, **kwargs: Any) -> Gr4vy:
-    options: dict[str, Any] = {"server_url": fake.url, "bearer_auth": TOKEN, **kwargs}
-    return Gr4vy(**options)
 
 
 # --------------------------------------------------------------------------- per call
@@ -40,9 +36,12 @@ async def test_checkout_session_create_is_the_create_body(gr4vy_fake: FakeGr4vy)
             checkout_session_create=models.CheckoutSessionCreate(metadata={"order": "1"})
         )
         as_dict = await client.checkout_sessions.create_async(
-            checkout_session_create={"cart_items": [{"name": "GoPro", "quantity": 1,
-                                                     "unit_amount": 1299, "brand": "GoPro"}]}
-        )  # fmt: skip
+            checkout_session_create={
+                "cart_items": [
+                    {"name": "GoPro", "quantity": 1, "unit_amount": 1299, "brand": "GoPro"}
+                ]
+            }
+        )
     assert typed.metadata == {"order": "1"}
     assert as_dict.cart_items is not None
     assert as_dict.cart_items[0].brand == "GoPro"
@@ -282,13 +281,22 @@ SDK_AUTH_SIGNATURES = {
     "with_token": ["private_key", "scopes", "expires_in"],
     "get_token": ["private_key", "scopes", "expires_in", "embed_params", "checkout_session_id"],
     "update_token": [
-        "token", "private_key", "scopes", "expires_in", "embed_params", "checkout_session_id",
+        "token",
+        "private_key",
+        "scopes",
+        "expires_in",
+        "embed_params",
+        "checkout_session_id",
     ],
     "get_embed_token": ["private_key", "embed_params", "checkout_session_id"],
     "get_embed_token_with_checkout_session": [
-        "client", "private_key", "embed_params", "checkout_session_create", "merchant_account_id",
+        "client",
+        "private_key",
+        "embed_params",
+        "checkout_session_create",
+        "merchant_account_id",
     ],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", SDK_AUTH_SIGNATURES)
@@ -302,7 +310,7 @@ def test_auth_helpers_take_the_sdk_arguments(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP521R1())
+    return p521_key()
 
 
 @pytest.fixture(scope="module")

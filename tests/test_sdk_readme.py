@@ -23,6 +23,7 @@ import pytest
 from _contract import sdk_readme_examples
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from support.helpers import p521_key
 
 import gr4vy_async
 from gr4vy_async import auth, utils
@@ -90,7 +91,7 @@ def compiled(heading: str, source: str) -> Any:
 
 @pytest.fixture(scope="module")
 def key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP521R1())
+    return p521_key()
 
 
 @pytest.fixture

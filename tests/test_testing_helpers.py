@@ -44,8 +44,12 @@ def pytest_in(directory: Path, *args: str) -> tuple[str, dict[str, int]]:
     """Run pytest in ``directory`` (its own rootdir and config); output and outcome counts."""
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=directory, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     summary = result.stdout.strip().splitlines()[-1]
     counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (\w+)", summary)}
     counts.pop("warnings", None)  # a plugin's deprecation notice is not a failure here
@@ -156,8 +160,10 @@ async def test_every_seed_example_runs_against_the_process(
 
 async def test_sessions_file_and_faults(tmp_path: Path) -> None:
     other = "0f7e4b0e-4a3c-4d55-9d6a-0a1d2b3c4d5e"
-    sessions = [SEED_SESSION_ID, {"id": other, "merchant_account_id": "m-1",
-                                  "metadata": {"order_id": "o-1"}}]  # fmt: skip
+    sessions = [
+        SEED_SESSION_ID,
+        {"id": other, "merchant_account_id": "m-1", "metadata": {"order_id": "o-1"}},
+    ]
     (tmp_path / "sessions.json").write_text(json.dumps(sessions))
     args = (
         "--sessions",
@@ -202,9 +208,15 @@ async def test_bad_options_say_what_is_wrong(
     args: tuple[str, ...], status: int, message: str
 ) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gr4vy_async.testing", "--port", "0", *args,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "gr4vy_async.testing",
+        "--port",
+        "0",
+        *args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert (process.returncode, out) == (status, b"")
     assert message in err.decode()
@@ -214,19 +226,35 @@ async def test_bad_options_say_what_is_wrong(
     ("spec", "route", "fault", "schedule"),
     [
         ("GET=503", "GET", Fault.status(503), {"times": 1}),
-        ("* = 429,retry_after=1,probability=0.2,seed=1", "*", Fault.status(429, retry_after=1),
-         {"probability": 0.2, "seed": 1}),
-        ("DELETE /checkout/sessions/{session_id}=drop,after=true",
-         "DELETE /checkout/sessions/{session_id}", Fault.drop(after=True), {"times": 1}),
+        (
+            "* = 429,retry_after=1,probability=0.2,seed=1",
+            "*",
+            Fault.status(429, retry_after=1),
+            {"probability": 0.2, "seed": 1},
+        ),
+        (
+            "DELETE /checkout/sessions/{session_id}=drop,after=true",
+            "DELETE /checkout/sessions/{session_id}",
+            Fault.drop(after=True),
+            {"times": 1},
+        ),
         ("POST=latency:0.5,times=3", "POST", Fault.latency(0.5), {"times": 3}),
         ("PUT=truncated:500", "PUT", Fault.truncated(500), {"times": 1}),
         ("GET=html,delay=0.1", "GET", Fault.html(502, delay=0.1), {"times": 1}),
-        ('"DELETE /checkout/sessions/{session_id}"=404',
-         "DELETE /checkout/sessions/{session_id}", Fault.status(404), {"times": 1}),
-        ("'get /checkout/sessions/*'=503", "get /checkout/sessions/*", Fault.status(503),
-         {"times": 1}),
+        (
+            '"DELETE /checkout/sessions/{session_id}"=404',
+            "DELETE /checkout/sessions/{session_id}",
+            Fault.status(404),
+            {"times": 1},
+        ),
+        (
+            "'get /checkout/sessions/*'=503",
+            "get /checkout/sessions/*",
+            Fault.status(503),
+            {"times": 1},
+        ),
     ],
-)  # fmt: skip
+)
 def test_fault_specs(spec: str, route: str, fault: Fault, schedule: dict[str, Any]) -> None:
     parsed = parse_fault(spec)
     assert (parsed.route, parsed.fault) == (route, fault)

@@ -309,13 +309,34 @@ def _render(
     return response
 
 
+_DISCONNECT_POLL = 0.02
+"""Seconds between checks, during a delay, that the client is still connected."""
+
+
+async def _delay(request: web.Request, seconds: float) -> None:
+    """Wait ``seconds``, or less if the client hangs up first.
+
+    aiohttp keeps running a handler whose client has gone; without this, a
+    long latency fault would outlive a client that timed out and hold up
+    :meth:`FakeGr4vy.stop <gr4vy_async.testing.FakeGr4vy.stop>` for its whole
+    ``shutdown_timeout``. Nobody waits for the answer, so the wait ends.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    await asyncio.sleep(min(seconds, _DISCONNECT_POLL))  # a zero delay still yields once
+    # Polled: aiohttp signals a hang-up to a handler only by cancelling it
+    # (handler_cancellation), which would leave the request unprocessed.
+    while (remaining := deadline - loop.time()) > 0 and request.transport is not None:  # noqa: ASYNC110
+        await asyncio.sleep(min(remaining, _DISCONNECT_POLL))
+
+
 async def apply_fault(fault: Fault, request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer ``request`` through ``handler`` as ``fault`` says."""
     if not fault.after:
-        await asyncio.sleep(fault.delay)
+        await _delay(request, fault.delay)
     real = None
     if fault.after or not fault.replaces_response:
         real = await handler(request)
     if fault.after:
-        await asyncio.sleep(fault.delay)
+        await _delay(request, fault.delay)
     return _render(fault, request, real)

@@ -1,0 +1,58 @@
+"""Helpers the tests share: a client for a server, a clock the test moves, a P-521 key."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from support.aioresponses_compat import TOKEN
+
+from gr4vy_async import Gr4vy
+from gr4vy_async.testing import FakeGr4vy
+
+__all__ = ["ManualClock", "client_for", "p521_key"]
+
+
+def client_for(server: FakeGr4vy | str, **options: Any) -> Gr4vy:
+    """A client for ``server`` (a FakeGr4vy or a base URL) as merchant ``default``.
+
+    It authenticates with :data:`TOKEN`; ``options`` add to or replace any of that.
+    """
+    url = server if isinstance(server, str) else server.url
+    return Gr4vy(
+        **{"server_url": url, "bearer_auth": TOKEN, "merchant_account_id": "default", **options}
+    )
+
+
+def p521_key() -> ec.EllipticCurvePrivateKey:
+    """A new P-521 private key object (``gr4vy_async.testing.keys.KeyPair`` for PEM texts)."""
+    return ec.generate_private_key(ec.SECP521R1())
+
+
+class ManualClock:
+    """A clock the test moves by hand: ``clock()`` is an aware datetime, ``clock.unix()`` seconds.
+
+    Starts at ``start`` (by default 2030-01-01 UTC); :meth:`at_now` starts at the real time,
+    for tokens another library checks against the real clock.
+    """
+
+    def __init__(self, start: datetime = datetime(2030, 1, 1, tzinfo=timezone.utc)) -> None:
+        self.now = start
+
+    @classmethod
+    def at_now(cls) -> ManualClock:
+        """A clock starting at the current second."""
+        return cls(datetime.fromtimestamp(int(time.time()), timezone.utc))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def unix(self) -> float:
+        """The clock's time in Unix seconds."""
+        return self.now.timestamp()
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on (back, for a negative ``seconds``)."""
+        self.now += timedelta(seconds=seconds)
