@@ -407,11 +407,19 @@ async def test_5000_ids_over_two_worker_processes(
             assert (result.ids, result.enqueued) == (5000, 20)
             if kill_one:
                 deadline = time.monotonic() + PATIENCE
-                while not (killed_jobs := await _active_jobs_of(queue, "w0")):
+                while not await _active_jobs_of(queue, "w0"):
                     assert time.monotonic() < deadline, "w0 never took a job"
                     await asyncio.sleep(0.02)
                 await asyncio.sleep(0.3)  # mid-job: some of its deletes are done
+                active_at_kill = await _active_jobs_of(queue, "w0")
                 workers[0].send_signal(signal.SIGKILL)
+                await workers[0].wait()
+                # A job w0 finished between the look and the kill was not interrupted.
+                killed_jobs = [
+                    key
+                    for key in active_at_kill
+                    if (await queue.job(key)).status != Status.COMPLETE  # type: ignore[union-attr]
+                ]
             summary = await cluster.finished(queue, "e2e", PATIENCE)
             attempts = {key: (await queue.job(key)).attempts for key in killed_jobs}  # type: ignore[union-attr]
         finally:
