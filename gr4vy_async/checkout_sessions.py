@@ -49,6 +49,20 @@ def canonical_session_id(session_id: str | uuid.UUID) -> str:
     )
 
 
+def _timeout(timeout_in_seconds: float | None, timeout_ms: float | None) -> float | None:
+    """The call's timeout in seconds; SDK 2.4.27's ``timeout_ms`` is converted only when given."""
+    return (
+        timeout_in_seconds
+        if timeout_ms is None
+        else timeout_seconds(timeout_in_seconds, timeout_ms)
+    )
+
+
+def _policy(retries: AnyRetryConfig | None) -> RetryConfig | None:
+    """The call's policy; SDK 2.4.27's ``utils.RetryConfig`` is converted only when given."""
+    return retries if retries is None or type(retries) is RetryConfig else as_retry_policy(retries)
+
+
 def _session_path(session_id: str | uuid.UUID) -> str:
     """The URL path of a session."""
     return f"{_COLLECTION}/{canonical_session_id(session_id)}"
@@ -89,13 +103,8 @@ class CheckoutSessions:
             body=body,
             response_type=models.CheckoutSession,
             merchant_account_id=merchant_account_id,
-            # The SDK's spellings are converted only when given: no call on the hot path.
-            timeout=timeout_in_seconds
-            if timeout_ms is None
-            else timeout_seconds(timeout_in_seconds, timeout_ms),
-            retries=retries
-            if retries is None or type(retries) is RetryConfig
-            else as_retry_policy(retries),
+            timeout=_timeout(timeout_in_seconds, timeout_ms),
+            retries=_policy(retries),
             headers=http_headers,
             base_url=server_url,
         )
@@ -246,12 +255,8 @@ class CheckoutSessions:
             _session_path(session_id),
             response_type=None,
             merchant_account_id=merchant_account_id,
-            timeout=timeout_in_seconds
-            if timeout_ms is None
-            else timeout_seconds(timeout_in_seconds, timeout_ms),
-            retries=retries
-            if retries is None or type(retries) is RetryConfig
-            else as_retry_policy(retries),
+            timeout=_timeout(timeout_in_seconds, timeout_ms),
+            retries=_policy(retries),
             headers=http_headers,
             base_url=server_url,
         )
