@@ -54,7 +54,7 @@ from saq import Job
 from saq.queue.redis import RedisQueue
 from saq.types import Context, PartialTimersDict, SettingsDict
 
-from ..bulk import DUPLICATE, BulkReport, Outcome
+from ..bulk import DUPLICATE, BulkReport, Outcome, _aiter
 from ..checkout_sessions import CheckoutSessions
 from ..client import Gr4vy
 from ..errors import InvalidRequestError
@@ -336,16 +336,8 @@ class EnqueueResult:
 async def _chunks(
     ids: Iterable[str | uuid.UUID] | AsyncIterable[str | uuid.UUID], size: int
 ) -> AsyncIterator[list[str]]:
-    async def each() -> AsyncIterator[str | uuid.UUID]:
-        if isinstance(ids, AsyncIterable):
-            async for item in ids:
-                yield item
-        else:
-            for item in ids:
-                yield item
-
     chunk: list[str] = []
-    async for raw in each():
+    async for raw in _aiter(ids):
         text = str(raw).strip()
         if text:
             chunk.append(text)
