@@ -46,6 +46,7 @@ def deletes_by_id(fake: FakeGr4vy) -> dict[str, list[int | None]]:
     return statuses
 
 
+@pytest.mark.e2e
 async def test_ten_thousand_deletes_under_faults(gr4vy_fake: FakeGr4vy) -> None:
     ids = [gr4vy_fake.create_session().id for _ in range(10_000)]
     already_gone = [str(uuid.uuid4()) for _ in range(50)]
@@ -169,6 +170,7 @@ async def test_cancelling_half_way_still_reports_what_finished(gr4vy_fake: FakeG
     assert set(report.done) <= completed <= set(report.done) | set(report.cancelled)
 
 
+@pytest.mark.e2e
 async def test_memory_stays_flat_for_a_streamed_batch() -> None:
     async def call(session_id: str, policy: RetryConfig) -> None:
         return None
@@ -652,6 +654,7 @@ async def test_many_ids_never_freeze_the_event_loop(kind: str) -> None:
     assert ticks >= count // 512
 
 
+@pytest.mark.e2e
 async def test_memory_stays_flat_on_every_outcome_without_keep_ids() -> None:
     async def call(session_id: str, policy: RetryConfig) -> None:
         n = uuid.UUID(session_id).int % 4

@@ -6,6 +6,8 @@ import asyncio
 import json
 import sys
 
+import pytest
+
 from gr4vy_async.testing.fake import FakeGr4vy
 
 # One worker process: its own client, its own ids (from stdin), nothing shared.
@@ -39,6 +41,7 @@ async def run_worker(url: str, ids: list[str]) -> dict[str, object]:
     return result
 
 
+@pytest.mark.e2e
 async def test_two_processes_share_a_rate_limit_and_delete_everything() -> None:
     async with FakeGr4vy(rate_limit=100, rate_limit_burst=10) as fake:
         ids = [fake.create_session().id for _ in range(240)]

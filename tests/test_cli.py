@@ -1026,6 +1026,7 @@ async def test_bulk_delete_stops_early_with_one_line_naming_the_cause(
     assert TOKEN not in out + err
 
 
+@pytest.mark.e2e
 async def test_a_killed_bulk_delete_resumes_from_its_journal(
     gr4vy_fake: FakeGr4vy, tmp_path: Path
 ) -> None:

@@ -385,6 +385,7 @@ FAULTS = (
 )
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("kill_one", [False, True], ids=["clean", "one-worker-killed"])
 async def test_5000_ids_over_two_worker_processes(
     queue: RedisQueue, redis_url: str, tmp_path: Path, kill_one: bool

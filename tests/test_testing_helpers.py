@@ -57,6 +57,7 @@ def pytest_in(directory: Path, *args: str) -> tuple[str, dict[str, int]]:
     return result.stdout + result.stderr, counts
 
 
+@pytest.mark.e2e
 def test_plugin_examples_pass_in_strict_and_auto_mode(tmp_path: Path) -> None:
     blocks = readme_blocks("pytest")
     strict, ini, auto, signed = blocks
