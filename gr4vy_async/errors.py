@@ -320,10 +320,20 @@ class Error504(_DocumentedError):
 ERRORS_BY_STATUS: Mapping[int, type[_DocumentedError]] = {
     cls.status: cls
     for cls in (
-        Error400, Error401, Error403, Error404, Error405, Error409,
-        HTTPValidationError, Error425, Error429, Error500, Error502, Error504,
+        Error400,
+        Error401,
+        Error403,
+        Error404,
+        Error405,
+        Error409,
+        HTTPValidationError,
+        Error425,
+        Error429,
+        Error500,
+        Error502,
+        Error504,
     )
-}  # fmt: skip
+}
 
 # 403 bodies the API uses for two distinct conditions (see the seed's error table).
 _FORBIDDEN_MESSAGE = "invalid credentials"

@@ -599,14 +599,20 @@ def _parser() -> argparse.ArgumentParser:
     enqueue = commands.choices["enqueue"]
     enqueue.add_argument("--from-file", default="-", help="ids, one per line ('-': stdin)")
     enqueue.add_argument(
-        "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="N",
+        "--chunk-size",
+        type=int,
+        default=DEFAULT_CHUNK_SIZE,
+        metavar="N",
         help=f"ids per job (default {DEFAULT_CHUNK_SIZE}); a chunk is retried as a whole",
-    )  # fmt: skip
+    )
     enqueue.add_argument(
-        "--heartbeat", type=int, default=JobOptions.heartbeat, metavar="SECONDS",
+        "--heartbeat",
+        type=int,
+        default=JobOptions.heartbeat,
+        metavar="SECONDS",
         help="a job whose worker is silent this long is retried on another worker "
         f"(default {JobOptions.heartbeat})",
-    )  # fmt: skip
+    )
     commands.choices["summary"].add_argument("--json", action="store_true", help="print JSON")
     return parser
 

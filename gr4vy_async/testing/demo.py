@@ -37,23 +37,40 @@ async def run_demo(out: TextIO, emit: Callable[[Any], None] | None = None) -> in
         sessions = client.checkout_sessions
         created = await sessions.create(request_body=seed_create_body())
         items = len(created.cart_items or [])
-        step(f"created  {created.id}  {items} cart item(s), expires {created.expires_at}",
-             "created", id=created.id, cart_items=items, expires_at=created.expires_at)  # fmt: skip
+        step(
+            f"created  {created.id}  {items} cart item(s), expires {created.expires_at}",
+            "created",
+            id=created.id,
+            cart_items=items,
+            expires_at=created.expires_at,
+        )
         fetched = await sessions.get(session_id=created.id)
-        step(f"got      {fetched.id}  metadata {json.dumps(fetched.metadata)}",
-             "got", id=fetched.id, metadata=fetched.metadata)  # fmt: skip
+        step(
+            f"got      {fetched.id}  metadata {json.dumps(fetched.metadata)}",
+            "got",
+            id=fetched.id,
+            metadata=fetched.metadata,
+        )
         updated = await sessions.update(
             session_id=created.id, metadata={"order_id": "order-12346"}, expires_in=7200
         )
-        step(f"updated  {updated.id}  metadata {json.dumps(updated.metadata)}",
-             "updated", id=updated.id, metadata=updated.metadata)  # fmt: skip
+        step(
+            f"updated  {updated.id}  metadata {json.dumps(updated.metadata)}",
+            "updated",
+            id=updated.id,
+            metadata=updated.metadata,
+        )
         await sessions.delete(session_id=created.id)
         step(f"deleted  {created.id}", "deleted", id=created.id)
         try:
             await sessions.get(session_id=created.id)
         except errors.Error404 as error:
-            step(f"get after delete raised {type(error).__name__}: {error}", "get_after_delete",
-                 raised=type(error).__name__, message=str(error))  # fmt: skip
+            step(
+                f"get after delete raised {type(error).__name__}: {error}",
+                "get_after_delete",
+                raised=type(error).__name__,
+                message=str(error),
+            )
             code = 0
         else:
             step("get after delete unexpectedly succeeded", "get_after_delete", raised=None)
