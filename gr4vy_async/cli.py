@@ -837,13 +837,26 @@ def _progress_bar(total: int | None, enabled: bool) -> Iterator[Callable[[BulkPr
 # --------------------------------------------------------------------------- commands
 
 
-def _enable_debug() -> None:
-    """Send the library's per-attempt DEBUG lines (never a token or body) to stderr."""
+@contextlib.contextmanager
+def _debug_lines(enabled: bool) -> Iterator[None]:
+    """Send the library's per-attempt DEBUG lines (never a token or body) to stderr.
+
+    Only while the command runs: ``main`` called in-process leaves logging as it was.
+    """
+    if not enabled:
+        yield
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: debug: %(message)s"))
     logger = logging.getLogger("gr4vy_async")
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 async def _version(args: argparse.Namespace, out: TextIO) -> int:
@@ -1088,10 +1101,9 @@ async def _delete(args: argparse.Namespace, out: TextIO) -> int:
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
     _resolve_globals(args)
-    if args.debug:
-        _enable_debug()
     handler: Callable[[argparse.Namespace, TextIO], Awaitable[int]] = args.handler
-    return await handler(args, out)
+    with _debug_lines(args.debug):
+        return await handler(args, out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -1,4 +1,8 @@
-"""The command line, end to end in a subprocess, against FakeGr4vy."""
+"""The command line, end to end against FakeGr4vy.
+
+Most tests run it in-process (``support.cli_runner``); those that need a real
+process (the ``python -m`` entry point, a closed pipe, a terminal, a kill) spawn one.
+"""
 
 from __future__ import annotations
 
@@ -20,26 +24,28 @@ from _servers import RawServer, json_response
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from support.cli_runner import CliResult
+from support.cli_runner import run_cli as run_in_process
 
 from gr4vy_async.testing import FakeGr4vy, Fault
 
 TOKEN = "cli-secret-token-123"
 
 
-async def run_cli(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None,
-                  url: str | None = None) -> tuple[int, str, str]:  # fmt: skip
-    """Run ``python -m gr4vy_async`` without blocking the loop the fake runs on."""
+async def run_cli(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, url: str | None = None
+) -> CliResult:
+    """Run the command line in-process; with ``url``, against that server with :data:`TOKEN`.
+
+    The environment holds none of the test run's ``GR4VY_`` variables, only ``env``.
+    """
     base = [] if url is None else ["--server-url", url, "--token", TOKEN]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gr4vy_async", *base, *args,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("GR4VY_")},
-             **(env or {})},
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(stdin), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_in_process(*base, *args, stdin=stdin, env=env)
+
+
+def cli_process_env() -> dict[str, str]:
+    """The environment of a ``python -m gr4vy_async`` subprocess: no ``GR4VY_`` variable."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GR4VY_")}
 
 
 def p521_pem() -> str:
@@ -426,12 +432,13 @@ async def test_output_precedence(
 
 @pytest.mark.parametrize(
     ("env_timeout", "flags", "expected"),
-    [("0.2", [], 1), ("0.2", ["--timeout", "30s"], 0), ("", ["--timeout", "200ms"], 1)],
+    [("0.05", [], 1), ("0.05", ["--timeout", "30s"], 0), ("", ["--timeout", "50ms"], 1)],
 )
 async def test_timeout_precedence(
     gr4vy_fake: FakeGr4vy, env_timeout: str, flags: list[str], expected: int
 ) -> None:
-    gr4vy_fake.faults.enqueue("POST", Fault.latency(1.5))  # a create is never retried
+    # Six times the short timeout: only the 30 s one waits for the answer.
+    gr4vy_fake.faults.enqueue("POST", Fault.latency(0.3))  # a create is never retried
     code, _, err = await run_cli(
         "checkout-sessions", "create", *flags, env={"GR4VY_TIMEOUT": env_timeout},
         url=gr4vy_fake.url,
@@ -528,18 +535,11 @@ async def test_yaml_output_matches_json(gr4vy_fake: FakeGr4vy) -> None:
     assert yaml.safe_load(as_yaml) == json.loads(as_json)
 
 
-async def test_yaml_without_pyyaml_names_the_extra() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c",
-        "import sys; sys.modules['yaml'] = None; from gr4vy_async.cli import main; "
-        "sys.exit(main())",
-        "-o", "yaml", "version", stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
-    assert err.decode() == (
-        "gr4vy-async: error: -o yaml needs PyYAML: pip install 'gr4vy-async[cli]'\n"
-    )
+async def test_yaml_without_pyyaml_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
+    code, _, err = await run_cli("-o", "yaml", "version")
+    assert code == 2
+    assert err == "gr4vy-async: error: -o yaml needs PyYAML: pip install 'gr4vy-async[cli]'\n"
 
 
 async def test_compact_json(gr4vy_fake: FakeGr4vy) -> None:
@@ -623,7 +623,8 @@ async def test_debug_prints_one_line_per_attempt_without_token_or_body(
         r"POST /checkout/sessions -> 201 in \d+\.\d ms \(attempt 1, request id \S+\)", line
     ), line
 
-    gr4vy_fake.faults.enqueue("GET", Fault.status(503))  # retried: two attempts
+    # Retried (Retry-After: 0, no backoff wait): two attempts.
+    gr4vy_fake.faults.enqueue("GET", Fault.status(503, retry_after=0))
     code, _, err = await run_cli(
         "checkout-sessions", "get", session_id, "--debug", url=gr4vy_fake.url
     )
@@ -906,6 +907,18 @@ async def test_a_line_that_is_not_utf8_is_one_malformed_id_not_a_usage_error(
     assert "line 301" in err
 
 
+async def test_python_dash_m_runs_the_command_line_with_its_exit_status() -> None:
+    """The one entry point the in-process tests skip: ``python -m gr4vy_async``."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gr4vy_async", "--server-url", NOWHERE, "--token", TOKEN,
+        "checkout-sessions", "get", "../x",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=cli_process_env(),
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert (process.returncode, out) == (2, b"")  # main's status, not 0 or 1
+    assert err == b"gr4vy-async: error: session_id: expected a UUID, got str of length 4\n"
+
+
 @pytest.mark.parametrize("command", [["version"], ["demo"]])
 async def test_a_closed_pipe_ends_the_command_quietly(command: list[str]) -> None:
     """``gr4vy-async demo | head -3``: no "error: Broken pipe", no traceback."""
@@ -914,7 +927,7 @@ async def test_a_closed_pipe_ends_the_command_quietly(command: list[str]) -> Non
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gr4vy_async", *command, stdout=write_end,
         stderr=asyncio.subprocess.PIPE,
-        env={k: v for k, v in os.environ.items() if not k.startswith("GR4VY_")},
+        env=cli_process_env(),
     )  # fmt: skip
     os.close(write_end)
     _, err = await asyncio.wait_for(process.communicate(), 60)
