@@ -380,9 +380,13 @@ def _global_options_parser() -> argparse.ArgumentParser:
 
 def _add_body_option(parser: argparse.ArgumentParser, what: str, required: bool = False) -> None:
     parser.add_argument(
-        "--data", "--body", dest="body", required=required, metavar="JSON",
+        "--data",
+        "--body",
+        dest="body",
+        required=required,
+        metavar="JSON",
         help=f"{what} as JSON: inline, @file, or - (or @-) for stdin",
-    )  # fmt: skip
+    )
 
 
 def _add_delete_options(delete: argparse.ArgumentParser) -> None:
@@ -394,27 +398,36 @@ def _add_delete_options(delete: argparse.ArgumentParser) -> None:
         "--from-file", metavar="PATH", help="a file of ids, one per line ('-' for stdin)"
     )
     delete.add_argument(
-        "--concurrency", type=_concurrency, default=16, metavar="N",
+        "--concurrency",
+        type=_concurrency,
+        default=16,
+        metavar="N",
         help="at most N requests in flight; halved while rate limited (default: 16)",
-    )  # fmt: skip
+    )
     delete.add_argument(
         "--report", metavar="PATH", help="write every id's outcome as JSON to this file"
     )
     delete.add_argument(
-        "--journal", metavar="PATH",
+        "--journal",
+        metavar="PATH",
         help="append each finished id to this JSON-lines file, flushed as it finishes; "
         "a rerun with the same journal skips the ids it records as deleted or already gone",
-    )  # fmt: skip
+    )
     delete.add_argument(
-        "--deadline", type=_timeout, metavar="SECONDS",
+        "--deadline",
+        type=_timeout,
+        metavar="SECONDS",
         help="time for the whole batch (30, 90s, 5m); ids not finished by then are "
         "reported as cancelled or not attempted, none lost",
-    )  # fmt: skip
+    )
     delete.add_argument(
-        "--stop-after", type=_stop_after, default=20, metavar="N",
+        "--stop-after",
+        type=_stop_after,
+        default=20,
+        metavar="N",
         help="stop after N consecutive failures no retry can fix (401, 403, cannot connect); "
         "the rest are reported as not attempted (0: never stop; default: 20)",
-    )  # fmt: skip
+    )
     delete.add_argument(
         "--no-progress", action="store_true", help="no progress bar, even on a terminal"
     )
@@ -432,18 +445,25 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     parser.add_argument(
-        "--version", action="version", version=f"{PROG} {__version__}",
+        "--version",
+        action="version",
+        version=f"{PROG} {__version__}",
         help="print the version and exit",
-    )  # fmt: skip
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
         parent: Any, name: str, handler: Callable[..., Awaitable[int]] | None, help: str
     ) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = parent.add_parser(
-            name, help=help, description=help, parents=[global_options], allow_abbrev=False,
-            epilog=EXIT_STATUS_HELP, formatter_class=_HelpFormatter,
-        )  # fmt: skip
+            name,
+            help=help,
+            description=help,
+            parents=[global_options],
+            allow_abbrev=False,
+            epilog=EXIT_STATUS_HELP,
+            formatter_class=_HelpFormatter,
+        )
         if handler is not None:
             sub.set_defaults(handler=handler)
         return sub
@@ -456,46 +476,72 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = command(commands, "token", _token, "print a signed API token (needs --private-key)")
     token.add_argument(
-        "-s", "--scope", action="append", type=_scope, metavar="SCOPE",
+        "-s",
+        "--scope",
+        action="append",
+        type=_scope,
+        metavar="SCOPE",
         help="a scope to include (repeatable; default: *.read and *.write); see --list-scopes",
-    )  # fmt: skip
+    )
     token.add_argument(
-        "-e", "--expires-in", type=_expires_in, default=3600, metavar="DURATION",
+        "-e",
+        "--expires-in",
+        type=_expires_in,
+        default=3600,
+        metavar="DURATION",
         help="token lifetime: seconds, or a duration such as 30m, 1h, 10d (default: 1h)",
-    )  # fmt: skip
+    )
     token.add_argument(
-        "--checkout-session-id", type=_session_id, metavar="ID",
+        "--checkout-session-id",
+        type=_session_id,
+        metavar="ID",
         help="pin the token to this checkout session",
-    )  # fmt: skip
+    )
     token.add_argument("--list-scopes", action="store_true", help="list every valid scope and exit")
 
     embed = command(
-        commands, "embed", _embed,
+        commands,
+        "embed",
+        _embed,
         "print an Embed token pinned to a checkout session: a new one, or --checkout-session ID",
-    )  # fmt: skip
+    )
     embed.add_argument(
-        "amount", type=_amount, metavar="AMOUNT",
+        "amount",
+        type=_amount,
+        metavar="AMOUNT",
         help="the amount in the currency's smallest unit (1299 for 12.99)",
-    )  # fmt: skip
+    )
     embed.add_argument("currency", type=_currency, metavar="CURRENCY", help="e.g. USD")
     embed.add_argument(
-        "params", nargs="*", type=_key_value, metavar="KEY=VALUE",
+        "params",
+        nargs="*",
+        type=_key_value,
+        metavar="KEY=VALUE",
         help="more embed parameters to pin, such as buyer_external_identifier=user-1",
-    )  # fmt: skip
+    )
     embed.add_argument(
-        "--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
+        "--param",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
         help="an embed parameter to pin (repeatable)",
-    )  # fmt: skip
+    )
     embed.add_argument(
-        "--checkout-session", "--checkout-session-id", dest="checkout_session", nargs="?",
-        type=_session_id, metavar="ID",
+        "--checkout-session",
+        "--checkout-session-id",
+        dest="checkout_session",
+        nargs="?",
+        type=_session_id,
+        metavar="ID",
         help="pin this existing session instead of creating one; alone, create one "
         "(as the official CLI's flag does). Put it after AMOUNT CURRENCY.",
-    )  # fmt: skip
+    )
     embed.add_argument(
-        "--mid", metavar="ID",
+        "--mid",
+        metavar="ID",
         help="merchant account for the new session (default: --merchant-account-id)",
-    )  # fmt: skip
+    )
     _add_body_option(embed, "the new checkout session (CheckoutSessionCreate)")
 
     sessions = command(commands, "checkout-sessions", None, "checkout-session operations")
@@ -920,9 +966,12 @@ async def _embed(args: argparse.Namespace, out: TextIO) -> int:
         body = _json_body(args)
         async with _client(args) as client:
             token = await auth.create_embed_token_with_checkout_session(
-                client, pem, params, request_body=body,
+                client,
+                pem,
+                params,
+                request_body=body,
                 merchant_account_id=args.mid if args.mid is not None else msgspec.UNSET,
-            )  # fmt: skip
+            )
     claims = jwt.decode(token, options={"verify_signature": False})
     _emit_token(token, claims["checkout_session_id"], args, out)
     return EXIT_OK
@@ -1082,10 +1131,14 @@ async def _delete(args: argparse.Namespace, out: TextIO) -> int:
         try:
             with _progress_bar(total, not args.no_progress) as on_progress:
                 await client.checkout_sessions.delete_many(
-                    ids, concurrency=args.concurrency, report=report,
-                    on_progress=on_progress, journal=args.journal,
-                    deadline=args.deadline, stop_after=args.stop_after,
-                )  # fmt: skip
+                    ids,
+                    concurrency=args.concurrency,
+                    report=report,
+                    on_progress=on_progress,
+                    journal=args.journal,
+                    deadline=args.deadline,
+                    stop_after=args.stop_after,
+                )
         finally:
             if args.report:
                 Path(args.report).write_bytes(msgspec.json.encode(_report_json(report)))  # noqa: ASYNC240

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,8 @@ from support.cli_runner import run_cli as run_in_process
 from gr4vy_async.testing import FakeGr4vy, Fault
 
 TOKEN = "cli-secret-token-123"
+SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
+NOWHERE = "http://127.0.0.1:9"  # nothing listens: any test that reached it would fail
 
 
 async def run_cli(
@@ -64,9 +67,10 @@ async def test_bulk_delete_from_a_file_with_a_json_report(
     gone = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
     (tmp_path / "ids.txt").write_text("\n".join([*ids, gone, "junk", ""]) + "\n")
     code, out, err = await run_cli(
-        "checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt"),
-        "--report", str(tmp_path / "report.json"), "--concurrency", "8", url=gr4vy_fake.url,
-    )  # fmt: skip
+        *("checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt")),
+        *("--report", str(tmp_path / "report.json"), "--concurrency", "8"),
+        url=gr4vy_fake.url,
+    )
     assert code == 1, err  # the malformed id is a problem worth a non-zero exit
     assert out.splitlines()[0] == "deleted 200, already gone 1, failed 0, skipped 1"
     report = json.loads((tmp_path / "report.json").read_text())
@@ -83,15 +87,22 @@ async def test_failures_give_exit_status_1_and_are_listed(
     ids = [gr4vy_fake.create_session().id for _ in range(3)]
     gr4vy_fake.faults.enqueue("DELETE", Fault.status(403, message="Invalid credentials"))
     code, out, err = await run_cli(
-        "--output", "json", "checkout-sessions", "delete", "--from-file", "-",
-        "--concurrency", "1", "--report", str(tmp_path / "r.json"),
-        stdin="\n".join(ids).encode(), url=gr4vy_fake.url,
-    )  # fmt: skip
+        *("--output", "json", "checkout-sessions", "delete", "--from-file", "-"),
+        *("--concurrency", "1", "--report", str(tmp_path / "r.json")),
+        stdin="\n".join(ids).encode(),
+        url=gr4vy_fake.url,
+    )
     assert code == 1
     printed = json.loads(out)
     assert printed == json.loads((tmp_path / "r.json").read_text())  # complete, as the report
-    assert printed["summary"] == {"done": 2, "missing": 0, "failed": 1, "skipped": 0,
-                                  "cancelled": 0, "not_attempted": 0}  # fmt: skip
+    assert printed["summary"] == {
+        "done": 2,
+        "missing": 0,
+        "failed": 1,
+        "skipped": 0,
+        "cancelled": 0,
+        "not_attempted": 0,
+    }
     (failed,) = printed["failed"]
     assert failed["id"] in ids
     assert failed["id"] not in printed["deleted"]
@@ -99,8 +110,9 @@ async def test_failures_give_exit_status_1_and_are_listed(
     assert (failed["status"], failed["exception"]) == (403, "Error403Forbidden")
     assert failed["message"] == "403 forbidden: Invalid credentials"
     assert "Invalid credentials" in failed["error"]
-    assert err == (f"gr4vy-async: 1 id failed: first {failed['id']}: Error403Forbidden: "
-                   f"{failed['error']}\n")  # fmt: skip
+    assert err == (
+        f"gr4vy-async: 1 id failed: first {failed['id']}: Error403Forbidden: {failed['error']}\n"
+    )
     assert TOKEN not in out + err
 
 
@@ -113,9 +125,9 @@ async def test_create_get_update_delete_one_session(gr4vy_fake: FakeGr4vy) -> No
     session = json.loads(out)
     assert session["cart_items"][0]["name"] == "x"
     code, out, _ = await run_cli(
-        "checkout-sessions", "update", session["id"], "--body", '{"metadata": {"k": "v"}}',
+        *("checkout-sessions", "update", session["id"], "--body", '{"metadata": {"k": "v"}}'),
         url=gr4vy_fake.url,
-    )  # fmt: skip
+    )
     assert code == 0
     assert 'metadata            {"k": "v"}\n' in out  # nested values as JSON, not a repr
     code, out, _ = await run_cli("checkout-sessions", "get", session["id"], url=gr4vy_fake.url)
@@ -134,18 +146,23 @@ async def test_create_get_update_delete_one_session(gr4vy_fake: FakeGr4vy) -> No
 
 async def test_the_official_cli_environment_alias_for_the_server() -> None:
     code, _, err = await run_cli(
-        "--id", "acme", "checkout-sessions", "get", SESSION_ID,
+        *("--id", "acme", "checkout-sessions", "get", SESSION_ID),
         env={"GR4VY_ENVIRONMENT": "staging", "GR4VY_TOKEN": TOKEN},
-    )  # fmt: skip
+    )
     assert code == 2
-    assert err == ("gr4vy-async: error: GR4VY_ENVIRONMENT: invalid choice 'staging' "
-                   "(choose from production, sandbox)\n")  # fmt: skip
+    assert err == (
+        "gr4vy-async: error: GR4VY_ENVIRONMENT: invalid choice 'staging' "
+        "(choose from production, sandbox)\n"
+    )
 
 
 async def test_settings_from_the_environment(gr4vy_fake: FakeGr4vy) -> None:
     session = gr4vy_fake.create_session(merchant_account_id="acme-eu")
-    env = {"GR4VY_SERVER_URL": gr4vy_fake.url, "GR4VY_TOKEN": TOKEN,
-           "GR4VY_MERCHANT_ACCOUNT_ID": "acme-eu"}  # fmt: skip
+    env = {
+        "GR4VY_SERVER_URL": gr4vy_fake.url,
+        "GR4VY_TOKEN": TOKEN,
+        "GR4VY_MERCHANT_ACCOUNT_ID": "acme-eu",
+    }
     code, _, err = await run_cli("checkout-sessions", "get", session.id, env=env)
     assert code == 0, err
     assert gr4vy_fake.requests[-1].headers["x-gr4vy-merchant-account-id"] == "acme-eu"
@@ -157,12 +174,14 @@ async def test_settings_from_the_environment(gr4vy_fake: FakeGr4vy) -> None:
         (["checkout-sessions", "get"], "the following arguments are required"),
         (["--server", "staging", "checkout-sessions", "get", "x"], "invalid choice"),
         (["checkout-sessions", "get", "../x"], "session_id: expected a UUID"),
-        (["checkout-sessions", "update", "4137b1cf-39ac-42a8-bad6-1c680d5dab6b",
-          "--body", '{"colour": "red"}'], "colour: unknown field"),
+        (
+            ["checkout-sessions", "update", SESSION_ID, "--body", '{"colour": "red"}'],
+            "colour: unknown field",
+        ),
         (["checkout-sessions", "create", "--body", "{not json"], "--body is not valid JSON"),
         (["checkout-sessions", "delete"], "give session ids or --from-file"),
     ],
-)  # fmt: skip
+)
 async def test_bad_arguments_exit_2_with_one_line(args: list[str], message: str) -> None:
     code, _, err = await run_cli(*args, url="http://127.0.0.1:9")
     assert code == 2
@@ -185,9 +204,10 @@ async def test_a_bad_key_file_is_one_readable_line(tmp_path: Path, content: str 
 
         rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         content = rsa_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        ).decode()  # fmt: skip
+        ).decode()
     if content is not None:
         key_file.write_text(content)
     code, _, err = await run_cli(
@@ -205,9 +225,9 @@ async def test_token_prints_a_signed_token(tmp_path: Path) -> None:
     (tmp_path / "key.pem").write_text(pem)
     session_id = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
     code, out, err = await run_cli(
-        "--private-key", str(tmp_path / "key.pem"), "token",
-        "--scope", "checkout-sessions.read", "--checkout-session-id", session_id,
-    )  # fmt: skip
+        *("--private-key", str(tmp_path / "key.pem"), "token"),
+        *("--scope", "checkout-sessions.read", "--checkout-session-id", session_id),
+    )
     assert code == 0, err
     public = serialization.load_pem_private_key(pem.encode(), None).public_key()
     claims = jwt.decode(out.strip(), public, algorithms=["ES512"])  # type: ignore[arg-type]
@@ -229,8 +249,8 @@ async def test_demo_in_json() -> None:
     assert (code, err) == (0, "")
     steps = json.loads(out)["steps"]
     assert [step["step"] for step in steps] == [
-        "listening", "created", "got", "updated", "deleted", "get_after_delete", "done",
-    ]  # fmt: skip
+        *("listening", "created", "got", "updated", "deleted", "get_after_delete", "done")
+    ]
     assert steps[2]["metadata"]["cohort"] == "cohort-a"
     assert steps[5]["raised"] == "Error404"
 
@@ -246,10 +266,11 @@ async def test_bulk_delete_draws_a_progress_bar_on_a_terminal(gr4vy_fake: FakeGr
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     try:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gr4vy_async", "--server-url", gr4vy_fake.url,
-            "--token", TOKEN, "checkout-sessions", "delete", *ids,
-            stdout=asyncio.subprocess.PIPE, stderr=secondary,
-        )  # fmt: skip
+            *(sys.executable, "-m", "gr4vy_async", "--server-url", gr4vy_fake.url),
+            *("--token", TOKEN, "checkout-sessions", "delete", *ids),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=secondary,
+        )
         out, _ = await asyncio.wait_for(process.communicate(), 60)
         os.close(secondary)
         secondary = -1
@@ -269,9 +290,10 @@ async def test_bulk_delete_draws_a_progress_bar_on_a_terminal(gr4vy_fake: FakeGr
 
 async def test_only_malformed_ids_exit_1(gr4vy_fake: FakeGr4vy) -> None:
     code, out, _ = await run_cli(
-        "checkout-sessions", "delete", "--from-file", "-", stdin=b"nope\n../x\n",
+        *("checkout-sessions", "delete", "--from-file", "-"),
+        stdin=b"nope\n../x\n",
         url=gr4vy_fake.url,
-    )  # fmt: skip
+    )
     assert code == 1
     assert out.startswith("deleted 0, already gone 0, failed 0, skipped 2")
     assert gr4vy_fake.requests == []
@@ -282,8 +304,11 @@ async def test_input_that_is_not_utf8_is_one_line(tmp_path: Path, flag: str) -> 
     """A body is refused; an id file's line is a malformed id (see the test further down)."""
     binary = tmp_path / "input.bin"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    args = (["checkout-sessions", "create", "--body", f"@{binary}"] if flag == "--body"
-            else ["checkout-sessions", "delete", "--from-file", str(binary)])  # fmt: skip
+    args = (
+        ["checkout-sessions", "create", "--body", f"@{binary}"]
+        if flag == "--body"
+        else ["checkout-sessions", "delete", "--from-file", str(binary)]
+    )
     code, _, err = await run_cli(*args, url="http://127.0.0.1:9")
     if flag == "--body":
         assert code == 2
@@ -297,9 +322,9 @@ async def test_input_that_is_not_utf8_is_one_line(tmp_path: Path, flag: str) -> 
 
 async def test_a_token_with_a_line_break_is_one_line_without_the_token() -> None:
     code, _, err = await run_cli(
-        "--server-url", "http://127.0.0.1:9", "--token", "abc\ndef",
-        "checkout-sessions", "get", "4137b1cf-39ac-42a8-bad6-1c680d5dab6b",
-    )  # fmt: skip
+        *("--server-url", "http://127.0.0.1:9", "--token", "abc\ndef"),
+        *("checkout-sessions", "get", "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"),
+    )
     assert code == 2
     assert err == (
         "gr4vy-async: error: --token: contains a control character"
@@ -308,9 +333,6 @@ async def test_a_token_with_a_line_break_is_one_line_without_the_token() -> None
 
 
 # --------------------------------------------------------------------------- issue 13
-
-SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
-NOWHERE = "http://127.0.0.1:9"  # nothing listens: any test that reached it would fail
 
 
 def key_file(tmp_path: Path) -> Path:
@@ -357,9 +379,9 @@ async def test_global_options_before_or_after_the_command(
 async def test_global_options_after_the_command_reach_the_client(gr4vy_fake: FakeGr4vy) -> None:
     session = gr4vy_fake.create_session(merchant_account_id="acme-eu")
     code, _, err = await run_cli(
-        "checkout-sessions", "get", session.id, "--server-url", gr4vy_fake.url,
-        "--token", TOKEN, "--merchant-account-id", "acme-eu", "--timeout", "5s",
-    )  # fmt: skip
+        *("checkout-sessions", "get", session.id, "--server-url", gr4vy_fake.url),
+        *("--token", TOKEN, "--merchant-account-id", "acme-eu", "--timeout", "5s"),
+    )
     assert code == 0, err
     assert gr4vy_fake.requests[-1].headers["x-gr4vy-merchant-account-id"] == "acme-eu"
     assert gr4vy_fake.requests[-1].sent_token(TOKEN)
@@ -393,8 +415,13 @@ async def test_help_shows_the_environment_variables_and_exit_statuses() -> None:
     assert code == 0
     assert out.startswith("usage: gr4vy-async checkout-sessions delete [-h] [global options]")
     text = " ".join(out.split())
-    for phrase in ["env: GR4VY_OUTPUT", "env: GR4VY_TIMEOUT", "env: GR4VY_TOKEN",
-                   "--concurrency N at most N requests", "2 bad arguments"]:  # fmt: skip
+    for phrase in [
+        "env: GR4VY_OUTPUT",
+        "env: GR4VY_TIMEOUT",
+        "env: GR4VY_TOKEN",
+        "--concurrency N at most N requests",
+        "2 bad arguments",
+    ]:
         assert phrase in text
 
 
@@ -440,9 +467,12 @@ async def test_timeout_precedence(
     # Six times the short timeout: only the 30 s one waits for the answer.
     gr4vy_fake.faults.enqueue("POST", Fault.latency(0.3))  # a create is never retried
     code, _, err = await run_cli(
-        "checkout-sessions", "create", *flags, env={"GR4VY_TIMEOUT": env_timeout},
+        "checkout-sessions",
+        "create",
+        *flags,
+        env={"GR4VY_TIMEOUT": env_timeout},
         url=gr4vy_fake.url,
-    )  # fmt: skip
+    )
     assert code == expected, err
     if expected:
         assert err.startswith("gr4vy-async: RequestTimeoutError: ")
@@ -454,9 +484,12 @@ async def test_a_token_flag_wins_over_a_private_key_from_the_environment(
     session = gr4vy_fake.create_session()
     for key in (str(key_file(tmp_path)), "not a key at all"):
         code, _, err = await run_cli(
-            "checkout-sessions", "get", session.id, env={"GR4VY_PRIVATE_KEY": key},
+            "checkout-sessions",
+            "get",
+            session.id,
+            env={"GR4VY_PRIVATE_KEY": key},
             url=gr4vy_fake.url,
-        )  # fmt: skip
+        )
         assert code == 0, err
         assert gr4vy_fake.requests[-1].sent_token(TOKEN)
 
@@ -479,10 +512,10 @@ async def test_credential_precedence(
     values = {"key": str(path), "base64": base64.b64encode(path.read_bytes()).decode()}
     session = gr4vy_fake.create_session()
     code, _, err = await run_cli(
-        "--server-url", gr4vy_fake.url, *[f.format(**values) for f in flags],
-        "checkout-sessions", "get", session.id,
+        *("--server-url", gr4vy_fake.url, *[f.format(**values) for f in flags]),
+        *("checkout-sessions", "get", session.id),
         env={name: value.format(**values) for name, value in env.items()},
-    )  # fmt: skip
+    )
     assert code == 0, err
     request = gr4vy_fake.requests[-1]
     assert request.token_digest is not None
@@ -497,18 +530,23 @@ async def test_bodies_inline_from_a_file_or_stdin(
     (tmp_path / "body.json").write_text(body)
     value = {"@file": f"@{tmp_path / 'body.json'}", "inline": body}.get(how, how)
     code, out, err = await run_cli(
-        "-o", "json", "checkout-sessions", "create", "--data", value, stdin=body.encode(),
+        *("-o", "json", "checkout-sessions", "create", "--data", value),
+        stdin=body.encode(),
         url=gr4vy_fake.url,
-    )  # fmt: skip
+    )
     assert code == 0, err
     assert json.loads(out)["metadata"] == {"order_id": "o-1"}
 
 
 async def test_table_output_is_for_people(gr4vy_fake: FakeGr4vy) -> None:
     session = gr4vy_fake.create_session(
-        {"amount": 1299, "currency": "USD", "metadata": {"order_id": "o-1"},
-         "cart_items": [{"name": "GoPro", "quantity": 2, "unit_amount": 1299}]}
-    )  # fmt: skip
+        {
+            "amount": 1299,
+            "currency": "USD",
+            "metadata": {"order_id": "o-1"},
+            "cart_items": [{"name": "GoPro", "quantity": 2, "unit_amount": 1299}],
+        }
+    )
     code, out, err = await run_cli("checkout-sessions", "get", session.id, url=gr4vy_fake.url)
     assert code == 0, err
     lines = out.splitlines()
@@ -527,10 +565,12 @@ async def test_yaml_output_matches_json(gr4vy_fake: FakeGr4vy) -> None:
     import yaml
 
     session = gr4vy_fake.create_session({"metadata": {"k": "v"}})
-    _, as_json, _ = await run_cli("-o", "json", "checkout-sessions", "get", session.id,
-                                  url=gr4vy_fake.url)  # fmt: skip
-    code, as_yaml, err = await run_cli("-o", "yaml", "checkout-sessions", "get", session.id,
-                                       url=gr4vy_fake.url)  # fmt: skip
+    _, as_json, _ = await run_cli(
+        "-o", "json", "checkout-sessions", "get", session.id, url=gr4vy_fake.url
+    )
+    code, as_yaml, err = await run_cli(
+        "-o", "yaml", "checkout-sessions", "get", session.id, url=gr4vy_fake.url
+    )
     assert code == 0, err
     assert yaml.safe_load(as_yaml) == json.loads(as_json)
 
@@ -544,17 +584,20 @@ async def test_yaml_without_pyyaml_names_the_extra(monkeypatch: pytest.MonkeyPat
 
 async def test_compact_json(gr4vy_fake: FakeGr4vy) -> None:
     session = gr4vy_fake.create_session()
-    code, out, _ = await run_cli("checkout-sessions", "get", session.id, "-o", "json",
-                                 "--compact", url=gr4vy_fake.url)  # fmt: skip
+    code, out, _ = await run_cli(
+        "checkout-sessions", "get", session.id, "-o", "json", "--compact", url=gr4vy_fake.url
+    )
     assert code == 0
     assert out.count("\n") == 1
     assert json.loads(out)["id"] == session.id
 
 
 async def test_importing_the_library_imports_no_cli_dependency() -> None:
-    code = ("import sys, gr4vy_async; "
-            "print(sorted(m for m in ('gr4vy_async.cli', 'yaml', 'tqdm', 'argparse') "
-            "if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys, gr4vy_async; "
+        "print(sorted(m for m in ('gr4vy_async.cli', 'yaml', 'tqdm', 'argparse') "
+        "if m in sys.modules))"
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
     )
@@ -565,10 +608,11 @@ async def test_importing_the_library_imports_no_cli_dependency() -> None:
 async def test_embed_creates_a_session_and_pins_it(gr4vy_fake: FakeGr4vy, tmp_path: Path) -> None:
     path = key_file(tmp_path)
     code, out, err = await run_cli(
-        "--server-url", gr4vy_fake.url, "--private-key", str(path), "embed", "1299", "usd",
-        "buyer_external_identifier=user-1", "--param", "locale=en", "-o", "json",
-        "--data", '{"metadata": {"order_id": "o-1"}}',
-    )  # fmt: skip
+        *("--server-url", gr4vy_fake.url, "--private-key", str(path)),
+        *("embed", "1299", "usd", "buyer_external_identifier=user-1"),
+        *("--param", "locale=en", "-o", "json"),
+        *("--data", '{"metadata": {"order_id": "o-1"}}'),
+    )
     assert code == 0, err
     printed = json.loads(out)
     claims = jwt.decode(printed["token"], public_key(path), algorithms=["ES512"])
@@ -577,16 +621,20 @@ async def test_embed_creates_a_session_and_pins_it(gr4vy_fake: FakeGr4vy, tmp_pa
     assert ("default", printed["checkout_session_id"]) in gr4vy_fake.sessions
     stored = gr4vy_fake.sessions["default", printed["checkout_session_id"]]
     assert stored.metadata == {"order_id": "o-1"}
-    assert claims["embed"] == {"amount": 1299, "currency": "USD",
-                               "buyer_external_identifier": "user-1", "locale": "en"}  # fmt: skip
+    assert claims["embed"] == {
+        "amount": 1299,
+        "currency": "USD",
+        "buyer_external_identifier": "user-1",
+        "locale": "en",
+    }
 
 
 async def test_embed_pins_an_existing_session_without_a_request(tmp_path: Path) -> None:
     path = key_file(tmp_path)
     code, out, err = await run_cli(
-        "--server-url", NOWHERE, "--private-key", str(path),
-        "embed", "500", "EUR", "--checkout-session", SESSION_ID,
-    )  # fmt: skip
+        *("--server-url", NOWHERE, "--private-key", str(path)),
+        *("embed", "500", "EUR", "--checkout-session", SESSION_ID),
+    )
     assert code == 0, err
     claims = jwt.decode(out.strip(), public_key(path), algorithms=["ES512"])
     assert claims["checkout_session_id"] == SESSION_ID
@@ -613,9 +661,9 @@ async def test_debug_prints_one_line_per_attempt_without_token_or_body(
 ) -> None:
     body = json.dumps({"buyer": {"billing_details": {"email_address": DEBUG_EMAIL}}})
     code, out, err = await run_cli(
-        "--debug", "-o", "json", "checkout-sessions", "create", "--data", body,
+        *("--debug", "-o", "json", "checkout-sessions", "create", "--data", body),
         url=gr4vy_fake.url,
-    )  # fmt: skip
+    )
     assert code == 0, err
     session_id = json.loads(out)["id"]
     (line,) = [line for line in err.splitlines() if "attempt" in line]
@@ -645,56 +693,89 @@ async def test_without_debug_nothing_is_logged(gr4vy_fake: FakeGr4vy) -> None:
 
 async def test_allow_insecure_http_lifts_the_loopback_rule() -> None:
     code, _, err = await run_cli(
-        "--server-url", "http://10.1.2.3", "--token", TOKEN, "--allow-insecure-http",
-        "checkout-sessions", "get", "not-an-id",  # fails before any connection is tried
-    )  # fmt: skip
+        *("--server-url", "http://10.1.2.3", "--token", TOKEN, "--allow-insecure-http"),
+        *("checkout-sessions", "get", "not-an-id"),  # fails before any connection is tried
+    )
     assert code == 2
     assert "session_id: expected a UUID" in err
 
 
-@pytest.mark.parametrize(
-    ("args", "env", "code", "message"),
-    [
-        (["token", "--expires-in", "0"], {},
-         2, "error: argument -e/--expires-in: must be a whole number of seconds, at least 1, "
-            "not '0'"),
-        (["token", "--scope", "bogus.scope"], {},
-         2, "error: argument -s/--scope: unknown scope 'bogus.scope'"),
-        (["token"], {}, 2, "error: token needs a private key: pass --private-key"),
-        (["--server-url", "http://10.1.2.3", "checkout-sessions", "get", SESSION_ID], {},
-         2, "error: --server-url: plain http is only allowed to loopback hosts "
-            "(pass --allow-insecure-http to override)"),
-        (["checkout-sessions", "get", SESSION_ID], {"GR4VY_SERVER_URL": "http://10.1.2.3"},
-         2, "error: GR4VY_SERVER_URL: plain http is only allowed"),
-        (["checkout-sessions", "delete", SESSION_ID, "--concurrency", "-5"], {},
-         2, "error: argument --concurrency: must be a whole number, at least 1, not '-5'"),
-        (["checkout-sessions", "delete", "--from-file", "-", "--concurrency", "-5"], {},
-         2, "error: argument --concurrency: must be a whole number, at least 1, not '-5'"),
-        (["checkout-sessions", "get", SESSION_ID, "--timeout", "0"], {},
-         2, "error: argument --timeout: must be more than 0 seconds"),
-        (["checkout-sessions", "get", SESSION_ID], {"GR4VY_TIMEOUT": "soon"},
-         2, "error: GR4VY_TIMEOUT: expected seconds or a duration"),
-        (["checkout-sessions", "get", SESSION_ID], {"GR4VY_OUTPUT": "xml"},
-         2, "error: GR4VY_OUTPUT: invalid choice 'xml' (choose from table, json, yaml)"),
-        (["checkout-sessions", "create", "--body", "@/nonexistent/body.json"], {},
-         2, "error: --body: cannot read '/nonexistent/body.json': No such file or directory"),
-        (["checkout-sessions", "delete", "--from-file", "/nonexistent/ids.txt"], {},
-         2, "error: --from-file: cannot read '/nonexistent/ids.txt': No such file or directory"),
-        (["embed", "12.99", "USD"], {},
-         2, "error: argument AMOUNT: must be a whole number in the currency's smallest unit"),
-        (["embed", "1299", "dollars"], {}, 2, "error: argument CURRENCY: expected a 3-letter"),
-        (["embed", "1299", "USD", "amount=5"], {}, 2, "amount is given as the AMOUNT argument"),
-        (["embed", "1299", "USD"], {}, 2, "error: embed needs a private key"),
-        ([], {}, 2, "error: the following arguments are required: COMMAND"),
-        (["checkout-sessions", "get", SESSION_ID, "--output", "xml"], {},
-         2, "error: argument -o/--output: invalid choice 'xml'"),
-    ],
-)  # fmt: skip
-async def test_each_error_is_one_line_naming_the_right_thing(
-    args: list[str], env: dict[str, str], code: int, message: str
-) -> None:
+#: A command line, as a shell reads it (leading ``NAME=value`` words set the environment,
+#: ``{id}`` is SESSION_ID), and what its one error line says; each exits 2.
+ONE_LINE_ERRORS = [
+    (
+        "token --expires-in 0",
+        "error: argument -e/--expires-in: must be a whole number of seconds, at least 1, not '0'",
+    ),
+    ("token --scope bogus.scope", "error: argument -s/--scope: unknown scope 'bogus.scope'"),
+    ("token", "error: token needs a private key: pass --private-key"),
+    (
+        "--server-url http://10.1.2.3 checkout-sessions get {id}",
+        "error: --server-url: plain http is only allowed to loopback hosts "
+        "(pass --allow-insecure-http to override)",
+    ),
+    (
+        "GR4VY_SERVER_URL=http://10.1.2.3 checkout-sessions get {id}",
+        "error: GR4VY_SERVER_URL: plain http is only allowed",
+    ),
+    (
+        "checkout-sessions delete {id} --concurrency -5",
+        "error: argument --concurrency: must be a whole number, at least 1, not '-5'",
+    ),
+    (
+        "checkout-sessions delete --from-file - --concurrency -5",
+        "error: argument --concurrency: must be a whole number, at least 1, not '-5'",
+    ),
+    (
+        "checkout-sessions get {id} --timeout 0",
+        "error: argument --timeout: must be more than 0 seconds",
+    ),
+    (
+        "GR4VY_TIMEOUT=soon checkout-sessions get {id}",
+        "error: GR4VY_TIMEOUT: expected seconds or a duration",
+    ),
+    (
+        "GR4VY_OUTPUT=xml checkout-sessions get {id}",
+        "error: GR4VY_OUTPUT: invalid choice 'xml' (choose from table, json, yaml)",
+    ),
+    (
+        "checkout-sessions create --body @/nonexistent/body.json",
+        "error: --body: cannot read '/nonexistent/body.json': No such file or directory",
+    ),
+    (
+        "checkout-sessions delete --from-file /nonexistent/ids.txt",
+        "error: --from-file: cannot read '/nonexistent/ids.txt': No such file or directory",
+    ),
+    (
+        "embed 12.99 USD",
+        "error: argument AMOUNT: must be a whole number in the currency's smallest unit",
+    ),
+    ("embed 1299 dollars", "error: argument CURRENCY: expected a 3-letter"),
+    ("embed 1299 USD amount=5", "amount is given as the AMOUNT argument"),
+    ("embed 1299 USD", "error: embed needs a private key"),
+    ("", "error: the following arguments are required: COMMAND"),
+    (
+        "checkout-sessions get {id} --output xml",
+        "error: argument -o/--output: invalid choice 'xml'",
+    ),
+]
+
+
+def command_line(line: str) -> tuple[list[str], dict[str, str]]:
+    """The arguments and environment of a line of :data:`ONE_LINE_ERRORS`."""
+    words = shlex.split(line.format(id=SESSION_ID))
+    env: dict[str, str] = {}
+    while words and re.fullmatch(r"[A-Z][A-Z0-9_]*=.*", words[0]):
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    return words, env
+
+
+@pytest.mark.parametrize(("line", "message"), ONE_LINE_ERRORS)
+async def test_each_error_is_one_line_naming_the_right_thing(line: str, message: str) -> None:
+    args, env = command_line(line)
     status, out, err = await run_cli(*args, env={"GR4VY_TOKEN": TOKEN, **env})
-    assert status == code
+    assert status == 2
     assert err.startswith("gr4vy-async: ")
     assert message in err
     assert err.count("\n") == 1
@@ -711,8 +792,10 @@ async def test_a_bad_key_names_its_source(tmp_path: Path) -> None:
     )
     code, _, err = await run_cli("token", env={"GR4VY_PRIVATE_KEY": str(tmp_path / "public.pem")})
     assert code == 2
-    assert err == ("gr4vy-async: error: bad private key (GR4VY_PRIVATE_KEY): "
-                   "private_key is a public key; pass the private key\n")  # fmt: skip
+    assert err == (
+        "gr4vy-async: error: bad private key (GR4VY_PRIVATE_KEY): "
+        "private_key is a public key; pass the private key\n"
+    )
 
 
 async def test_malformed_ids_are_named_with_their_line(
@@ -722,9 +805,12 @@ async def test_malformed_ids_are_named_with_their_line(
     lines = [*ids[:5], "", "garbage", *ids[5:], "../x", ids[0]]  # a duplicate is fine
     (tmp_path / "ids.txt").write_text("\n".join(lines) + "\n")
     code, out, err = await run_cli(
-        "checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt"),
+        "checkout-sessions",
+        "delete",
+        "--from-file",
+        str(tmp_path / "ids.txt"),
         url=gr4vy_fake.url,
-    )  # fmt: skip
+    )
     assert code == 1
     assert out.splitlines()[0] == "deleted 10, already gone 0, failed 0, skipped 3"
     assert err == "gr4vy-async: 2 ids were malformed: first 'garbage' on line 7\n"
@@ -778,17 +864,18 @@ async def test_an_instance_flag_beats_the_server_url_from_the_environment(
 ) -> None:
     """The token must not go to GR4VY_SERVER_URL when the flags name another host."""
     code, out, err = await run_cli(
-        *flags, "--token", TOKEN, "checkout-sessions", "get", SESSION_ID,
+        *(*flags, "--token", TOKEN, "checkout-sessions", "get", SESSION_ID),
         env={"GR4VY_SERVER_URL": gr4vy_fake.url},
-    )  # fmt: skip
+    )
     assert gr4vy_fake.requests == []
     assert (code, out) == (2, "")
     assert message in err
 
 
 async def test_server_url_and_id_flags_together_are_refused(gr4vy_fake: FakeGr4vy) -> None:
-    code, out, err = await run_cli("--id", "acme", "checkout-sessions", "get", SESSION_ID,
-                                   url=gr4vy_fake.url)  # fmt: skip
+    code, out, err = await run_cli(
+        "--id", "acme", "checkout-sessions", "get", SESSION_ID, url=gr4vy_fake.url
+    )
     assert gr4vy_fake.requests == []
     assert (code, out) == (2, "")
     assert err == "gr4vy-async: error: --server-url and --id both name the host: pass one\n"
@@ -799,9 +886,9 @@ async def test_the_server_url_from_the_environment_still_beats_instance_variable
 ) -> None:
     session = gr4vy_fake.create_session()
     code, _, err = await run_cli(
-        "--token", TOKEN, "checkout-sessions", "get", session.id, "-o", "json",
+        *("--token", TOKEN, "checkout-sessions", "get", session.id, "-o", "json"),
         env={"GR4VY_SERVER_URL": gr4vy_fake.url, "GR4VY_ID": "acme"},
-    )  # fmt: skip
+    )
     assert (code, err) == (0, "")
     assert len(gr4vy_fake.requests) == 1
 
@@ -820,10 +907,15 @@ async def _hostile_400(request: web.Request) -> web.Response:
 
 @pytest.mark.parametrize(
     "command",
-    [["get", SESSION_ID], ["delete", SESSION_ID], ["delete", SESSION_ID, OTHER_ID],
-     ["delete", SESSION_ID, OTHER_ID, "-o", "json"], ["delete", SESSION_ID, "-o", "yaml"]],
+    [
+        ["get", SESSION_ID],
+        ["delete", SESSION_ID],
+        ["delete", SESSION_ID, OTHER_ID],
+        ["delete", SESSION_ID, OTHER_ID, "-o", "json"],
+        ["delete", SESSION_ID, "-o", "yaml"],
+    ],
     ids=["get", "delete-one", "delete-two", "delete-json", "delete-yaml"],
-)  # fmt: skip
+)
 async def test_server_text_reaches_the_terminal_escaped(command: list[str]) -> None:
     async with RawServer(_hostile_400) as server:
         code, out, err = await run_cli("checkout-sessions", *command, url=server.url)
@@ -848,16 +940,25 @@ async def test_session_values_in_output_are_escaped(gr4vy_fake: FakeGr4vy, outpu
 
 
 #: Values a person pastes into the wrong place: a JWT, an API key, an email address.
-PASTED = ["eyJhbGciOiJFUzUxMiIsImtpZCI6IkpvRlR2MGtBIn0.e30.c2ln", "sk_live_0123456789abcdef",
-          "jane.doe@example.com"]  # fmt: skip
+PASTED = [
+    "eyJhbGciOiJFUzUxMiIsImtpZCI6IkpvRlR2MGtBIn0.e30.c2ln",
+    "sk_live_0123456789abcdef",
+    "jane.doe@example.com",
+]
 
 
 @pytest.mark.parametrize("secret", PASTED, ids=["jwt", "key", "email"])
 @pytest.mark.parametrize(
     "where",
-    ["--checkout-session-id", "--expires-in", "--scope", "GR4VY_TIMEOUT", "GR4VY_OUTPUT",
-     "--concurrency"],
-)  # fmt: skip
+    [
+        "--checkout-session-id",
+        "--expires-in",
+        "--scope",
+        "GR4VY_TIMEOUT",
+        "GR4VY_OUTPUT",
+        "--concurrency",
+    ],
+)
 async def test_messages_about_a_bad_value_do_not_repeat_it(where: str, secret: str) -> None:
     if where.startswith("GR4VY_"):
         args, env = ["checkout-sessions", "get", SESSION_ID], {where: secret, "GR4VY_TOKEN": "t"}
@@ -896,9 +997,10 @@ async def test_a_line_that_is_not_utf8_is_one_malformed_id_not_a_usage_error(
     (tmp_path / "ids.txt").write_bytes(data)
     source = str(tmp_path / "ids.txt") if via == "file" else "-"
     code, out, err = await run_cli(
-        "checkout-sessions", "delete", "--from-file", source, "-o", "json",
-        stdin=data if via == "stdin" else b"", url=gr4vy_fake.url,
-    )  # fmt: skip
+        *("checkout-sessions", "delete", "--from-file", source, "-o", "json"),
+        stdin=data if via == "stdin" else b"",
+        url=gr4vy_fake.url,
+    )
     assert code == 1
     report = json.loads(out)
     assert sorted(report["deleted"]) == sorted(before + after)
@@ -910,10 +1012,12 @@ async def test_a_line_that_is_not_utf8_is_one_malformed_id_not_a_usage_error(
 async def test_python_dash_m_runs_the_command_line_with_its_exit_status() -> None:
     """The one entry point the in-process tests skip: ``python -m gr4vy_async``."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gr4vy_async", "--server-url", NOWHERE, "--token", TOKEN,
-        "checkout-sessions", "get", "../x",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=cli_process_env(),
-    )  # fmt: skip
+        *(sys.executable, "-m", "gr4vy_async", "--server-url", NOWHERE, "--token", TOKEN),
+        *("checkout-sessions", "get", "../x"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_process_env(),
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert (process.returncode, out) == (2, b"")  # main's status, not 0 or 1
     assert err == b"gr4vy-async: error: session_id: expected a UUID, got str of length 4\n"
@@ -925,10 +1029,14 @@ async def test_a_closed_pipe_ends_the_command_quietly(command: list[str]) -> Non
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before anything is written
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gr4vy_async", *command, stdout=write_end,
+        sys.executable,
+        "-m",
+        "gr4vy_async",
+        *command,
+        stdout=write_end,
         stderr=asyncio.subprocess.PIPE,
         env=cli_process_env(),
-    )  # fmt: skip
+    )
     os.close(write_end)
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 1
@@ -964,9 +1072,9 @@ async def test_list_scopes_in_json() -> None:
 async def test_options_between_positional_ids(gr4vy_fake: FakeGr4vy) -> None:
     first, second, third = (gr4vy_fake.create_session().id for _ in range(3))
     code, out, err = await run_cli(
-        "checkout-sessions", "delete", first, "-o", "json", second, "--concurrency", "2", third,
+        *("checkout-sessions", "delete", first, "-o", "json", second, "--concurrency", "2", third),
         url=gr4vy_fake.url,
-    )  # fmt: skip
+    )
     assert (code, err) == (0, "")
     assert sorted(json.loads(out)["deleted"]) == sorted([first, second, third])
 
@@ -988,9 +1096,10 @@ async def test_bulk_delete_checks_its_outputs_before_any_request(
 ) -> None:
     ids = [gr4vy_fake.create_session().id for _ in range(5)]
     code, _, err = await run_cli(
-        "checkout-sessions", "delete", "--from-file", "-", *args,
-        stdin="\n".join(ids).encode(), url=gr4vy_fake.url,
-    )  # fmt: skip
+        *("checkout-sessions", "delete", "--from-file", "-", *args),
+        stdin="\n".join(ids).encode(),
+        url=gr4vy_fake.url,
+    )
     assert code == 2
     assert message in err
     assert gr4vy_fake.requests == []
@@ -1012,8 +1121,9 @@ async def test_bulk_delete_refuses_a_bad_key_or_url_before_any_request(
     session_id = gr4vy_fake.create_session().id
     code, _, err = await run_cli(
         *[arg.format(url=gr4vy_fake.url) for arg in setup],
-        "checkout-sessions", "delete", "--from-file", "-", stdin=session_id.encode(),
-    )  # fmt: skip
+        *("checkout-sessions", "delete", "--from-file", "-"),
+        stdin=session_id.encode(),
+    )
     assert code == 2
     assert message in err
     assert gr4vy_fake.requests == []
@@ -1025,9 +1135,11 @@ async def test_bulk_delete_stops_early_with_one_line_naming_the_cause(
     ids = [gr4vy_fake.create_session().id for _ in range(100)]
     gr4vy_fake.faults.rate("DELETE", Fault.status(401), probability=1.0)
     code, out, err = await run_cli(
-        "checkout-sessions", "delete", "--from-file", "-", "--stop-after", "5",
-        "--concurrency", "1", stdin="\n".join(ids).encode(), url=gr4vy_fake.url,
-    )  # fmt: skip
+        *("checkout-sessions", "delete", "--from-file", "-", "--stop-after", "5"),
+        *("--concurrency", "1"),
+        stdin="\n".join(ids).encode(),
+        url=gr4vy_fake.url,
+    )
     assert code == 1
     assert out.splitlines()[0] == (
         "deleted 0, already gone 0, failed 5, skipped 0, not attempted 95"
@@ -1048,10 +1160,11 @@ async def test_a_killed_bulk_delete_resumes_from_its_journal(
     journal = tmp_path / "journal.jsonl"
     gr4vy_fake.faults.rate("DELETE", Fault.latency(0.01, after=True), probability=1.0)
     command = [
-        sys.executable, "-m", "gr4vy_async", "--server-url", gr4vy_fake.url, "--token", TOKEN,
-        "checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt"),
-        "--journal", str(journal), "--concurrency", "4",
-    ]  # fmt: skip
+        *(sys.executable, "-m", "gr4vy_async", "--server-url", gr4vy_fake.url),
+        *("--token", TOKEN, "checkout-sessions", "delete"),
+        *("--from-file", str(tmp_path / "ids.txt"), "--journal", str(journal)),
+        *("--concurrency", "4"),
+    ]
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
     )
@@ -1068,9 +1181,10 @@ async def test_a_killed_bulk_delete_resumes_from_its_journal(
     requests_first = len(gr4vy_fake.requests)
 
     code, out, err = await run_cli(
-        "checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt"),
-        "--journal", str(journal), "--concurrency", "4", url=gr4vy_fake.url,
-    )  # fmt: skip
+        *("checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt")),
+        *("--journal", str(journal), "--concurrency", "4"),
+        url=gr4vy_fake.url,
+    )
     assert code == 0, err
     assert not gr4vy_fake.sessions  # every id gone
     rerun = {r.path.rsplit("/", 1)[1] for r in gr4vy_fake.requests[requests_first:]}
