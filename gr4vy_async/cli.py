@@ -26,7 +26,6 @@ import logging
 import os
 import re
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO
@@ -36,7 +35,7 @@ import msgspec
 from . import models
 from ._codec import validate
 from ._version import __version__
-from .bulk import DUPLICATE, JOURNALED, BulkProgress, BulkReport, Failure, Outcome
+from .bulk import BulkProgress, BulkReport, Failure, Outcome
 from .checkout_sessions import canonical_session_id
 from .client import DEFAULT_TIMEOUT, SERVERS, Gr4vy
 from .errors import Error404, Gr4vyError, InvalidRequestError
@@ -144,7 +143,7 @@ def _stop_after(text: str) -> int:
     except ValueError:
         value = -1
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more (a whole number), not {text[:40]!r}")
+        raise argparse.ArgumentTypeError(f"must be 0 or more (a whole number), not {_shown(text)}")
     return value
 
 
@@ -837,13 +836,9 @@ def _bulk_problem(report: BulkReport, first_malformed: str | None) -> str:
             f"{first.error}: {first.message[:200]}"
         )
     if report.malformed:
-        first_skipped = next(
-            (s for s, r in report.skipped if r not in (DUPLICATE, JOURNALED)), None
-        )
-        where = first_malformed or (repr(first_skipped) if first_skipped else "")
         problems.append(
             f"{_plural(report.malformed, 'id was', 'ids were')} malformed"
-            + (f": first {where}" if where else "")
+            + (f": first {first_malformed}" if first_malformed else "")
         )
     if report.counts[Outcome.CANCELLED]:
         cancelled = report.counts[Outcome.CANCELLED]
@@ -1006,8 +1001,8 @@ async def _one_session(args: argparse.Namespace, out: TextIO) -> int:
 
 def _is_session_id(text: str) -> bool:
     try:
-        uuid.UUID(text.strip())
-    except ValueError:
+        canonical_session_id(text.strip())
+    except InvalidRequestError:
         return False
     return True
 
@@ -1022,20 +1017,51 @@ def _lenient_text(stream: IO[str]) -> IO[str]:
     return stream
 
 
+#: The hex digits of a UUID, and the longest text :class:`uuid.UUID` reads ("urn:uuid:" + 36).
+_UUID_DIGITS, _LONGEST_UUID_TEXT = 32, 45
+_HEX = re.compile(r"[0-9a-fA-F]*")
+
+
+def _why_not_an_id(text: str) -> str:
+    """Why ``text`` is not a session id, repeating none of it.
+
+    An id file can hold anything (a pasted token, buyer data): a message says
+    what is wrong with a line, never what the line holds.
+    """
+    text = text.strip()
+    if not text:
+        return "is empty"
+    digits = text.removeprefix("urn:").removeprefix("uuid:").strip("{}").replace("-", "")
+    if len(text) > _LONGEST_UUID_TEXT:
+        return f"is too long ({len(text)} characters)"
+    if not _HEX.fullmatch(digits):
+        return "has bad characters"
+    if len(digits) != _UUID_DIGITS:
+        size = "too long" if len(digits) > _UUID_DIGITS else "too short"
+        return f"is {size} ({len(text)} characters)"
+    return "is not a UUID"
+
+
 class _IdSource:
     """Where the ids of a delete come from, remembering where the first malformed one was."""
 
     def __init__(self) -> None:
         self.first_malformed: str | None = None
 
-    def _note(self, raw: str, place: str) -> None:
+    def _note(self, raw: str, place: str, show: bool = False) -> None:
+        """Remember the first malformed id by its place and what is wrong with it.
+
+        With ``show`` (an argument the user typed) a short plain word is quoted as typed.
+        """
         if self.first_malformed is None and not _is_session_id(raw):
-            self.first_malformed = f"{raw.strip()[:40]!r} on {place}"
+            text = raw.strip()
+            what = repr(text) if show and _SHOWABLE.fullmatch(text) else _why_not_an_id(text)
+            self.first_malformed = f"{what} on {place}"
 
     def arguments(self, ids: list[str]) -> list[str]:
         """The ids given as arguments."""
         for place, raw in enumerate(ids, 1):
-            self._note(raw, f"argument {place}")
+            self._note(raw, f"argument {place}", show=True)
         return ids
 
     def lines(self, path: str) -> AsyncIterator[str]:

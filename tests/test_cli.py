@@ -813,7 +813,50 @@ async def test_malformed_ids_are_named_with_their_line(
     )
     assert code == 1
     assert out.splitlines()[0] == "deleted 10, already gone 0, failed 0, skipped 3"
-    assert err == "gr4vy-async: 2 ids were malformed: first 'garbage' on line 7\n"
+    assert err == "gr4vy-async: 2 ids were malformed: first has bad characters on line 7\n"
+
+
+#: What an id file may hold by mistake, and what the message says about it instead.
+PASTED_LINES = {
+    "jwt": (
+        "eyJhbGciOiJFUzUxMiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJlLWJ5dGVz",
+        "is too long (61 characters)",
+    ),
+    "email": ("jane.doe@example.com", "has bad characters"),
+    "card": ("4111 1111 1111 1111", "has bad characters"),
+    "short hex": ("4137b1cf39ac42a8", "is too short (16 characters)"),
+    "long hex": ("4137b1cf39ac42a8bad61c680d5dab6b4137b1cf", "is too long (40 characters)"),
+    "bad uuid": ("4137b1cf-39ac-42a8-bad6-1c680d5dab6z", "has bad characters"),
+}
+
+
+@pytest.mark.parametrize(("line", "why"), PASTED_LINES.values(), ids=PASTED_LINES)
+async def test_a_malformed_line_is_named_by_number_and_reason_never_by_content(
+    gr4vy_fake: FakeGr4vy, line: str, why: str
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(2)]
+    code, out, err = await run_cli(
+        *("checkout-sessions", "delete", "--from-file", "-"),
+        stdin=f"{ids[0]}\n\n{line}\n{ids[1]}\n".encode(),
+        url=gr4vy_fake.url,
+    )
+    assert code == 1
+    assert out.splitlines()[0] == "deleted 2, already gone 0, failed 0, skipped 1"
+    assert err == f"gr4vy-async: 1 id was malformed: first {why} on line 3\n"
+    for word in line.replace("@", " ").replace(".", " ").split():
+        assert word not in out + err
+
+
+async def test_a_malformed_id_argument_that_is_no_plain_word_is_not_repeated(
+    gr4vy_fake: FakeGr4vy,
+) -> None:
+    session = gr4vy_fake.create_session()
+    token, why = PASTED_LINES["jwt"]
+    code, _, err = await run_cli(
+        "checkout-sessions", "delete", session.id, token, url=gr4vy_fake.url
+    )
+    assert code == 1
+    assert err == f"gr4vy-async: 1 id was malformed: first {why} on argument 2\n"
 
 
 async def test_malformed_id_arguments_are_named_with_their_place(gr4vy_fake: FakeGr4vy) -> None:
@@ -957,12 +1000,13 @@ PASTED = [
         "GR4VY_TIMEOUT",
         "GR4VY_OUTPUT",
         "--concurrency",
+        "--stop-after",
     ],
 )
 async def test_messages_about_a_bad_value_do_not_repeat_it(where: str, secret: str) -> None:
     if where.startswith("GR4VY_"):
         args, env = ["checkout-sessions", "get", SESSION_ID], {where: secret, "GR4VY_TOKEN": "t"}
-    elif where == "--concurrency":
+    elif where in ("--concurrency", "--stop-after"):
         args, env = ["checkout-sessions", "delete", SESSION_ID, where, secret], {}
     else:
         args, env = ["token", where, secret], {}
