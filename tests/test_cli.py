@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -1065,6 +1066,30 @@ async def test_python_dash_m_runs_the_command_line_with_its_exit_status() -> Non
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert (process.returncode, out) == (2, b"")  # main's status, not 0 or 1
     assert err == b"gr4vy-async: error: session_id: expected a UUID, got str of length 4\n"
+
+
+async def test_ctrl_c_exits_130_with_one_line() -> None:
+    """SIGINT while a request is in flight: "interrupted", status 130, no traceback."""
+    arrived, released = asyncio.Event(), asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        arrived.set()
+        await released.wait()  # until the CLI has gone
+        return json_response(200, b"{}")
+
+    async with RawServer(hang) as server:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "gr4vy_async", "--server-url", server.url, "--token", TOKEN),
+            *("checkout-sessions", "get", SESSION_ID),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=cli_process_env(),
+        )
+        await asyncio.wait_for(arrived.wait(), 60)
+        process.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        released.set()
+    assert (process.returncode, out, err) == (130, b"", b"gr4vy-async: interrupted\n")
 
 
 @pytest.mark.parametrize("command", [["version"], ["demo"]])
