@@ -25,15 +25,16 @@ import pytest
 from _servers import RawServer, json_response
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from support.cli_runner import CliResult
 from support.cli_runner import run_cli as run_in_process
 
 from gr4vy_async.testing import FakeGr4vy, Fault
+from gr4vy_async.testing.keys import KeyPair
 
 TOKEN = "cli-secret-token-123"
 SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: any test that reached it would fail
+OTHER_ID = "5b9e1d0a-7c43-4f0e-9a51-2f6f7c1d8e90"
 
 
 async def run_cli(
@@ -52,208 +53,76 @@ def cli_process_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("GR4VY_")}
 
 
-def p521_pem() -> str:
-    key = ec.generate_private_key(ec.SECP521R1())
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "key.pem"
+    if not path.exists():
+        path.write_text(KeyPair.generate().private_key)
+    return path
 
 
-async def test_bulk_delete_from_a_file_with_a_json_report(
-    gr4vy_fake: FakeGr4vy, tmp_path: Path
-) -> None:
-    ids = [gr4vy_fake.create_session().id for _ in range(200)]
-    gone = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
-    (tmp_path / "ids.txt").write_text("\n".join([*ids, gone, "junk", ""]) + "\n")
-    code, out, err = await run_cli(
-        *("checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt")),
-        *("--report", str(tmp_path / "report.json"), "--concurrency", "8"),
-        url=gr4vy_fake.url,
+def public_key(path: Path) -> Any:
+    return serialization.load_pem_private_key(path.read_bytes(), None).public_key()
+
+
+# --------------------------------------------------------------------------- the process
+
+
+async def test_python_dash_m_runs_the_command_line_with_its_exit_status() -> None:
+    """The one entry point the in-process tests skip: ``python -m gr4vy_async``."""
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "gr4vy_async", "--server-url", NOWHERE, "--token", TOKEN),
+        *("checkout-sessions", "get", "../x"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_process_env(),
     )
-    assert code == 1, err  # the malformed id is a problem worth a non-zero exit
-    assert out.splitlines()[0] == "deleted 200, already gone 1, failed 0, skipped 1"
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert sorted(report["deleted"]) == sorted(ids)
-    assert report["already_gone"] == [gone]
-    assert report["skipped"] == [{"id": "junk", "reason": "not a UUID: str of length 4"}]
-    assert not gr4vy_fake.sessions
-    assert gr4vy_fake.max_in_flight <= 8
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert (process.returncode, out) == (2, b"")  # main's status, not 0 or 1
+    assert err == b"gr4vy-async: error: session_id: expected a UUID, got str of length 4\n"
 
 
-async def test_failures_give_exit_status_1_and_are_listed(
-    gr4vy_fake: FakeGr4vy, tmp_path: Path
-) -> None:
-    ids = [gr4vy_fake.create_session().id for _ in range(3)]
-    gr4vy_fake.faults.enqueue("DELETE", Fault.status(403, message="Invalid credentials"))
-    code, out, err = await run_cli(
-        *("--output", "json", "checkout-sessions", "delete", "--from-file", "-"),
-        *("--concurrency", "1", "--report", str(tmp_path / "r.json")),
-        stdin="\n".join(ids).encode(),
-        url=gr4vy_fake.url,
+async def test_ctrl_c_exits_130_with_one_line() -> None:
+    """SIGINT while a request is in flight: "interrupted", status 130, no traceback."""
+    arrived, released = asyncio.Event(), asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        arrived.set()
+        await released.wait()  # until the CLI has gone
+        return json_response(200, b"{}")
+
+    async with RawServer(hang) as server:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "gr4vy_async", "--server-url", server.url, "--token", TOKEN),
+            *("checkout-sessions", "get", SESSION_ID),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=cli_process_env(),
+        )
+        await asyncio.wait_for(arrived.wait(), 60)
+        process.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        released.set()
+    assert (process.returncode, out, err) == (130, b"", b"gr4vy-async: interrupted\n")
+
+
+@pytest.mark.parametrize("command", [["version"], ["demo"]])
+async def test_a_closed_pipe_ends_the_command_quietly(command: list[str]) -> None:
+    """``gr4vy-async demo | head -3``: no "error: Broken pipe", no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gr4vy_async",
+        *command,
+        stdout=write_end,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_process_env(),
     )
-    assert code == 1
-    printed = json.loads(out)
-    assert printed == json.loads((tmp_path / "r.json").read_text())  # complete, as the report
-    assert printed["summary"] == {
-        "done": 2,
-        "missing": 0,
-        "failed": 1,
-        "skipped": 0,
-        "cancelled": 0,
-        "not_attempted": 0,
-    }
-    (failed,) = printed["failed"]
-    assert failed["id"] in ids
-    assert failed["id"] not in printed["deleted"]
-    assert sorted([*printed["deleted"], failed["id"]]) == sorted(ids)
-    assert (failed["status"], failed["exception"]) == (403, "Error403Forbidden")
-    assert failed["message"] == "403 forbidden: Invalid credentials"
-    assert "Invalid credentials" in failed["error"]
-    assert err == (
-        f"gr4vy-async: 1 id failed: first {failed['id']}: Error403Forbidden: {failed['error']}\n"
-    )
-    assert TOKEN not in out + err
-
-
-async def test_create_get_update_delete_one_session(gr4vy_fake: FakeGr4vy) -> None:
-    body = json.dumps({"cart_items": [{"name": "x", "quantity": 1, "unit_amount": 5}]})
-    code, out, _ = await run_cli(
-        "--output", "json", "checkout-sessions", "create", "--body", body, url=gr4vy_fake.url
-    )
-    assert code == 0
-    session = json.loads(out)
-    assert session["cart_items"][0]["name"] == "x"
-    code, out, _ = await run_cli(
-        *("checkout-sessions", "update", session["id"], "--body", '{"metadata": {"k": "v"}}'),
-        url=gr4vy_fake.url,
-    )
-    assert code == 0
-    assert 'metadata            {"k": "v"}\n' in out  # nested values as JSON, not a repr
-    code, out, _ = await run_cli("checkout-sessions", "get", session["id"], url=gr4vy_fake.url)
-    assert code == 0
-    assert out.splitlines()[0].split() == ["id", session["id"]]
-    code, out, _ = await run_cli("checkout-sessions", "delete", session["id"], url=gr4vy_fake.url)
-    assert (code, out) == (0, f"deleted {session['id']}\n")
-    code, out, _ = await run_cli("checkout-sessions", "delete", session["id"], url=gr4vy_fake.url)
-    assert (code, out) == (0, f"already gone {session['id']}\n")  # as in a bulk delete
-    code, out, err = await run_cli("checkout-sessions", "get", session["id"], url=gr4vy_fake.url)
-    assert code == 1
-    assert err.startswith("gr4vy-async: Error404: 404 not_found")
-    assert len(err.splitlines()) == 1
-    assert "Traceback" not in err
-
-
-async def test_the_official_cli_environment_alias_for_the_server() -> None:
-    code, _, err = await run_cli(
-        *("--id", "acme", "checkout-sessions", "get", SESSION_ID),
-        env={"GR4VY_ENVIRONMENT": "staging", "GR4VY_TOKEN": TOKEN},
-    )
-    assert code == 2
-    assert err == (
-        "gr4vy-async: error: GR4VY_ENVIRONMENT: invalid choice 'staging' "
-        "(choose from production, sandbox)\n"
-    )
-
-
-async def test_settings_from_the_environment(gr4vy_fake: FakeGr4vy) -> None:
-    session = gr4vy_fake.create_session(merchant_account_id="acme-eu")
-    env = {
-        "GR4VY_SERVER_URL": gr4vy_fake.url,
-        "GR4VY_TOKEN": TOKEN,
-        "GR4VY_MERCHANT_ACCOUNT_ID": "acme-eu",
-    }
-    code, _, err = await run_cli("checkout-sessions", "get", session.id, env=env)
-    assert code == 0, err
-    assert gr4vy_fake.requests[-1].headers["x-gr4vy-merchant-account-id"] == "acme-eu"
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["checkout-sessions", "get"], "the following arguments are required"),
-        (["--server", "staging", "checkout-sessions", "get", "x"], "invalid choice"),
-        (["checkout-sessions", "get", "../x"], "session_id: expected a UUID"),
-        (
-            ["checkout-sessions", "update", SESSION_ID, "--body", '{"colour": "red"}'],
-            "colour: unknown field",
-        ),
-        (["checkout-sessions", "create", "--body", "{not json"], "--body is not valid JSON"),
-        (["checkout-sessions", "delete"], "give session ids or --from-file"),
-    ],
-)
-async def test_bad_arguments_exit_2_with_one_line(args: list[str], message: str) -> None:
-    code, _, err = await run_cli(*args, url="http://127.0.0.1:9")
-    assert code == 2
-    assert message in err
-    assert "Traceback" not in err
-    assert TOKEN not in err
-
-
-async def test_no_credentials_is_a_usage_error() -> None:
-    code, _, err = await run_cli("--id", "acme", "checkout-sessions", "get", "x")
-    assert code == 2
-    assert "no credentials" in err
-
-
-@pytest.mark.parametrize("content", [None, "not a key", "rsa"])
-async def test_a_bad_key_file_is_one_readable_line(tmp_path: Path, content: str | None) -> None:
-    key_file = tmp_path / "key.pem"
-    if content == "rsa":
-        from cryptography.hazmat.primitives.asymmetric import rsa
-
-        rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        content = rsa_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
-    if content is not None:
-        key_file.write_text(content)
-    code, _, err = await run_cli(
-        "--id", "acme", "--private-key", str(key_file), "checkout-sessions", "get", "x"
-    )
-    assert code == 2
-    assert err.startswith("gr4vy-async: error: ")
-    assert len(err.splitlines()) == 1
-    if content:
-        assert content[:40] not in err
-
-
-async def test_token_prints_a_signed_token(tmp_path: Path) -> None:
-    pem = p521_pem()
-    (tmp_path / "key.pem").write_text(pem)
-    session_id = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
-    code, out, err = await run_cli(
-        *("--private-key", str(tmp_path / "key.pem"), "token"),
-        *("--scope", "checkout-sessions.read", "--checkout-session-id", session_id),
-    )
-    assert code == 0, err
-    public = serialization.load_pem_private_key(pem.encode(), None).public_key()
-    claims = jwt.decode(out.strip(), public, algorithms=["ES512"])  # type: ignore[arg-type]
-    assert claims["scopes"] == ["checkout-sessions.read"]
-    assert claims["checkout_session_id"] == session_id
-
-
-async def test_demo_runs_end_to_end() -> None:
-    code, out, err = await run_cli("demo")
-    assert code == 0, err
-    assert "get after delete raised Error404" in out
-    assert any(line.startswith("created ") for line in out.splitlines())
-    assert 'metadata {"cohort": "cohort-a"' in out  # JSON, not a Python repr
-    assert "{'" not in out
-
-
-async def test_demo_in_json() -> None:
-    code, out, err = await run_cli("demo", "-o", "json")
-    assert (code, err) == (0, "")
-    steps = json.loads(out)["steps"]
-    assert [step["step"] for step in steps] == [
-        *("listening", "created", "got", "updated", "deleted", "get_after_delete", "done")
-    ]
-    assert steps[2]["metadata"]["cohort"] == "cohort-a"
-    assert steps[5]["raised"] == "Error404"
+    os.close(write_end)
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    assert err == b""
 
 
 async def test_bulk_delete_draws_a_progress_bar_on_a_terminal(gr4vy_fake: FakeGr4vy) -> None:
@@ -289,62 +158,20 @@ async def test_bulk_delete_draws_a_progress_bar_on_a_terminal(gr4vy_fake: FakeGr
     assert b"50/50" not in out
 
 
-async def test_only_malformed_ids_exit_1(gr4vy_fake: FakeGr4vy) -> None:
-    code, out, _ = await run_cli(
-        *("checkout-sessions", "delete", "--from-file", "-"),
-        stdin=b"nope\n../x\n",
-        url=gr4vy_fake.url,
+async def test_importing_the_library_imports_no_cli_dependency() -> None:
+    code = (
+        "import sys, gr4vy_async; "
+        "print(sorted(m for m in ('gr4vy_async.cli', 'yaml', 'tqdm', 'argparse') "
+        "if m in sys.modules))"
     )
-    assert code == 1
-    assert out.startswith("deleted 0, already gone 0, failed 0, skipped 2")
-    assert gr4vy_fake.requests == []
-
-
-@pytest.mark.parametrize("flag", ["--body", "--from-file"])
-async def test_input_that_is_not_utf8_is_one_line(tmp_path: Path, flag: str) -> None:
-    """A body is refused; an id file's line is a malformed id (see the test further down)."""
-    binary = tmp_path / "input.bin"
-    binary.write_bytes(b"\xff\xfe\x00garbage")
-    args = (
-        ["checkout-sessions", "create", "--body", f"@{binary}"]
-        if flag == "--body"
-        else ["checkout-sessions", "delete", "--from-file", str(binary)]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
     )
-    code, _, err = await run_cli(*args, url="http://127.0.0.1:9")
-    if flag == "--body":
-        assert code == 2
-        assert err == "gr4vy-async: error: an input file is not UTF-8 text\n"
-    else:
-        assert code == 1
-        assert err.startswith("gr4vy-async: 1 id was malformed: first ")
-        assert err.endswith(" on line 1\n")
-        assert err.count("\n") == 1
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert (process.returncode, out) == (0, b"[]\n")
 
 
-async def test_a_token_with_a_line_break_is_one_line_without_the_token() -> None:
-    code, _, err = await run_cli(
-        *("--server-url", "http://127.0.0.1:9", "--token", "abc\ndef"),
-        *("checkout-sessions", "get", "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"),
-    )
-    assert code == 2
-    assert err == (
-        "gr4vy-async: error: --token: contains a control character"
-        " (only tab is allowed in a header value)\n"
-    )
-
-
-# --------------------------------------------------------------------------- issue 13
-
-
-def key_file(tmp_path: Path) -> Path:
-    path = tmp_path / "key.pem"
-    if not path.exists():
-        path.write_text(p521_pem())
-    return path
-
-
-def public_key(path: Path) -> Any:
-    return serialization.load_pem_private_key(path.read_bytes(), None).public_key()
+# --------------------------------------------------------------------------- commands
 
 
 async def test_version_flag_and_command() -> None:
@@ -355,6 +182,151 @@ async def test_version_flag_and_command() -> None:
         assert (code, out, err) == (0, f"gr4vy-async {__version__}\n", ""), args
     code, out, _ = await run_cli("version", "-o", "json")
     assert (code, json.loads(out)) == (0, {"version": __version__})
+
+
+async def test_version_ignores_settings_it_does_not_use() -> None:
+    code, out, err = await run_cli("version", env={"GR4VY_TIMEOUT": "sk_live_0123456789abcdef"})
+    assert (code, err) == (0, "")
+    assert out.startswith("gr4vy-async ")
+
+
+async def test_demo_runs_end_to_end() -> None:
+    code, out, err = await run_cli("demo")
+    assert code == 0, err
+    assert "get after delete raised Error404" in out
+    assert any(line.startswith("created ") for line in out.splitlines())
+    assert 'metadata {"cohort": "cohort-a"' in out  # JSON, not a Python repr
+    assert "{'" not in out
+
+
+async def test_demo_in_json() -> None:
+    code, out, err = await run_cli("demo", "-o", "json")
+    assert (code, err) == (0, "")
+    steps = json.loads(out)["steps"]
+    assert [step["step"] for step in steps] == [
+        *("listening", "created", "got", "updated", "deleted", "get_after_delete", "done")
+    ]
+    assert steps[2]["metadata"]["cohort"] == "cohort-a"
+    assert steps[5]["raised"] == "Error404"
+
+
+async def test_token_prints_a_signed_token(tmp_path: Path) -> None:
+    pem = KeyPair.generate().private_key
+    (tmp_path / "key.pem").write_text(pem)
+    session_id = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
+    code, out, err = await run_cli(
+        *("--private-key", str(tmp_path / "key.pem"), "token"),
+        *("--scope", "checkout-sessions.read", "--checkout-session-id", session_id),
+    )
+    assert code == 0, err
+    public = serialization.load_pem_private_key(pem.encode(), None).public_key()
+    claims = jwt.decode(out.strip(), public, algorithms=["ES512"])  # type: ignore[arg-type]
+    assert claims["scopes"] == ["checkout-sessions.read"]
+    assert claims["checkout_session_id"] == session_id
+
+
+async def test_list_scopes_in_json() -> None:
+    code, out, err = await run_cli("token", "--list-scopes", "-o", "json")
+    assert (code, err) == (0, "")
+    scopes = json.loads(out)["scopes"]
+    assert "embed" in scopes
+    assert "*.read" in scopes
+
+
+async def test_embed_creates_a_session_and_pins_it(gr4vy_fake: FakeGr4vy, tmp_path: Path) -> None:
+    path = key_file(tmp_path)
+    code, out, err = await run_cli(
+        *("--server-url", gr4vy_fake.url, "--private-key", str(path)),
+        *("embed", "1299", "usd", "buyer_external_identifier=user-1"),
+        *("--param", "locale=en", "-o", "json"),
+        *("--data", '{"metadata": {"order_id": "o-1"}}'),
+    )
+    assert code == 0, err
+    printed = json.loads(out)
+    claims = jwt.decode(printed["token"], public_key(path), algorithms=["ES512"])
+    assert claims["scopes"] == ["embed"]
+    assert claims["checkout_session_id"] == printed["checkout_session_id"]
+    assert ("default", printed["checkout_session_id"]) in gr4vy_fake.sessions
+    stored = gr4vy_fake.sessions["default", printed["checkout_session_id"]]
+    assert stored.metadata == {"order_id": "o-1"}
+    assert claims["embed"] == {
+        "amount": 1299,
+        "currency": "USD",
+        "buyer_external_identifier": "user-1",
+        "locale": "en",
+    }
+
+
+async def test_embed_pins_an_existing_session_without_a_request(tmp_path: Path) -> None:
+    path = key_file(tmp_path)
+    code, out, err = await run_cli(
+        *("--server-url", NOWHERE, "--private-key", str(path)),
+        *("embed", "500", "EUR", "--checkout-session", SESSION_ID),
+    )
+    assert code == 0, err
+    claims = jwt.decode(out.strip(), public_key(path), algorithms=["ES512"])
+    assert claims["checkout_session_id"] == SESSION_ID
+    assert claims["embed"] == {"amount": 500, "currency": "EUR"}
+
+
+async def test_create_get_update_delete_one_session(gr4vy_fake: FakeGr4vy) -> None:
+    body = json.dumps({"cart_items": [{"name": "x", "quantity": 1, "unit_amount": 5}]})
+    code, out, _ = await run_cli(
+        "--output", "json", "checkout-sessions", "create", "--body", body, url=gr4vy_fake.url
+    )
+    assert code == 0
+    session = json.loads(out)
+    assert session["cart_items"][0]["name"] == "x"
+    code, out, _ = await run_cli(
+        *("checkout-sessions", "update", session["id"], "--body", '{"metadata": {"k": "v"}}'),
+        url=gr4vy_fake.url,
+    )
+    assert code == 0
+    assert 'metadata            {"k": "v"}\n' in out  # nested values as JSON, not a repr
+    code, out, _ = await run_cli("checkout-sessions", "get", session["id"], url=gr4vy_fake.url)
+    assert code == 0
+    assert out.splitlines()[0].split() == ["id", session["id"]]
+    code, out, _ = await run_cli("checkout-sessions", "delete", session["id"], url=gr4vy_fake.url)
+    assert (code, out) == (0, f"deleted {session['id']}\n")
+    code, out, _ = await run_cli("checkout-sessions", "delete", session["id"], url=gr4vy_fake.url)
+    assert (code, out) == (0, f"already gone {session['id']}\n")  # as in a bulk delete
+    code, out, err = await run_cli("checkout-sessions", "get", session["id"], url=gr4vy_fake.url)
+    assert code == 1
+    assert err.startswith("gr4vy-async: Error404: 404 not_found")
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("how", ["-", "@-", "@file", "inline"])
+async def test_bodies_inline_from_a_file_or_stdin(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path, how: str
+) -> None:
+    body = '{"metadata": {"order_id": "o-1"}}'
+    (tmp_path / "body.json").write_text(body)
+    value = {"@file": f"@{tmp_path / 'body.json'}", "inline": body}.get(how, how)
+    code, out, err = await run_cli(
+        *("-o", "json", "checkout-sessions", "create", "--data", value),
+        stdin=body.encode(),
+        url=gr4vy_fake.url,
+    )
+    assert code == 0, err
+    assert json.loads(out)["metadata"] == {"order_id": "o-1"}
+
+
+async def test_a_body_nested_too_deeply_is_a_usage_error_and_nothing_is_sent(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"metadata":' * 1_500 + "{}" + "}" * 1_500)
+    code, out, err = await run_cli(
+        "checkout-sessions", "create", "--data", f"@{deep}", url=gr4vy_fake.url
+    )
+    assert (code, out) == (2, "")
+    assert err.strip() == "gr4vy-async: error: --body is nested too deeply"
+    assert gr4vy_fake.requests == []
+
+
+# --------------------------------------------------------------------------- global options
 
 
 @pytest.mark.parametrize(
@@ -388,54 +360,28 @@ async def test_global_options_after_the_command_reach_the_client(gr4vy_fake: Fak
     assert gr4vy_fake.requests[-1].sent_token(TOKEN)
 
 
-def _all_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
-    yield parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                yield from _all_parsers(sub)
+async def test_settings_from_the_environment(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session(merchant_account_id="acme-eu")
+    env = {
+        "GR4VY_SERVER_URL": gr4vy_fake.url,
+        "GR4VY_TOKEN": TOKEN,
+        "GR4VY_MERCHANT_ACCOUNT_ID": "acme-eu",
+    }
+    code, _, err = await run_cli("checkout-sessions", "get", session.id, env=env)
+    assert code == 0, err
+    assert gr4vy_fake.requests[-1].headers["x-gr4vy-merchant-account-id"] == "acme-eu"
 
 
-def test_every_option_of_every_command_has_help_and_the_global_options() -> None:
-    from gr4vy_async.cli import GLOBAL_OPTIONS, build_parser
-
-    parsers = list(_all_parsers(build_parser()))
-    assert len(parsers) == 10  # the root, 5 commands, the 4 checkout-sessions actions
-    for parser in parsers:
-        flags = {flag for action in parser._actions for flag in action.option_strings}
-        assert {flag for option in GLOBAL_OPTIONS for flag in option.flags} <= flags, parser.prog
-        for action in parser._actions:
-            if not isinstance(action, argparse._SubParsersAction):
-                assert action.help, (parser.prog, action.dest)
-        assert "exit status:" in parser.format_help()
-        assert "130  interrupted" in parser.format_help()
-
-
-async def test_help_shows_the_environment_variables_and_exit_statuses() -> None:
-    code, out, _ = await run_cli("checkout-sessions", "delete", "--help")
-    assert code == 0
-    assert out.startswith("usage: gr4vy-async checkout-sessions delete [-h] [global options]")
-    text = " ".join(out.split())
-    for phrase in [
-        "env: GR4VY_OUTPUT",
-        "env: GR4VY_TIMEOUT",
-        "env: GR4VY_TOKEN",
-        "--concurrency N at most N requests",
-        "2 bad arguments",
-    ]:
-        assert phrase in text
-
-
-def test_the_readme_documents_every_variable_and_exit_status() -> None:
-    from gr4vy_async.cli import EXIT_STATUS_HELP, GLOBAL_OPTIONS
-
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    for option in GLOBAL_OPTIONS:
-        assert f"`{option.name}" in readme
-        for env in option.env:
-            assert env in readme
-    for line in EXIT_STATUS_HELP.splitlines()[1:-1]:
-        assert line.strip() in readme
+async def test_the_official_cli_environment_alias_for_the_server() -> None:
+    code, _, err = await run_cli(
+        *("--id", "acme", "checkout-sessions", "get", SESSION_ID),
+        env={"GR4VY_ENVIRONMENT": "staging", "GR4VY_TOKEN": TOKEN},
+    )
+    assert code == 2
+    assert err == (
+        "gr4vy-async: error: GR4VY_ENVIRONMENT: invalid choice 'staging' "
+        "(choose from production, sandbox)\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -477,6 +423,66 @@ async def test_timeout_precedence(
     assert code == expected, err
     if expected:
         assert err.startswith("gr4vy-async: RequestTimeoutError: ")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--server", "production"], "no instance: pass --id (GR4VY_ID) or --server-url"),
+        (["--id", "not_an_id!"], "--id: not a Gr4vy instance id (str of length 10)"),
+    ],
+    ids=["server", "id"],
+)
+async def test_an_instance_flag_beats_the_server_url_from_the_environment(
+    gr4vy_fake: FakeGr4vy, flags: list[str], message: str
+) -> None:
+    """The token must not go to GR4VY_SERVER_URL when the flags name another host."""
+    code, out, err = await run_cli(
+        *(*flags, "--token", TOKEN, "checkout-sessions", "get", SESSION_ID),
+        env={"GR4VY_SERVER_URL": gr4vy_fake.url},
+    )
+    assert gr4vy_fake.requests == []
+    assert (code, out) == (2, "")
+    assert message in err
+
+
+async def test_server_url_and_id_flags_together_are_refused(gr4vy_fake: FakeGr4vy) -> None:
+    code, out, err = await run_cli(
+        "--id", "acme", "checkout-sessions", "get", SESSION_ID, url=gr4vy_fake.url
+    )
+    assert gr4vy_fake.requests == []
+    assert (code, out) == (2, "")
+    assert err == "gr4vy-async: error: --server-url and --id both name the host: pass one\n"
+
+
+async def test_the_server_url_from_the_environment_still_beats_instance_variables(
+    gr4vy_fake: FakeGr4vy,
+) -> None:
+    session = gr4vy_fake.create_session()
+    code, _, err = await run_cli(
+        *("--token", TOKEN, "checkout-sessions", "get", session.id, "-o", "json"),
+        env={"GR4VY_SERVER_URL": gr4vy_fake.url, "GR4VY_ID": "acme"},
+    )
+    assert (code, err) == (0, "")
+    assert len(gr4vy_fake.requests) == 1
+
+
+async def test_allow_insecure_http_lifts_the_loopback_rule() -> None:
+    code, _, err = await run_cli(
+        *("--server-url", "http://10.1.2.3", "--token", TOKEN, "--allow-insecure-http"),
+        *("checkout-sessions", "get", "not-an-id"),  # fails before any connection is tried
+    )
+    assert code == 2
+    assert "session_id: expected a UUID" in err
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+async def test_no_credentials_is_a_usage_error() -> None:
+    code, _, err = await run_cli("--id", "acme", "checkout-sessions", "get", "x")
+    assert code == 2
+    assert "no credentials" in err
 
 
 async def test_a_token_flag_wins_over_a_private_key_from_the_environment(
@@ -523,20 +529,58 @@ async def test_credential_precedence(
     assert request.sent_token(TOKEN) is not signed
 
 
-@pytest.mark.parametrize("how", ["-", "@-", "@file", "inline"])
-async def test_bodies_inline_from_a_file_or_stdin(
-    gr4vy_fake: FakeGr4vy, tmp_path: Path, how: str
-) -> None:
-    body = '{"metadata": {"order_id": "o-1"}}'
-    (tmp_path / "body.json").write_text(body)
-    value = {"@file": f"@{tmp_path / 'body.json'}", "inline": body}.get(how, how)
-    code, out, err = await run_cli(
-        *("-o", "json", "checkout-sessions", "create", "--data", value),
-        stdin=body.encode(),
-        url=gr4vy_fake.url,
+@pytest.mark.parametrize("content", [None, "not a key", "rsa"])
+async def test_a_bad_key_file_is_one_readable_line(tmp_path: Path, content: str | None) -> None:
+    key_file = tmp_path / "key.pem"
+    if content == "rsa":
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        content = rsa_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+    if content is not None:
+        key_file.write_text(content)
+    code, _, err = await run_cli(
+        "--id", "acme", "--private-key", str(key_file), "checkout-sessions", "get", "x"
     )
-    assert code == 0, err
-    assert json.loads(out)["metadata"] == {"order_id": "o-1"}
+    assert code == 2
+    assert err.startswith("gr4vy-async: error: ")
+    assert len(err.splitlines()) == 1
+    if content:
+        assert content[:40] not in err
+
+
+async def test_a_bad_key_names_its_source(tmp_path: Path) -> None:
+    (tmp_path / "public.pem").write_text(
+        serialization.load_pem_private_key(key_file(tmp_path).read_bytes(), None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    code, _, err = await run_cli("token", env={"GR4VY_PRIVATE_KEY": str(tmp_path / "public.pem")})
+    assert code == 2
+    assert err == (
+        "gr4vy-async: error: bad private key (GR4VY_PRIVATE_KEY): "
+        "private_key is a public key; pass the private key\n"
+    )
+
+
+async def test_a_token_with_a_line_break_is_one_line_without_the_token() -> None:
+    code, _, err = await run_cli(
+        *("--server-url", "http://127.0.0.1:9", "--token", "abc\ndef"),
+        *("checkout-sessions", "get", "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"),
+    )
+    assert code == 2
+    assert err == (
+        "gr4vy-async: error: --token: contains a control character"
+        " (only tab is allowed in a header value)\n"
+    )
+
+
+# --------------------------------------------------------------------------- output formats
 
 
 async def test_table_output_is_for_people(gr4vy_fake: FakeGr4vy) -> None:
@@ -593,112 +637,82 @@ async def test_compact_json(gr4vy_fake: FakeGr4vy) -> None:
     assert json.loads(out)["id"] == session.id
 
 
-async def test_importing_the_library_imports_no_cli_dependency() -> None:
-    code = (
-        "import sys, gr4vy_async; "
-        "print(sorted(m for m in ('gr4vy_async.cli', 'yaml', 'tqdm', 'argparse') "
-        "if m in sys.modules))"
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert (process.returncode, out) == (0, b"[]\n")
+# --------------------------------------------------------------------------- help
 
 
-async def test_embed_creates_a_session_and_pins_it(gr4vy_fake: FakeGr4vy, tmp_path: Path) -> None:
-    path = key_file(tmp_path)
-    code, out, err = await run_cli(
-        *("--server-url", gr4vy_fake.url, "--private-key", str(path)),
-        *("embed", "1299", "usd", "buyer_external_identifier=user-1"),
-        *("--param", "locale=en", "-o", "json"),
-        *("--data", '{"metadata": {"order_id": "o-1"}}'),
-    )
-    assert code == 0, err
-    printed = json.loads(out)
-    claims = jwt.decode(printed["token"], public_key(path), algorithms=["ES512"])
-    assert claims["scopes"] == ["embed"]
-    assert claims["checkout_session_id"] == printed["checkout_session_id"]
-    assert ("default", printed["checkout_session_id"]) in gr4vy_fake.sessions
-    stored = gr4vy_fake.sessions["default", printed["checkout_session_id"]]
-    assert stored.metadata == {"order_id": "o-1"}
-    assert claims["embed"] == {
-        "amount": 1299,
-        "currency": "USD",
-        "buyer_external_identifier": "user-1",
-        "locale": "en",
-    }
+def _all_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_parsers(sub)
 
 
-async def test_embed_pins_an_existing_session_without_a_request(tmp_path: Path) -> None:
-    path = key_file(tmp_path)
-    code, out, err = await run_cli(
-        *("--server-url", NOWHERE, "--private-key", str(path)),
-        *("embed", "500", "EUR", "--checkout-session", SESSION_ID),
-    )
-    assert code == 0, err
-    claims = jwt.decode(out.strip(), public_key(path), algorithms=["ES512"])
-    assert claims["checkout_session_id"] == SESSION_ID
-    assert claims["embed"] == {"amount": 500, "currency": "EUR"}
+def test_every_option_of_every_command_has_help_and_the_global_options() -> None:
+    from gr4vy_async.cli import GLOBAL_OPTIONS, build_parser
+
+    parsers = list(_all_parsers(build_parser()))
+    assert len(parsers) == 10  # the root, 5 commands, the 4 checkout-sessions actions
+    for parser in parsers:
+        flags = {flag for action in parser._actions for flag in action.option_strings}
+        assert {flag for option in GLOBAL_OPTIONS for flag in option.flags} <= flags, parser.prog
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, (parser.prog, action.dest)
+        assert "exit status:" in parser.format_help()
+        assert "130  interrupted" in parser.format_help()
 
 
-async def test_debug_is_accepted_and_prints_no_token(gr4vy_fake: FakeGr4vy) -> None:
-    session = gr4vy_fake.create_session()
-    code, out, err = await run_cli(
-        "checkout-sessions", "get", session.id, "--debug", url=gr4vy_fake.url
-    )
-    assert code == 0, err
-    assert out.startswith("id ")
-    assert TOKEN not in out + err
-    assert f"debug: GET /checkout/sessions/{session.id} -> 200 in " in err
-    assert "(attempt 1, request id " in err
+async def test_help_shows_the_environment_variables_and_exit_statuses() -> None:
+    code, out, _ = await run_cli("checkout-sessions", "delete", "--help")
+    assert code == 0
+    assert out.startswith("usage: gr4vy-async checkout-sessions delete [-h] [global options]")
+    text = " ".join(out.split())
+    for phrase in [
+        "env: GR4VY_OUTPUT",
+        "env: GR4VY_TIMEOUT",
+        "env: GR4VY_TOKEN",
+        "--concurrency N at most N requests",
+        "2 bad arguments",
+    ]:
+        assert phrase in text
 
 
-DEBUG_EMAIL = "jane.buyer@example.com"
+def test_the_readme_documents_every_variable_and_exit_status() -> None:
+    from gr4vy_async.cli import EXIT_STATUS_HELP, GLOBAL_OPTIONS
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for option in GLOBAL_OPTIONS:
+        assert f"`{option.name}" in readme
+        for env in option.env:
+            assert env in readme
+    for line in EXIT_STATUS_HELP.splitlines()[1:-1]:
+        assert line.strip() in readme
 
 
-async def test_debug_prints_one_line_per_attempt_without_token_or_body(
-    gr4vy_fake: FakeGr4vy,
-) -> None:
-    body = json.dumps({"buyer": {"billing_details": {"email_address": DEBUG_EMAIL}}})
-    code, out, err = await run_cli(
-        *("--debug", "-o", "json", "checkout-sessions", "create", "--data", body),
-        url=gr4vy_fake.url,
-    )
-    assert code == 0, err
-    session_id = json.loads(out)["id"]
-    (line,) = [line for line in err.splitlines() if "attempt" in line]
-    assert re.search(
-        r"POST /checkout/sessions -> 201 in \d+\.\d ms \(attempt 1, request id \S+\)", line
-    ), line
-
-    # Retried (Retry-After: 0, no backoff wait): two attempts.
-    gr4vy_fake.faults.enqueue("GET", Fault.status(503, retry_after=0))
-    code, _, err = await run_cli(
-        "checkout-sessions", "get", session_id, "--debug", url=gr4vy_fake.url
-    )
-    assert code == 0, err
-    attempts = [line for line in err.splitlines() if "attempt" in line]
-    path = f"/checkout/sessions/{session_id}"
-    assert any(f"GET {path} -> 503" in a and "(attempt 1," in a for a in attempts), attempts
-    assert any(f"GET {path} -> 200" in a and "(attempt 2," in a for a in attempts), attempts
-    assert TOKEN not in err
-    assert DEBUG_EMAIL not in err
+# --------------------------------------------------------------------------- errors
 
 
-async def test_without_debug_nothing_is_logged(gr4vy_fake: FakeGr4vy) -> None:
-    session = gr4vy_fake.create_session()
-    code, _, err = await run_cli("checkout-sessions", "get", session.id, url=gr4vy_fake.url)
-    assert (code, err) == (0, "")
-
-
-async def test_allow_insecure_http_lifts_the_loopback_rule() -> None:
-    code, _, err = await run_cli(
-        *("--server-url", "http://10.1.2.3", "--token", TOKEN, "--allow-insecure-http"),
-        *("checkout-sessions", "get", "not-an-id"),  # fails before any connection is tried
-    )
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["checkout-sessions", "get"], "the following arguments are required"),
+        (["--server", "staging", "checkout-sessions", "get", "x"], "invalid choice"),
+        (["checkout-sessions", "get", "../x"], "session_id: expected a UUID"),
+        (
+            ["checkout-sessions", "update", SESSION_ID, "--body", '{"colour": "red"}'],
+            "colour: unknown field",
+        ),
+        (["checkout-sessions", "create", "--body", "{not json"], "--body is not valid JSON"),
+        (["checkout-sessions", "delete"], "give session ids or --from-file"),
+    ],
+)
+async def test_bad_arguments_exit_2_with_one_line(args: list[str], message: str) -> None:
+    code, _, err = await run_cli(*args, url="http://127.0.0.1:9")
     assert code == 2
-    assert "session_id: expected a UUID" in err
+    assert message in err
+    assert "Traceback" not in err
+    assert TOKEN not in err
 
 
 #: A command line, as a shell reads it (leading ``NAME=value`` words set the environment,
@@ -784,19 +798,272 @@ async def test_each_error_is_one_line_naming_the_right_thing(line: str, message:
     assert TOKEN not in out + err
 
 
-async def test_a_bad_key_names_its_source(tmp_path: Path) -> None:
-    (tmp_path / "public.pem").write_text(
-        serialization.load_pem_private_key(key_file(tmp_path).read_bytes(), None)
-        .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
+@pytest.mark.parametrize("flag", ["--body", "--from-file"])
+async def test_input_that_is_not_utf8_is_one_line(tmp_path: Path, flag: str) -> None:
+    """A body is refused; an id file's line is a malformed id (see the test further down)."""
+    binary = tmp_path / "input.bin"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    args = (
+        ["checkout-sessions", "create", "--body", f"@{binary}"]
+        if flag == "--body"
+        else ["checkout-sessions", "delete", "--from-file", str(binary)]
     )
-    code, _, err = await run_cli("token", env={"GR4VY_PRIVATE_KEY": str(tmp_path / "public.pem")})
+    code, _, err = await run_cli(*args, url="http://127.0.0.1:9")
+    if flag == "--body":
+        assert code == 2
+        assert err == "gr4vy-async: error: an input file is not UTF-8 text\n"
+    else:
+        assert code == 1
+        assert err.startswith("gr4vy-async: 1 id was malformed: first ")
+        assert err.endswith(" on line 1\n")
+        assert err.count("\n") == 1
+
+
+#: Values a person pastes into the wrong place: a JWT, an API key, an email address.
+PASTED = [
+    "eyJhbGciOiJFUzUxMiIsImtpZCI6IkpvRlR2MGtBIn0.e30.c2ln",
+    "sk_live_0123456789abcdef",
+    "jane.doe@example.com",
+]
+
+
+@pytest.mark.parametrize("secret", PASTED, ids=["jwt", "key", "email"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "--checkout-session-id",
+        "--expires-in",
+        "--scope",
+        "GR4VY_TIMEOUT",
+        "GR4VY_OUTPUT",
+        "--concurrency",
+        "--stop-after",
+    ],
+)
+async def test_messages_about_a_bad_value_do_not_repeat_it(where: str, secret: str) -> None:
+    if where.startswith("GR4VY_"):
+        args, env = ["checkout-sessions", "get", SESSION_ID], {where: secret, "GR4VY_TOKEN": "t"}
+    elif where in ("--concurrency", "--stop-after"):
+        args, env = ["checkout-sessions", "delete", SESSION_ID, where, secret], {}
+    else:
+        args, env = ["token", where, secret], {}
+    code, out, err = await run_cli("--id", "acme", *args, env=env)
+    assert (code, out) == (2, "")
+    assert where.lstrip("-").split("_")[-1].lower() in err.lower()  # the message names it ...
+    assert f"a {len(secret)}-character value" in err  # ... and says what it was like
+    for part in (secret[:8], secret[-8:]):
+        assert part not in err
+
+
+async def test_a_short_plain_bad_value_is_still_shown() -> None:
+    code, _, err = await run_cli("--id", "acme", "-o", "xml", "version")
     assert code == 2
-    assert err == (
-        "gr4vy-async: error: bad private key (GR4VY_PRIVATE_KEY): "
-        "private_key is a public key; pass the private key\n"
+    assert "invalid choice 'xml'" in err
+
+
+#: A server message that retitles the terminal, recolours it and reverses the text after it.
+HOSTILE = "\x1b]0;pwned\x07\x1b[31mRED\x1b[0m secret-\u202eevil\x9b2J"
+_UNSAFE_CHARS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+async def _hostile_400(request: web.Request) -> web.Response:
+    body = json.dumps({"type": "error", "code": "bad_request", "status": 400, "message": HOSTILE})
+    return json_response(400, body.encode())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["get", SESSION_ID],
+        ["delete", SESSION_ID],
+        ["delete", SESSION_ID, OTHER_ID],
+        ["delete", SESSION_ID, OTHER_ID, "-o", "json"],
+        ["delete", SESSION_ID, "-o", "yaml"],
+    ],
+    ids=["get", "delete-one", "delete-two", "delete-json", "delete-yaml"],
+)
+async def test_server_text_reaches_the_terminal_escaped(command: list[str]) -> None:
+    async with RawServer(_hostile_400) as server:
+        code, out, err = await run_cli("checkout-sessions", *command, url=server.url)
+    assert code == 1
+    assert "RED" in out + err  # the message is shown ...
+    assert not _UNSAFE_CHARS.search(out + err)  # ... with nothing a terminal would act on
+    if "json" in command:
+        assert HOSTILE in json.loads(out)["failed"][0]["message"]  # JSON keeps the value
+
+
+@pytest.mark.parametrize("output", ["table", "json", "yaml"])
+async def test_session_values_in_output_are_escaped(gr4vy_fake: FakeGr4vy, output: str) -> None:
+    session = gr4vy_fake.create_session({"metadata": {"note": HOSTILE}})
+    code, out, err = await run_cli(
+        "checkout-sessions", "get", session.id, "-o", output, url=gr4vy_fake.url
     )
+    assert (code, err) == (0, "")
+    assert "RED" in out
+    assert not _UNSAFE_CHARS.search(out)
+    if output == "json":
+        assert json.loads(out)["metadata"]["note"] == HOSTILE
+
+
+# --------------------------------------------------------------------------- debug
+
+
+async def test_debug_is_accepted_and_prints_no_token(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session()
+    code, out, err = await run_cli(
+        "checkout-sessions", "get", session.id, "--debug", url=gr4vy_fake.url
+    )
+    assert code == 0, err
+    assert out.startswith("id ")
+    assert TOKEN not in out + err
+    assert f"debug: GET /checkout/sessions/{session.id} -> 200 in " in err
+    assert "(attempt 1, request id " in err
+
+
+DEBUG_EMAIL = "jane.buyer@example.com"
+
+
+async def test_debug_prints_one_line_per_attempt_without_token_or_body(
+    gr4vy_fake: FakeGr4vy,
+) -> None:
+    body = json.dumps({"buyer": {"billing_details": {"email_address": DEBUG_EMAIL}}})
+    code, out, err = await run_cli(
+        *("--debug", "-o", "json", "checkout-sessions", "create", "--data", body),
+        url=gr4vy_fake.url,
+    )
+    assert code == 0, err
+    session_id = json.loads(out)["id"]
+    (line,) = [line for line in err.splitlines() if "attempt" in line]
+    assert re.search(
+        r"POST /checkout/sessions -> 201 in \d+\.\d ms \(attempt 1, request id \S+\)", line
+    ), line
+
+    # Retried (Retry-After: 0, no backoff wait): two attempts.
+    gr4vy_fake.faults.enqueue("GET", Fault.status(503, retry_after=0))
+    code, _, err = await run_cli(
+        "checkout-sessions", "get", session_id, "--debug", url=gr4vy_fake.url
+    )
+    assert code == 0, err
+    attempts = [line for line in err.splitlines() if "attempt" in line]
+    path = f"/checkout/sessions/{session_id}"
+    assert any(f"GET {path} -> 503" in a and "(attempt 1," in a for a in attempts), attempts
+    assert any(f"GET {path} -> 200" in a and "(attempt 2," in a for a in attempts), attempts
+    assert TOKEN not in err
+    assert DEBUG_EMAIL not in err
+
+
+async def test_without_debug_nothing_is_logged(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session()
+    code, _, err = await run_cli("checkout-sessions", "get", session.id, url=gr4vy_fake.url)
+    assert (code, err) == (0, "")
+
+
+# --------------------------------------------------------------------------- delete, one id or many
+
+
+async def test_one_delete_in_json(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session()
+    code, out, _ = await run_cli(
+        "checkout-sessions", "delete", session.id, "-o", "json", url=gr4vy_fake.url
+    )
+    assert code == 0
+    printed = json.loads(out)
+    assert (printed["deleted"], printed["already_gone"]) == ([session.id], [])
+
+
+@pytest.mark.parametrize("output", ["json", "yaml"])
+async def test_one_failed_delete_still_prints_its_report(
+    gr4vy_fake: FakeGr4vy, output: str
+) -> None:
+    session = gr4vy_fake.create_session()
+    gr4vy_fake.faults.enqueue("DELETE", Fault.status(403))
+    code, out, err = await run_cli(
+        "checkout-sessions", "delete", session.id, "-o", output, url=gr4vy_fake.url
+    )
+    assert code == 1
+    assert err.startswith("gr4vy-async: Error403: ")
+    import yaml
+
+    printed = json.loads(out) if output == "json" else yaml.safe_load(out)
+    assert printed["summary"]["failed"] == 1
+    assert [(f["id"], f["status"]) for f in printed["failed"]] == [(session.id, 403)]
+
+
+async def test_options_between_positional_ids(gr4vy_fake: FakeGr4vy) -> None:
+    first, second, third = (gr4vy_fake.create_session().id for _ in range(3))
+    code, out, err = await run_cli(
+        *("checkout-sessions", "delete", first, "-o", "json", second, "--concurrency", "2", third),
+        url=gr4vy_fake.url,
+    )
+    assert (code, err) == (0, "")
+    assert sorted(json.loads(out)["deleted"]) == sorted([first, second, third])
+
+
+async def test_bulk_delete_from_a_file_with_a_json_report(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(200)]
+    gone = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
+    (tmp_path / "ids.txt").write_text("\n".join([*ids, gone, "junk", ""]) + "\n")
+    code, out, err = await run_cli(
+        *("checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt")),
+        *("--report", str(tmp_path / "report.json"), "--concurrency", "8"),
+        url=gr4vy_fake.url,
+    )
+    assert code == 1, err  # the malformed id is a problem worth a non-zero exit
+    assert out.splitlines()[0] == "deleted 200, already gone 1, failed 0, skipped 1"
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert sorted(report["deleted"]) == sorted(ids)
+    assert report["already_gone"] == [gone]
+    assert report["skipped"] == [{"id": "junk", "reason": "not a UUID: str of length 4"}]
+    assert not gr4vy_fake.sessions
+    assert gr4vy_fake.max_in_flight <= 8
+
+
+async def test_failures_give_exit_status_1_and_are_listed(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(3)]
+    gr4vy_fake.faults.enqueue("DELETE", Fault.status(403, message="Invalid credentials"))
+    code, out, err = await run_cli(
+        *("--output", "json", "checkout-sessions", "delete", "--from-file", "-"),
+        *("--concurrency", "1", "--report", str(tmp_path / "r.json")),
+        stdin="\n".join(ids).encode(),
+        url=gr4vy_fake.url,
+    )
+    assert code == 1
+    printed = json.loads(out)
+    assert printed == json.loads((tmp_path / "r.json").read_text())  # complete, as the report
+    assert printed["summary"] == {
+        "done": 2,
+        "missing": 0,
+        "failed": 1,
+        "skipped": 0,
+        "cancelled": 0,
+        "not_attempted": 0,
+    }
+    (failed,) = printed["failed"]
+    assert failed["id"] in ids
+    assert failed["id"] not in printed["deleted"]
+    assert sorted([*printed["deleted"], failed["id"]]) == sorted(ids)
+    assert (failed["status"], failed["exception"]) == (403, "Error403Forbidden")
+    assert failed["message"] == "403 forbidden: Invalid credentials"
+    assert "Invalid credentials" in failed["error"]
+    assert err == (
+        f"gr4vy-async: 1 id failed: first {failed['id']}: Error403Forbidden: {failed['error']}\n"
+    )
+    assert TOKEN not in out + err
+
+
+async def test_only_malformed_ids_exit_1(gr4vy_fake: FakeGr4vy) -> None:
+    code, out, _ = await run_cli(
+        *("checkout-sessions", "delete", "--from-file", "-"),
+        stdin=b"nope\n../x\n",
+        url=gr4vy_fake.url,
+    )
+    assert code == 1
+    assert out.startswith("deleted 0, already gone 0, failed 0, skipped 2")
+    assert gr4vy_fake.requests == []
 
 
 async def test_malformed_ids_are_named_with_their_line(
@@ -872,165 +1139,6 @@ async def test_malformed_id_arguments_are_named_with_their_place(gr4vy_fake: Fak
     assert err == "gr4vy-async: 1 id was malformed: first 'nope' on argument 2\n"
 
 
-async def test_one_delete_in_json(gr4vy_fake: FakeGr4vy) -> None:
-    session = gr4vy_fake.create_session()
-    code, out, _ = await run_cli(
-        "checkout-sessions", "delete", session.id, "-o", "json", url=gr4vy_fake.url
-    )
-    assert code == 0
-    printed = json.loads(out)
-    assert (printed["deleted"], printed["already_gone"]) == ([session.id], [])
-
-
-async def test_a_body_nested_too_deeply_is_a_usage_error_and_nothing_is_sent(
-    gr4vy_fake: FakeGr4vy, tmp_path: Path
-) -> None:
-    deep = tmp_path / "deep.json"
-    deep.write_text('{"metadata":' * 1_500 + "{}" + "}" * 1_500)
-    code, out, err = await run_cli(
-        "checkout-sessions", "create", "--data", f"@{deep}", url=gr4vy_fake.url
-    )
-    assert (code, out) == (2, "")
-    assert err.strip() == "gr4vy-async: error: --body is nested too deeply"
-    assert gr4vy_fake.requests == []
-
-
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        (["--server", "production"], "no instance: pass --id (GR4VY_ID) or --server-url"),
-        (["--id", "not_an_id!"], "--id: not a Gr4vy instance id (str of length 10)"),
-    ],
-    ids=["server", "id"],
-)
-async def test_an_instance_flag_beats_the_server_url_from_the_environment(
-    gr4vy_fake: FakeGr4vy, flags: list[str], message: str
-) -> None:
-    """The token must not go to GR4VY_SERVER_URL when the flags name another host."""
-    code, out, err = await run_cli(
-        *(*flags, "--token", TOKEN, "checkout-sessions", "get", SESSION_ID),
-        env={"GR4VY_SERVER_URL": gr4vy_fake.url},
-    )
-    assert gr4vy_fake.requests == []
-    assert (code, out) == (2, "")
-    assert message in err
-
-
-async def test_server_url_and_id_flags_together_are_refused(gr4vy_fake: FakeGr4vy) -> None:
-    code, out, err = await run_cli(
-        "--id", "acme", "checkout-sessions", "get", SESSION_ID, url=gr4vy_fake.url
-    )
-    assert gr4vy_fake.requests == []
-    assert (code, out) == (2, "")
-    assert err == "gr4vy-async: error: --server-url and --id both name the host: pass one\n"
-
-
-async def test_the_server_url_from_the_environment_still_beats_instance_variables(
-    gr4vy_fake: FakeGr4vy,
-) -> None:
-    session = gr4vy_fake.create_session()
-    code, _, err = await run_cli(
-        *("--token", TOKEN, "checkout-sessions", "get", session.id, "-o", "json"),
-        env={"GR4VY_SERVER_URL": gr4vy_fake.url, "GR4VY_ID": "acme"},
-    )
-    assert (code, err) == (0, "")
-    assert len(gr4vy_fake.requests) == 1
-
-
-OTHER_ID = "5b9e1d0a-7c43-4f0e-9a51-2f6f7c1d8e90"
-
-#: A server message that retitles the terminal, recolours it and reverses the text after it.
-HOSTILE = "\x1b]0;pwned\x07\x1b[31mRED\x1b[0m secret-\u202eevil\x9b2J"
-_UNSAFE_CHARS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-async def _hostile_400(request: web.Request) -> web.Response:
-    body = json.dumps({"type": "error", "code": "bad_request", "status": 400, "message": HOSTILE})
-    return json_response(400, body.encode())
-
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["get", SESSION_ID],
-        ["delete", SESSION_ID],
-        ["delete", SESSION_ID, OTHER_ID],
-        ["delete", SESSION_ID, OTHER_ID, "-o", "json"],
-        ["delete", SESSION_ID, "-o", "yaml"],
-    ],
-    ids=["get", "delete-one", "delete-two", "delete-json", "delete-yaml"],
-)
-async def test_server_text_reaches_the_terminal_escaped(command: list[str]) -> None:
-    async with RawServer(_hostile_400) as server:
-        code, out, err = await run_cli("checkout-sessions", *command, url=server.url)
-    assert code == 1
-    assert "RED" in out + err  # the message is shown ...
-    assert not _UNSAFE_CHARS.search(out + err)  # ... with nothing a terminal would act on
-    if "json" in command:
-        assert HOSTILE in json.loads(out)["failed"][0]["message"]  # JSON keeps the value
-
-
-@pytest.mark.parametrize("output", ["table", "json", "yaml"])
-async def test_session_values_in_output_are_escaped(gr4vy_fake: FakeGr4vy, output: str) -> None:
-    session = gr4vy_fake.create_session({"metadata": {"note": HOSTILE}})
-    code, out, err = await run_cli(
-        "checkout-sessions", "get", session.id, "-o", output, url=gr4vy_fake.url
-    )
-    assert (code, err) == (0, "")
-    assert "RED" in out
-    assert not _UNSAFE_CHARS.search(out)
-    if output == "json":
-        assert json.loads(out)["metadata"]["note"] == HOSTILE
-
-
-#: Values a person pastes into the wrong place: a JWT, an API key, an email address.
-PASTED = [
-    "eyJhbGciOiJFUzUxMiIsImtpZCI6IkpvRlR2MGtBIn0.e30.c2ln",
-    "sk_live_0123456789abcdef",
-    "jane.doe@example.com",
-]
-
-
-@pytest.mark.parametrize("secret", PASTED, ids=["jwt", "key", "email"])
-@pytest.mark.parametrize(
-    "where",
-    [
-        "--checkout-session-id",
-        "--expires-in",
-        "--scope",
-        "GR4VY_TIMEOUT",
-        "GR4VY_OUTPUT",
-        "--concurrency",
-        "--stop-after",
-    ],
-)
-async def test_messages_about_a_bad_value_do_not_repeat_it(where: str, secret: str) -> None:
-    if where.startswith("GR4VY_"):
-        args, env = ["checkout-sessions", "get", SESSION_ID], {where: secret, "GR4VY_TOKEN": "t"}
-    elif where in ("--concurrency", "--stop-after"):
-        args, env = ["checkout-sessions", "delete", SESSION_ID, where, secret], {}
-    else:
-        args, env = ["token", where, secret], {}
-    code, out, err = await run_cli("--id", "acme", *args, env=env)
-    assert (code, out) == (2, "")
-    assert where.lstrip("-").split("_")[-1].lower() in err.lower()  # the message names it ...
-    assert f"a {len(secret)}-character value" in err  # ... and says what it was like
-    for part in (secret[:8], secret[-8:]):
-        assert part not in err
-
-
-async def test_a_short_plain_bad_value_is_still_shown() -> None:
-    code, _, err = await run_cli("--id", "acme", "-o", "xml", "version")
-    assert code == 2
-    assert "invalid choice 'xml'" in err
-
-
-async def test_version_ignores_settings_it_does_not_use() -> None:
-    code, out, err = await run_cli("version", env={"GR4VY_TIMEOUT": "sk_live_0123456789abcdef"})
-    assert (code, err) == (0, "")
-    assert out.startswith("gr4vy-async ")
-
-
 @pytest.mark.parametrize("via", ["file", "stdin"])
 async def test_a_line_that_is_not_utf8_is_one_malformed_id_not_a_usage_error(
     gr4vy_fake: FakeGr4vy, tmp_path: Path, via: str
@@ -1052,103 +1160,6 @@ async def test_a_line_that_is_not_utf8_is_one_malformed_id_not_a_usage_error(
     assert len(report["skipped"]) == 1
     assert "1 id was malformed" in err
     assert "line 301" in err
-
-
-async def test_python_dash_m_runs_the_command_line_with_its_exit_status() -> None:
-    """The one entry point the in-process tests skip: ``python -m gr4vy_async``."""
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "gr4vy_async", "--server-url", NOWHERE, "--token", TOKEN),
-        *("checkout-sessions", "get", "../x"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=cli_process_env(),
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert (process.returncode, out) == (2, b"")  # main's status, not 0 or 1
-    assert err == b"gr4vy-async: error: session_id: expected a UUID, got str of length 4\n"
-
-
-async def test_ctrl_c_exits_130_with_one_line() -> None:
-    """SIGINT while a request is in flight: "interrupted", status 130, no traceback."""
-    arrived, released = asyncio.Event(), asyncio.Event()
-
-    async def hang(request: web.Request) -> web.Response:
-        arrived.set()
-        await released.wait()  # until the CLI has gone
-        return json_response(200, b"{}")
-
-    async with RawServer(hang) as server:
-        process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "gr4vy_async", "--server-url", server.url, "--token", TOKEN),
-            *("checkout-sessions", "get", SESSION_ID),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=cli_process_env(),
-        )
-        await asyncio.wait_for(arrived.wait(), 60)
-        process.send_signal(signal.SIGINT)
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-        released.set()
-    assert (process.returncode, out, err) == (130, b"", b"gr4vy-async: interrupted\n")
-
-
-@pytest.mark.parametrize("command", [["version"], ["demo"]])
-async def test_a_closed_pipe_ends_the_command_quietly(command: list[str]) -> None:
-    """``gr4vy-async demo | head -3``: no "error: Broken pipe", no traceback."""
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # the reader is gone before anything is written
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gr4vy_async",
-        *command,
-        stdout=write_end,
-        stderr=asyncio.subprocess.PIPE,
-        env=cli_process_env(),
-    )
-    os.close(write_end)
-    _, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 1
-    assert err == b""
-
-
-@pytest.mark.parametrize("output", ["json", "yaml"])
-async def test_one_failed_delete_still_prints_its_report(
-    gr4vy_fake: FakeGr4vy, output: str
-) -> None:
-    session = gr4vy_fake.create_session()
-    gr4vy_fake.faults.enqueue("DELETE", Fault.status(403))
-    code, out, err = await run_cli(
-        "checkout-sessions", "delete", session.id, "-o", output, url=gr4vy_fake.url
-    )
-    assert code == 1
-    assert err.startswith("gr4vy-async: Error403: ")
-    import yaml
-
-    printed = json.loads(out) if output == "json" else yaml.safe_load(out)
-    assert printed["summary"]["failed"] == 1
-    assert [(f["id"], f["status"]) for f in printed["failed"]] == [(session.id, 403)]
-
-
-async def test_list_scopes_in_json() -> None:
-    code, out, err = await run_cli("token", "--list-scopes", "-o", "json")
-    assert (code, err) == (0, "")
-    scopes = json.loads(out)["scopes"]
-    assert "embed" in scopes
-    assert "*.read" in scopes
-
-
-async def test_options_between_positional_ids(gr4vy_fake: FakeGr4vy) -> None:
-    first, second, third = (gr4vy_fake.create_session().id for _ in range(3))
-    code, out, err = await run_cli(
-        *("checkout-sessions", "delete", first, "-o", "json", second, "--concurrency", "2", third),
-        url=gr4vy_fake.url,
-    )
-    assert (code, err) == (0, "")
-    assert sorted(json.loads(out)["deleted"]) == sorted([first, second, third])
-
-
-# --------------------------------------------------------------------------- bulk jobs
 
 
 @pytest.mark.parametrize(
