@@ -71,10 +71,13 @@ def _nothing_left_behind() -> Iterator[None]:
     cwd = os.getcwd()
     logger = logging.getLogger("gr4vy_async")
     handlers, level = list(logger.handlers), logger.level
-    yield
-    left = (os.getcwd(), list(logger.handlers), logger.level)
-    os.chdir(cwd)
-    logger.handlers[:], logger.level = handlers, level
+    try:
+        yield
+    finally:
+        left = (os.getcwd(), list(logger.handlers), logger.level)
+        os.chdir(cwd)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
     assert left == (cwd, handlers, level), "the CLI left the cwd or logging changed"
 
 
