@@ -26,7 +26,6 @@ import logging
 import os
 import re
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO
@@ -36,7 +35,7 @@ import msgspec
 from . import models
 from ._codec import validate
 from ._version import __version__
-from .bulk import DUPLICATE, JOURNALED, BulkProgress, BulkReport, Failure, Outcome
+from .bulk import BulkProgress, BulkReport, Failure, Outcome
 from .checkout_sessions import canonical_session_id
 from .client import DEFAULT_TIMEOUT, SERVERS, Gr4vy
 from .errors import Error404, Gr4vyError, InvalidRequestError
@@ -144,7 +143,7 @@ def _stop_after(text: str) -> int:
     except ValueError:
         value = -1
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more (a whole number), not {text[:40]!r}")
+        raise argparse.ArgumentTypeError(f"must be 0 or more (a whole number), not {_shown(text)}")
     return value
 
 
@@ -380,9 +379,13 @@ def _global_options_parser() -> argparse.ArgumentParser:
 
 def _add_body_option(parser: argparse.ArgumentParser, what: str, required: bool = False) -> None:
     parser.add_argument(
-        "--data", "--body", dest="body", required=required, metavar="JSON",
+        "--data",
+        "--body",
+        dest="body",
+        required=required,
+        metavar="JSON",
         help=f"{what} as JSON: inline, @file, or - (or @-) for stdin",
-    )  # fmt: skip
+    )
 
 
 def _add_delete_options(delete: argparse.ArgumentParser) -> None:
@@ -394,27 +397,36 @@ def _add_delete_options(delete: argparse.ArgumentParser) -> None:
         "--from-file", metavar="PATH", help="a file of ids, one per line ('-' for stdin)"
     )
     delete.add_argument(
-        "--concurrency", type=_concurrency, default=16, metavar="N",
+        "--concurrency",
+        type=_concurrency,
+        default=16,
+        metavar="N",
         help="at most N requests in flight; halved while rate limited (default: 16)",
-    )  # fmt: skip
+    )
     delete.add_argument(
         "--report", metavar="PATH", help="write every id's outcome as JSON to this file"
     )
     delete.add_argument(
-        "--journal", metavar="PATH",
+        "--journal",
+        metavar="PATH",
         help="append each finished id to this JSON-lines file, flushed as it finishes; "
         "a rerun with the same journal skips the ids it records as deleted or already gone",
-    )  # fmt: skip
+    )
     delete.add_argument(
-        "--deadline", type=_timeout, metavar="SECONDS",
+        "--deadline",
+        type=_timeout,
+        metavar="SECONDS",
         help="time for the whole batch (30, 90s, 5m); ids not finished by then are "
         "reported as cancelled or not attempted, none lost",
-    )  # fmt: skip
+    )
     delete.add_argument(
-        "--stop-after", type=_stop_after, default=20, metavar="N",
+        "--stop-after",
+        type=_stop_after,
+        default=20,
+        metavar="N",
         help="stop after N consecutive failures no retry can fix (401, 403, cannot connect); "
         "the rest are reported as not attempted (0: never stop; default: 20)",
-    )  # fmt: skip
+    )
     delete.add_argument(
         "--no-progress", action="store_true", help="no progress bar, even on a terminal"
     )
@@ -432,18 +444,25 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     parser.add_argument(
-        "--version", action="version", version=f"{PROG} {__version__}",
+        "--version",
+        action="version",
+        version=f"{PROG} {__version__}",
         help="print the version and exit",
-    )  # fmt: skip
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
         parent: Any, name: str, handler: Callable[..., Awaitable[int]] | None, help: str
     ) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = parent.add_parser(
-            name, help=help, description=help, parents=[global_options], allow_abbrev=False,
-            epilog=EXIT_STATUS_HELP, formatter_class=_HelpFormatter,
-        )  # fmt: skip
+            name,
+            help=help,
+            description=help,
+            parents=[global_options],
+            allow_abbrev=False,
+            epilog=EXIT_STATUS_HELP,
+            formatter_class=_HelpFormatter,
+        )
         if handler is not None:
             sub.set_defaults(handler=handler)
         return sub
@@ -456,46 +475,72 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = command(commands, "token", _token, "print a signed API token (needs --private-key)")
     token.add_argument(
-        "-s", "--scope", action="append", type=_scope, metavar="SCOPE",
+        "-s",
+        "--scope",
+        action="append",
+        type=_scope,
+        metavar="SCOPE",
         help="a scope to include (repeatable; default: *.read and *.write); see --list-scopes",
-    )  # fmt: skip
+    )
     token.add_argument(
-        "-e", "--expires-in", type=_expires_in, default=3600, metavar="DURATION",
+        "-e",
+        "--expires-in",
+        type=_expires_in,
+        default=3600,
+        metavar="DURATION",
         help="token lifetime: seconds, or a duration such as 30m, 1h, 10d (default: 1h)",
-    )  # fmt: skip
+    )
     token.add_argument(
-        "--checkout-session-id", type=_session_id, metavar="ID",
+        "--checkout-session-id",
+        type=_session_id,
+        metavar="ID",
         help="pin the token to this checkout session",
-    )  # fmt: skip
+    )
     token.add_argument("--list-scopes", action="store_true", help="list every valid scope and exit")
 
     embed = command(
-        commands, "embed", _embed,
+        commands,
+        "embed",
+        _embed,
         "print an Embed token pinned to a checkout session: a new one, or --checkout-session ID",
-    )  # fmt: skip
+    )
     embed.add_argument(
-        "amount", type=_amount, metavar="AMOUNT",
+        "amount",
+        type=_amount,
+        metavar="AMOUNT",
         help="the amount in the currency's smallest unit (1299 for 12.99)",
-    )  # fmt: skip
+    )
     embed.add_argument("currency", type=_currency, metavar="CURRENCY", help="e.g. USD")
     embed.add_argument(
-        "params", nargs="*", type=_key_value, metavar="KEY=VALUE",
+        "params",
+        nargs="*",
+        type=_key_value,
+        metavar="KEY=VALUE",
         help="more embed parameters to pin, such as buyer_external_identifier=user-1",
-    )  # fmt: skip
+    )
     embed.add_argument(
-        "--param", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
+        "--param",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
         help="an embed parameter to pin (repeatable)",
-    )  # fmt: skip
+    )
     embed.add_argument(
-        "--checkout-session", "--checkout-session-id", dest="checkout_session", nargs="?",
-        type=_session_id, metavar="ID",
+        "--checkout-session",
+        "--checkout-session-id",
+        dest="checkout_session",
+        nargs="?",
+        type=_session_id,
+        metavar="ID",
         help="pin this existing session instead of creating one; alone, create one "
         "(as the official CLI's flag does). Put it after AMOUNT CURRENCY.",
-    )  # fmt: skip
+    )
     embed.add_argument(
-        "--mid", metavar="ID",
+        "--mid",
+        metavar="ID",
         help="merchant account for the new session (default: --merchant-account-id)",
-    )  # fmt: skip
+    )
     _add_body_option(embed, "the new checkout session (CheckoutSessionCreate)")
 
     sessions = command(commands, "checkout-sessions", None, "checkout-session operations")
@@ -791,13 +836,9 @@ def _bulk_problem(report: BulkReport, first_malformed: str | None) -> str:
             f"{first.error}: {first.message[:200]}"
         )
     if report.malformed:
-        first_skipped = next(
-            (s for s, r in report.skipped if r not in (DUPLICATE, JOURNALED)), None
-        )
-        where = first_malformed or (repr(first_skipped) if first_skipped else "")
         problems.append(
             f"{_plural(report.malformed, 'id was', 'ids were')} malformed"
-            + (f": first {where}" if where else "")
+            + (f": first {first_malformed}" if first_malformed else "")
         )
     if report.counts[Outcome.CANCELLED]:
         cancelled = report.counts[Outcome.CANCELLED]
@@ -837,13 +878,26 @@ def _progress_bar(total: int | None, enabled: bool) -> Iterator[Callable[[BulkPr
 # --------------------------------------------------------------------------- commands
 
 
-def _enable_debug() -> None:
-    """Send the library's per-attempt DEBUG lines (never a token or body) to stderr."""
+@contextlib.contextmanager
+def _debug_lines(enabled: bool) -> Iterator[None]:
+    """Send the library's per-attempt DEBUG lines (never a token or body) to stderr.
+
+    Only while the command runs: ``main`` called in-process leaves logging as it was.
+    """
+    if not enabled:
+        yield
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: debug: %(message)s"))
     logger = logging.getLogger("gr4vy_async")
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 async def _version(args: argparse.Namespace, out: TextIO) -> int:
@@ -907,9 +961,12 @@ async def _embed(args: argparse.Namespace, out: TextIO) -> int:
         body = _json_body(args)
         async with _client(args) as client:
             token = await auth.create_embed_token_with_checkout_session(
-                client, pem, params, request_body=body,
+                client,
+                pem,
+                params,
+                request_body=body,
                 merchant_account_id=args.mid if args.mid is not None else msgspec.UNSET,
-            )  # fmt: skip
+            )
     claims = jwt.decode(token, options={"verify_signature": False})
     _emit_token(token, claims["checkout_session_id"], args, out)
     return EXIT_OK
@@ -944,8 +1001,8 @@ async def _one_session(args: argparse.Namespace, out: TextIO) -> int:
 
 def _is_session_id(text: str) -> bool:
     try:
-        uuid.UUID(text.strip())
-    except ValueError:
+        canonical_session_id(text.strip())
+    except InvalidRequestError:
         return False
     return True
 
@@ -960,20 +1017,51 @@ def _lenient_text(stream: IO[str]) -> IO[str]:
     return stream
 
 
+#: The hex digits of a UUID, and the longest text :class:`uuid.UUID` reads ("urn:uuid:" + 36).
+_UUID_DIGITS, _LONGEST_UUID_TEXT = 32, 45
+_HEX = re.compile(r"[0-9a-fA-F]*")
+
+
+def _why_not_an_id(text: str) -> str:
+    """Why ``text`` is not a session id, repeating none of it.
+
+    An id file can hold anything (a pasted token, buyer data): a message says
+    what is wrong with a line, never what the line holds.
+    """
+    text = text.strip()
+    if not text:
+        return "is empty"
+    digits = text.removeprefix("urn:").removeprefix("uuid:").strip("{}").replace("-", "")
+    if len(text) > _LONGEST_UUID_TEXT:
+        return f"is too long ({len(text)} characters)"
+    if not _HEX.fullmatch(digits):
+        return "has bad characters"
+    if len(digits) != _UUID_DIGITS:
+        size = "too long" if len(digits) > _UUID_DIGITS else "too short"
+        return f"is {size} ({len(text)} characters)"
+    return "is not a UUID"
+
+
 class _IdSource:
     """Where the ids of a delete come from, remembering where the first malformed one was."""
 
     def __init__(self) -> None:
         self.first_malformed: str | None = None
 
-    def _note(self, raw: str, place: str) -> None:
+    def _note(self, raw: str, place: str, show: bool = False) -> None:
+        """Remember the first malformed id by its place and what is wrong with it.
+
+        With ``show`` (an argument the user typed) a short plain word is quoted as typed.
+        """
         if self.first_malformed is None and not _is_session_id(raw):
-            self.first_malformed = f"{raw.strip()[:40]!r} on {place}"
+            text = raw.strip()
+            what = repr(text) if show and _SHOWABLE.fullmatch(text) else _why_not_an_id(text)
+            self.first_malformed = f"{what} on {place}"
 
     def arguments(self, ids: list[str]) -> list[str]:
         """The ids given as arguments."""
         for place, raw in enumerate(ids, 1):
-            self._note(raw, f"argument {place}")
+            self._note(raw, f"argument {place}", show=True)
         return ids
 
     def lines(self, path: str) -> AsyncIterator[str]:
@@ -1069,10 +1157,14 @@ async def _delete(args: argparse.Namespace, out: TextIO) -> int:
         try:
             with _progress_bar(total, not args.no_progress) as on_progress:
                 await client.checkout_sessions.delete_many(
-                    ids, concurrency=args.concurrency, report=report,
-                    on_progress=on_progress, journal=args.journal,
-                    deadline=args.deadline, stop_after=args.stop_after,
-                )  # fmt: skip
+                    ids,
+                    concurrency=args.concurrency,
+                    report=report,
+                    on_progress=on_progress,
+                    journal=args.journal,
+                    deadline=args.deadline,
+                    stop_after=args.stop_after,
+                )
         finally:
             if args.report:
                 Path(args.report).write_bytes(msgspec.json.encode(_report_json(report)))  # noqa: ASYNC240
@@ -1088,10 +1180,9 @@ async def _delete(args: argparse.Namespace, out: TextIO) -> int:
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
     _resolve_globals(args)
-    if args.debug:
-        _enable_debug()
     handler: Callable[[argparse.Namespace, TextIO], Awaitable[int]] = args.handler
-    return await handler(args, out)
+    with _debug_lines(args.debug):
+        return await handler(args, out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
