@@ -281,7 +281,7 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
         default=DEFAULT_TIMEOUT,
         type=_timeout,
         metavar="DURATION",
-        shown_default="30s",
+        shown_default=f"{DEFAULT_TIMEOUT:g}s",
     ),
     GlobalOption(
         ("-o", "--output"),
