@@ -682,8 +682,6 @@ class Transport:
             token: Any = source()
             if not isinstance(token, str) and inspect.isawaitable(token):
                 token = await token
-            if isinstance(token, str):
-                token = _Credential(token)  # this frame's locals may be printed
         except Gr4vyError:
             raise
         except Exception as exc:
@@ -693,9 +691,13 @@ class Transport:
         # A provider returns the same token for minutes, and scanning a JWT of
         # ~500 characters for control characters costs more than the rest of
         # our work per request (benchmarks/README.md, "Hot path"): a token
-        # equal to the last one is not checked again.
+        # string equal to the last one is not checked (nor copied) again.
+        # Nothing below raises before ``token`` is wrapped: no printed frame
+        # shows it bare.
         last = self._last_auth
-        if last is None or last[0] != token:
+        if last is None or not isinstance(token, str) or last[0] != token:
+            if isinstance(token, str):
+                token = _Credential(token)  # this frame's locals may be printed
             last = self._last_auth = (token, self._checked_auth(token))
         return last[1]
 
