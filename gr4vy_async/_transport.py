@@ -348,9 +348,6 @@ class Transport:
                 field="bearer_auth",
                 reason="not a token",
             )
-        # The two header sets of a call with the client's merchant and no extra headers.
-        self._plain = self._with(merchant_account_id, has_body=False)
-        self._json = self._with(merchant_account_id, has_body=True)
         self._token_source = bearer_auth
         #: A provider's last token and its checked header value (see ``_provider_auth``).
         self._last_auth: tuple[str, str] | None = None
@@ -364,16 +361,21 @@ class Transport:
         self._max_connections = max_connections
         self._closed = False
 
-    def _with(
+    def _call_headers(
         self,
-        merchant_account_id: str | None,
-        *,
+        merchant_account_id: str | msgspec.UnsetType | None,
+        extra: Mapping[str, str] | None,
         has_body: bool,
-        base: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        headers = dict(self._headers if base is None else base)
-        if self._static_auth is not None:
-            headers["Authorization"] = self._static_auth
+        """A call's headers (merchant and extra ones checked): all but ``Authorization``.
+
+        Each attempt adds ``Authorization``, a static token's or the provider's.
+        """
+        if merchant_account_id is msgspec.UNSET:
+            merchant_account_id = self.merchant_account_id
+        elif merchant_account_id is not None:
+            check_header(MERCHANT_HEADER, merchant_account_id, "merchant_account_id")
+        headers = dict(self._headers) if extra is None else merge_headers(self._headers, extra)
         if merchant_account_id is not None:
             headers[MERCHANT_HEADER] = merchant_account_id
         if has_body:
@@ -506,15 +508,7 @@ class Transport:
             if timeout is None
             else aiohttp.ClientTimeout(total=check_timeout(timeout))
         )
-        if merchant_account_id is msgspec.UNSET and headers is None:
-            request_headers = self._json if body is not None else self._plain
-        else:
-            if merchant_account_id is msgspec.UNSET:
-                merchant_account_id = self.merchant_account_id
-            elif merchant_account_id is not None:
-                check_header(MERCHANT_HEADER, merchant_account_id, "merchant_account_id")
-            base = merge_headers(self._headers, headers) if headers is not None else None
-            request_headers = self._with(merchant_account_id, has_body=body is not None, base=base)
+        request_headers = self._call_headers(merchant_account_id, headers, body is not None)
         if base_url is not None:
             base_url = check_server_url(base_url, self.allow_insecure_http)
         url = URL((self.base_url if base_url is None else base_url) + path, encoded=True)
@@ -555,12 +549,9 @@ class Transport:
         attempt: int,
     ) -> T | None:
         """One request on the wire: a fresh token, the hooks, one DEBUG line."""
-        # A static token is in ``headers`` already; a provider is asked on every attempt.
-        sent_headers = (
-            headers
-            if self._static_auth is not None
-            else {**headers, "Authorization": await self._provider_auth()}
-        )
+        # A provider is asked for its token on every attempt.
+        authorization = self._static_auth or await self._provider_auth()
+        sent_headers = {**headers, "Authorization": authorization}
         hooks = self.hooks
         request_info = None
         if hooks.active:
@@ -576,7 +567,7 @@ class Transport:
             )
             # Authorization goes in through the middleware, not as a header aiohttp
             # would refuse beside the session's auth or netrc credentials.
-            sent_headers = {k: v for k, v in headers.items() if k != "Authorization"}
+            sent_headers = headers
         sent = time.monotonic()
         response: aiohttp.ClientResponse | None = None
         try:
@@ -682,8 +673,6 @@ class Transport:
             token: Any = source()
             if not isinstance(token, str) and inspect.isawaitable(token):
                 token = await token
-            if isinstance(token, str):
-                token = _Credential(token)  # this frame's locals may be printed
         except Gr4vyError:
             raise
         except Exception as exc:
@@ -693,9 +682,13 @@ class Transport:
         # A provider returns the same token for minutes, and scanning a JWT of
         # ~500 characters for control characters costs more than the rest of
         # our work per request (benchmarks/README.md, "Hot path"): a token
-        # equal to the last one is not checked again.
+        # string equal to the last one is not checked (nor copied) again.
+        # Nothing below raises before ``token`` is wrapped: no printed frame
+        # shows it bare.
         last = self._last_auth
-        if last is None or last[0] != token:
+        if last is None or not isinstance(token, str) or last[0] != token:
+            if isinstance(token, str):
+                token = _Credential(token)  # this frame's locals may be printed
             last = self._last_auth = (token, self._checked_auth(token))
         return last[1]
 
