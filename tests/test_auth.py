@@ -15,18 +15,18 @@ from typing import Any
 
 import jwt
 import pytest
-from _contract import spec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from msgspec import UNSET, UnsetType
+from support.contract import spec
 from support.helpers import ManualClock, p521_key
+from support.sessions import SESSION_ID
 
 import gr4vy_async
 from gr4vy_async import auth, models
 from gr4vy_async.auth import JWTScope
 from gr4vy_async.errors import InvalidRequestError
 
-SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
 EMBED_PARAMS = {"amount": 1299, "currency": "USD", "buyer_external_identifier": "buyer-1"}
 
 
@@ -487,8 +487,10 @@ def test_embed_params_json_would_change_are_refused(pem: str, params: Any) -> No
 async def test_bad_embed_params_are_refused_before_the_session_is_created(
     pem: str, params: Any
 ) -> None:
-    for helper in (auth.create_embed_token_with_checkout_session,
-                   auth.get_embed_token_with_checkout_session):  # fmt: skip
+    for helper in (
+        auth.create_embed_token_with_checkout_session,
+        auth.get_embed_token_with_checkout_session,
+    ):
         client = FakeClient()
         with pytest.raises(InvalidRequestError, match=r"^embed_params"):
             await helper(client, pem, params)

@@ -20,9 +20,9 @@ import aiohttp
 import jwt
 import msgspec
 import pytest
-from _contract import operation, schema_validator, validator
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from support.contract import operation, schema_validator, validator
 from support.helpers import ManualClock, p521_key
 
 from gr4vy_async import models

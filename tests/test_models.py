@@ -10,14 +10,20 @@ from typing import Any
 
 import msgspec
 import pytest
-from _contract import call_argument_source, schema_validator, schemas, seed_examples, validator
+from support.contract import (
+    call_argument_source,
+    schema_validator,
+    schemas,
+    seed_examples,
+    validator,
+)
+from support.sessions import SESSION_ID
 
 from gr4vy_async import models
 from gr4vy_async._codec import decoder_for, encode_request, validate
 from gr4vy_async.errors import InvalidRequestError
 from gr4vy_async.utils import parse_datetime
 
-SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
 SEED_NAMESPACE = {"models": models, "date": date, "parse_datetime": parse_datetime}
 
 
@@ -160,7 +166,7 @@ def test_seed_create_example_builds_and_validates_against_spec() -> None:
 
 
 def _create_request_schema() -> dict[str, Any]:
-    from _contract import operation
+    from support.contract import operation
 
     body = operation("/checkout/sessions", "post")["requestBody"]
     schema: dict[str, Any] = body["content"]["application/json"]["schema"]

@@ -20,9 +20,9 @@ from typing import Any
 
 import jwt
 import pytest
-from _contract import sdk_readme_examples
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from support.contract import sdk_readme_examples
 from support.helpers import p521_key
 
 import gr4vy_async

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _contract import seed_examples
-from test_fake_process import start
-from test_seed_examples import NAMES, SEED_SESSION_ID, as_async
+from support.contract import NAMES, SEED_SESSION_ID, as_async, seed_examples
+from support.fake_process import start
 
 import gr4vy_async
 from gr4vy_async import Gr4vy, RetryConfig, errors
@@ -271,3 +270,14 @@ async def test_a_quoted_route_matches_as_unquoted() -> None:
             with pytest.raises(errors.Gr4vyError) as info:
                 await client.checkout_sessions.delete(session_id=session.id)
     assert info.value.status_code == 503
+
+
+# --------------------------------------------------------------------------- the pytest plugin
+
+
+async def test_the_pytest_plugin_gives_a_client_pointed_at_the_fake(
+    gr4vy_client: Gr4vy, gr4vy_fake: FakeGr4vy
+) -> None:
+    session = await gr4vy_client.checkout_sessions.create()
+    assert ("default", session.id) in gr4vy_fake.sessions
+    assert gr4vy_fake.requests[0].sent_token("token")

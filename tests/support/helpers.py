@@ -1,4 +1,4 @@
-"""Helpers the tests share: a client for a server, a clock the test moves, a P-521 key."""
+"""Helpers the tests share: a client for a server, fast retries, a clock the test moves, a key."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from support.aioresponses_compat import TOKEN
 
-from gr4vy_async import Gr4vy
+from gr4vy_async import Gr4vy, RetryConfig
 from gr4vy_async.testing import FakeGr4vy
 
-__all__ = ["ManualClock", "client_for", "p521_key"]
+__all__ = ["FAST", "ManualClock", "client_for", "p521_key"]
 
 
 def client_for(server: FakeGr4vy | str, **options: Any) -> Gr4vy:
@@ -56,3 +56,7 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         """Move the clock on (back, for a negative ``seconds``)."""
         self.now += timedelta(seconds=seconds)
+
+
+FAST = RetryConfig(initial_delay=0, max_delay=0, retry_after_cap=0)
+"""The default retry policy without its waits (the ``fast_retries`` fixture's value)."""

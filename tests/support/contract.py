@@ -1,4 +1,4 @@
-"""The spec and seed the tests check against, and helpers to read them."""
+"""The spec, seed and SDK README the tests check against, and helpers to read them."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from typing import Any
 
 import jsonschema
 
-CONTRACT = Path(__file__).parent / "contract"
+CONTRACT = Path(__file__).parents[1] / "contract"
 SPEC_PATH = CONTRACT / "checkout-sessions.openapi.json"
 SEED_PATH = CONTRACT / "checkout_sessions.md"
 SDK_README_PATH = CONTRACT / "gr4vy-2.4.27-README.md"
+
+SEED_SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
+NAMES = ["create", "get", "update", "delete"]
 
 
 @functools.cache
@@ -76,3 +79,11 @@ def call_argument_source(example: str, keyword: str) -> str:
         elif char == "," and depth == 0:
             return example[start:index]
     raise ValueError(f"no balanced {keyword}= argument")
+
+
+def as_async(source: str) -> str:
+    """The example with the import renamed and ``async with`` / ``await`` added."""
+    source = re.sub(r"\bfrom gr4vy(\.| )", r"from gr4vy_async\1", source)
+    source = source.replace("with Gr4vy(", "async with Gr4vy(")
+    source = source.replace("g_client.checkout_sessions.", "await g_client.checkout_sessions.")
+    return source
