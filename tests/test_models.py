@@ -180,6 +180,12 @@ def test_seed_payload_round_trips() -> None:
     assert decoded.buyer is not msgspec.UNSET
 
 
+def test_packaged_seed_payload_is_the_seed_example() -> None:
+    from gr4vy_async.testing.payloads import seed_create_body as packaged
+
+    assert packaged() == seed_create_body()
+
+
 def test_spec_defaults_are_left_out_as_the_api_reads_absent_as_default() -> None:
     item = models.CartItem(name="x", quantity=1, unit_amount=1, discount_amount=0)
     assert msgspec.json.decode(msgspec.json.encode(item)) == {
@@ -427,9 +433,3 @@ def test_buyer_and_card_data_never_reach_a_repr() -> None:
         assert secret not in text
     assert "GuestBuyerInput(display_name=<redacted>" in text
     assert "GoPro HD" in text  # cart items are not personal data
-
-
-def test_packaged_seed_payload_is_the_seed_example() -> None:
-    from gr4vy_async.testing.payloads import seed_create_body as packaged
-
-    assert packaged() == seed_create_body()
