@@ -11,9 +11,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from cryptography.hazmat.primitives import serialization
 from support.fake_process import Server, start
-from support.helpers import p521_key
+from support.helpers import p521_key, public_pem
 
 AUTH = {"Authorization": "Bearer token"}
 
@@ -39,9 +38,7 @@ async def test_serves_until_signalled_then_exits_cleanly(server: Server, signum:
 
 async def test_checks_tokens_against_a_public_key_file(tmp_path: Path) -> None:
     key = p521_key()
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    pem = public_pem(key)
     (tmp_path / "key.pem").write_bytes(pem)
     async with start("--public-key", str(tmp_path / "key.pem")) as server:
         async with (

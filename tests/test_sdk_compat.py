@@ -8,10 +8,9 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from support.aioresponses_compat import TOKEN
-from support.helpers import client_for, p521_key
+from support.helpers import client_for, p521_key, private_pem
 from support.sessions import SESSION_ID
 
 from gr4vy_async import Gr4vy, RetryConfig, auth, errors, models, utils
@@ -322,9 +321,7 @@ def key() -> ec.EllipticCurvePrivateKey:
 
 @pytest.fixture(scope="module")
 def pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    return private_pem(key)
 
 
 @pytest.mark.parametrize(
