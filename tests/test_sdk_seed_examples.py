@@ -7,13 +7,16 @@ loopback against FakeGr4vy, which validates every body with the spec's models.
 
 from __future__ import annotations
 
-import textwrap
-from typing import Any
-
 import pytest
-from support.contract import NAMES, SEED_SESSION_ID, as_async, seed_examples
+from support.contract import (
+    NAMES,
+    SEED_SESSION_ID,
+    as_async,
+    point_at,
+    run_seed_example,
+    seed_examples,
+)
 
-import gr4vy_async
 from gr4vy_async.testing.fake import FakeGr4vy
 
 
@@ -31,17 +34,8 @@ async def test_seed_example_runs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     gr4vy_fake.create_session(session_id=SEED_SESSION_ID)
-
-    class PointedAtFake(gr4vy_async.Gr4vy):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(server_url=gr4vy_fake.url, **kwargs)
-
-    monkeypatch.setattr(gr4vy_async, "Gr4vy", PointedAtFake)
-    monkeypatch.setenv("GR4VY_BEARER_AUTH", "seed-token")
-    namespace: dict[str, Any] = {}
-    code = "async def example():\n" + textwrap.indent(as_async(seed_examples()[index]), "    ")
-    exec(compile(code, f"<seed example {NAMES[index]}>", "exec"), namespace)  # noqa: S102
-    await namespace["example"]()
+    point_at(gr4vy_fake.url, monkeypatch)
+    await run_seed_example(index)
 
     printed = capsys.readouterr().out
     request = gr4vy_fake.requests[-1]
