@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from support.aioresponses_compat import TOKEN, CompatAioresponses
+from support.helpers import FAST
 from support.servers import RawServer, session_or_404
 
 from gr4vy_async import Gr4vy, RetryConfig
@@ -54,7 +55,7 @@ async def _no_unclosed_sessions() -> AsyncIterator[None]:
 @pytest.fixture
 def fast_retries() -> RetryConfig:
     """The default policy without its waits, so attempt counts are tested quickly."""
-    return RetryConfig(initial_delay=0, max_delay=0, retry_after_cap=0)
+    return FAST
 
 
 @pytest.fixture
