@@ -1,4 +1,4 @@
-"""Shared fixtures: mocked HTTP, leak checks, clients."""
+"""Shared fixtures: mocked HTTP, raw loopback servers, leak checks, clients."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 from support.aioresponses_compat import TOKEN, CompatAioresponses
+from support.helpers import FAST
+from support.servers import RawServer, session_or_404
 
 from gr4vy_async import Gr4vy, RetryConfig
 
@@ -52,7 +55,7 @@ async def _no_unclosed_sessions() -> AsyncIterator[None]:
 @pytest.fixture
 def fast_retries() -> RetryConfig:
     """The default policy without its waits, so attempt counts are tested quickly."""
-    return RetryConfig(initial_delay=0, max_delay=0, retry_after_cap=0)
+    return FAST
 
 
 @pytest.fixture
@@ -61,3 +64,33 @@ async def client(fast_retries: RetryConfig) -> AsyncIterator[Gr4vy]:
         id="acme", bearer_auth=TOKEN, merchant_account_id="default", retries=fast_retries
     ) as gr4vy:
         yield gr4vy
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[RawServer]:
+    """A raw loopback server answering a session (404 for a path ending ``/missing``)."""
+    async with RawServer(session_or_404) as raw:
+        yield raw
+
+
+@pytest.fixture
+async def fuzzed_client() -> AsyncIterator[tuple[dict[str, Any], Gr4vy]]:
+    """A client, and the response its server sends: ``answer["status"/"body"/"headers"]``."""
+    answer: dict[str, Any] = {}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        answer["seen"] = answer.get("seen", 0) + 1
+        status = answer["status"]
+        body = b"" if status == 204 else answer["body"]
+        return web.Response(status=status, body=body, headers=answer["headers"])
+
+    async with (
+        RawServer(handler) as server,
+        Gr4vy(
+            server_url=server.url,
+            bearer_auth="token",
+            retries=RetryConfig(max_attempts=2, initial_delay=0, max_delay=0, retry_after_cap=0),
+            max_response_bytes=64 * 1024,
+        ) as client,
+    ):
+        yield answer, client

@@ -15,32 +15,22 @@ from typing import Any
 
 import jwt
 import pytest
-from _contract import spec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from msgspec import UNSET, UnsetType
-from support.helpers import ManualClock, p521_key
+from support.contract import spec
+from support.helpers import ManualClock, p521_key, private_pem
+from support.sessions import SESSION_ID
 
 import gr4vy_async
 from gr4vy_async import auth, models
 from gr4vy_async.auth import JWTScope
 from gr4vy_async.errors import InvalidRequestError
 
-SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
 EMBED_PARAMS = {"amount": 1299, "currency": "USD", "buyer_external_identifier": "buyer-1"}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-PrivateKeys = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
-
-
-def pem_of(
-    key: PrivateKeys,
-    fmt: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8,
-) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
 
 
 def pem_body_lines(pem: str) -> list[str]:
@@ -76,7 +66,7 @@ def key() -> ec.EllipticCurvePrivateKey:
 
 @pytest.fixture(scope="module")
 def pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return pem_of(key)
+    return private_pem(key)
 
 
 @pytest.fixture
@@ -118,7 +108,7 @@ def test_kid_pads_short_coordinates_to_66_bytes() -> None:
         numbers = key.public_key().public_numbers()
         if numbers.x.bit_length() <= 520 and numbers.y.bit_length() <= 520:
             break
-    assert jwt.get_unverified_header(auth.get_token(pem_of(key)))["kid"] == expected_kid(key)
+    assert jwt.get_unverified_header(auth.get_token(private_pem(key)))["kid"] == expected_kid(key)
 
 
 def test_default_claims(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
@@ -171,7 +161,7 @@ def test_scopes_are_those_of_the_spec_plus_wildcards() -> None:
 
 
 def test_key_forms_give_the_same_kid(key: ec.EllipticCurvePrivateKey, pem: str) -> None:
-    traditional = pem_of(key, serialization.PrivateFormat.TraditionalOpenSSL)
+    traditional = private_pem(key, serialization.PrivateFormat.TraditionalOpenSSL)
     assert traditional.startswith("-----BEGIN EC PRIVATE KEY-----")
     forms: list[auth.PrivateKey] = [
         pem,
@@ -242,7 +232,7 @@ async def test_update_token_accepts_an_expired_token(
 
 
 def test_update_token_refuses_tokens_it_did_not_sign(pem: str) -> None:
-    foreign = auth.get_token(pem_of(p521_key()), [JWTScope.EMBED])
+    foreign = auth.get_token(private_pem(p521_key()), [JWTScope.EMBED])
     with pytest.raises(InvalidRequestError, match="signed by private_key"):
         auth.update_token(foreign, pem)
     # Our own token with its claims edited (scopes widened) keeps the old signature.
@@ -339,9 +329,9 @@ def bad_keys() -> dict[str, Callable[[], str | bytes]]:
         "not PEM": lambda: "my-api-key",
         "garbage bytes": lambda: b"\x00\xffnot a key",
         "broken PEM": lambda: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-        "RSA": lambda: pem_of(rsa.generate_private_key(65537, 2048)),
-        "EC P-256": lambda: pem_of(p256),
-        "Ed25519": lambda: pem_of(ed25519.Ed25519PrivateKey.generate()),
+        "RSA": lambda: private_pem(rsa.generate_private_key(65537, 2048)),
+        "EC P-256": lambda: private_pem(p256),
+        "Ed25519": lambda: private_pem(ed25519.Ed25519PrivateKey.generate()),
         "P-521 public key": lambda: (
             p521.public_key()
             .public_bytes(
@@ -487,8 +477,10 @@ def test_embed_params_json_would_change_are_refused(pem: str, params: Any) -> No
 async def test_bad_embed_params_are_refused_before_the_session_is_created(
     pem: str, params: Any
 ) -> None:
-    for helper in (auth.create_embed_token_with_checkout_session,
-                   auth.get_embed_token_with_checkout_session):  # fmt: skip
+    for helper in (
+        auth.create_embed_token_with_checkout_session,
+        auth.get_embed_token_with_checkout_session,
+    ):
         client = FakeClient()
         with pytest.raises(InvalidRequestError, match=r"^embed_params"):
             await helper(client, pem, params)

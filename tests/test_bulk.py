@@ -1,4 +1,10 @@
-"""delete_many / get_many: bounded, adaptive, every id accounted for exactly once."""
+"""delete_many / get_many: bounded, adaptive, every id accounted for exactly once.
+
+Each id ends in exactly one outcome (done, missing, failed, skipped, cancelled,
+not attempted); rate limits slow the batch down instead of failing ids; a systemic
+failure or a deadline stops it early; a journal lets a re-run skip what is done.
+The runs at scale (thousands of ids, worker processes) are ``pytest -m e2e``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import asyncio
 import collections
 import json
 import socket
+import sys
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,64 +31,7 @@ def client_for(fake: FakeGr4vy) -> Gr4vy:
     return Gr4vy(server_url=fake.url, bearer_auth="t", merchant_account_id="default", retries=FAST)
 
 
-def assert_accounted_once(report: BulkReport, ids: list[str]) -> None:
-    """Every id has exactly one outcome, and nothing else has one."""
-    seen = (
-        report.done
-        + report.missing
-        + [failure.id for failure in report.failed]
-        + [sid for sid, _ in report.skipped]
-        + report.cancelled
-        + report.not_attempted
-    )
-    assert collections.Counter(seen) == collections.Counter(ids)
-    assert report.total == len(ids)
-
-
-def deletes_by_id(fake: FakeGr4vy) -> dict[str, list[int | None]]:
-    statuses: dict[str, list[int | None]] = collections.defaultdict(list)
-    for request in fake.requests:
-        if request.method == "DELETE":
-            statuses[request.path.rsplit("/", 1)[1]].append(request.status)
-    return statuses
-
-
-@pytest.mark.e2e
-async def test_ten_thousand_deletes_under_faults(gr4vy_fake: FakeGr4vy) -> None:
-    ids = [gr4vy_fake.create_session().id for _ in range(10_000)]
-    already_gone = [str(uuid.uuid4()) for _ in range(50)]
-    malformed = ["not-a-uuid", "../../etc", ""]
-    gr4vy_fake.faults.rate("DELETE", Fault.status(429, retry_after=0), probability=0.03, seed=1)
-    gr4vy_fake.faults.rate("DELETE", Fault.status(503), probability=0.03, seed=2)
-    gr4vy_fake.faults.rate("DELETE", Fault.drop(after=True), probability=0.01, seed=3)
-    gr4vy_fake.faults.rate("DELETE", Fault.latency(0.002), probability=0.2, seed=4)
-    progress: list[BulkProgress] = []
-    everything = ids + already_gone + malformed
-    async with client_for(gr4vy_fake) as client:
-        report = await client.checkout_sessions.delete_many(
-            everything,
-            concurrency=32,
-            on_progress=progress.append,
-            # A dropped connection now spends an attempt (aiohttp no longer resends
-            # it unseen): give the 503 and drop faults room to end in a success.
-            retries=RetryConfig(max_attempts=8, initial_delay=0.01),
-        )
-    assert_accounted_once(report, everything)
-    assert report.counts[Outcome.FAILED] == report.counts[Outcome.CANCELLED] == 0
-    assert not report.ok  # the malformed ids
-    assert set(report.done) | set(report.missing) == set(ids) | set(already_gone)
-    assert set(already_gone) <= set(report.missing)
-    assert [sid for sid, _ in report.skipped] == malformed
-    assert not gr4vy_fake.sessions  # all really deleted
-    # Never more than the limit in flight, and the batch did slow down for 429s.
-    assert gr4vy_fake.max_in_flight <= 32
-    assert report.rate_limited > 0
-    # No id was deleted twice by the client: nothing is sent after a 204.
-    for session_id, statuses in deletes_by_id(gr4vy_fake).items():
-        if 204 in statuses:
-            assert statuses[-1] == 204, (session_id, statuses)
-    assert progress[-1] == BulkProgress(len(everything), len(everything), 0)
-    assert [p.done for p in progress] == list(range(1, len(everything) + 1))
+# ---------------------------------------------------------------------- every id accounted for once
 
 
 async def test_failures_keep_their_typed_error(gr4vy_fake: FakeGr4vy) -> None:
@@ -101,6 +51,14 @@ async def test_missing_ok_false_counts_404_as_failure(gr4vy_fake: FakeGr4vy) -> 
         report = await client.checkout_sessions.delete_many([gone], missing_ok=False)
     (failure,) = report.failed
     assert (failure.id, failure.status, failure.error) == (gone, 404, "Error404")
+
+
+def deletes_by_id(fake: FakeGr4vy) -> dict[str, list[int | None]]:
+    statuses: dict[str, list[int | None]] = collections.defaultdict(list)
+    for request in fake.requests:
+        if request.method == "DELETE":
+            statuses[request.path.rsplit("/", 1)[1]].append(request.status)
+    return statuses
 
 
 async def test_duplicates_are_skipped_not_sent_twice(gr4vy_fake: FakeGr4vy) -> None:
@@ -141,6 +99,20 @@ async def test_get_many_returns_sessions_by_id(gr4vy_fake: FakeGr4vy) -> None:
     }
 
 
+def assert_accounted_once(report: BulkReport, ids: list[str]) -> None:
+    """Every id has exactly one outcome, and nothing else has one."""
+    seen = (
+        report.done
+        + report.missing
+        + [failure.id for failure in report.failed]
+        + [sid for sid, _ in report.skipped]
+        + report.cancelled
+        + report.not_attempted
+    )
+    assert collections.Counter(seen) == collections.Counter(ids)
+    assert report.total == len(ids)
+
+
 async def test_cancelling_half_way_still_reports_what_finished(gr4vy_fake: FakeGr4vy) -> None:
     ids = [gr4vy_fake.create_session().id for _ in range(400)]
     gr4vy_fake.faults.rate("DELETE", Fault.latency(0.01, after=True), probability=1.0, seed=1)
@@ -168,36 +140,6 @@ async def test_cancelling_half_way_still_reports_what_finished(gr4vy_fake: FakeG
     # Every delete the server completed is reported done or (in flight) cancelled.
     completed = {sid for sid, st in deletes_by_id(gr4vy_fake).items() if 204 in st}
     assert set(report.done) <= completed <= set(report.done) | set(report.cancelled)
-
-
-@pytest.mark.e2e
-async def test_memory_stays_flat_for_a_streamed_batch() -> None:
-    async def call(session_id: str, policy: RetryConfig) -> None:
-        return None
-
-    async def stream(count: int) -> AsyncIterator[str]:
-        for n in range(count):
-            yield str(uuid.UUID(int=n))
-
-    async def peak(count: int) -> int:
-        tracemalloc.start()
-        try:
-            report = await run_bulk(
-                stream(count),
-                call,
-                retries=RetryConfig(),
-                concurrency=16,
-                missing_ok=True,
-                report=BulkReport(keep_ids=False),
-                dedupe=False,
-            )
-            assert report.counts[Outcome.DONE] == count
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-
-    small, large = await peak(2_000), await peak(40_000)
-    assert large < small * 1.5 + 64_000, (small, large)  # 20x the ids, about the same memory
 
 
 def test_bad_concurrency_is_rejected() -> None:
@@ -613,7 +555,7 @@ async def test_get_many_takes_the_same_options(gr4vy_fake: FakeGr4vy, tmp_path: 
     assert again.counts[Outcome.SKIPPED] == 10
 
 
-# --------------------------------------------------------------------------- loop and memory
+# --------------------------------------------------------------------------- loop and cancellation
 
 
 @pytest.mark.parametrize("kind", ["malformed", "duplicate", "valid"])
@@ -654,6 +596,105 @@ async def test_many_ids_never_freeze_the_event_loop(kind: str) -> None:
     assert ticks >= count // 512
 
 
+@pytest.mark.parametrize("ticks", [1, 2, 3, 5, 8, 13, 40, 100])
+async def test_a_cancel_at_any_moment_loses_no_id(ticks: int) -> None:
+    taken = 0
+
+    def source() -> Iterator[str]:
+        nonlocal taken
+        for n in range(20_000):
+            taken += 1
+            yield str(uuid.UUID(int=n)) if n % 300 == 0 else "junk"
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        await asyncio.sleep(0)
+
+    report = BulkReport()
+    task = asyncio.ensure_future(
+        run_bulk(
+            source(), call, retries=RetryConfig(), concurrency=4, missing_ok=True, report=report
+        )
+    )
+    for _ in range(ticks):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert 0 < taken < 20_000
+    assert report.total == taken  # every id taken from the source has its one outcome
+
+
+# ------------------------------------------------------------------------- at scale (pytest -m e2e)
+
+
+@pytest.mark.e2e
+async def test_ten_thousand_deletes_under_faults(gr4vy_fake: FakeGr4vy) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(10_000)]
+    already_gone = [str(uuid.uuid4()) for _ in range(50)]
+    malformed = ["not-a-uuid", "../../etc", ""]
+    gr4vy_fake.faults.rate("DELETE", Fault.status(429, retry_after=0), probability=0.03, seed=1)
+    gr4vy_fake.faults.rate("DELETE", Fault.status(503), probability=0.03, seed=2)
+    gr4vy_fake.faults.rate("DELETE", Fault.drop(after=True), probability=0.01, seed=3)
+    gr4vy_fake.faults.rate("DELETE", Fault.latency(0.002), probability=0.2, seed=4)
+    progress: list[BulkProgress] = []
+    everything = ids + already_gone + malformed
+    async with client_for(gr4vy_fake) as client:
+        report = await client.checkout_sessions.delete_many(
+            everything,
+            concurrency=32,
+            on_progress=progress.append,
+            # A dropped connection now spends an attempt (aiohttp no longer resends
+            # it unseen): give the 503 and drop faults room to end in a success.
+            retries=RetryConfig(max_attempts=8, initial_delay=0.01),
+        )
+    assert_accounted_once(report, everything)
+    assert report.counts[Outcome.FAILED] == report.counts[Outcome.CANCELLED] == 0
+    assert not report.ok  # the malformed ids
+    assert set(report.done) | set(report.missing) == set(ids) | set(already_gone)
+    assert set(already_gone) <= set(report.missing)
+    assert [sid for sid, _ in report.skipped] == malformed
+    assert not gr4vy_fake.sessions  # all really deleted
+    # Never more than the limit in flight, and the batch did slow down for 429s.
+    assert gr4vy_fake.max_in_flight <= 32
+    assert report.rate_limited > 0
+    # No id was deleted twice by the client: nothing is sent after a 204.
+    for session_id, statuses in deletes_by_id(gr4vy_fake).items():
+        if 204 in statuses:
+            assert statuses[-1] == 204, (session_id, statuses)
+    assert progress[-1] == BulkProgress(len(everything), len(everything), 0)
+    assert [p.done for p in progress] == list(range(1, len(everything) + 1))
+
+
+@pytest.mark.e2e
+async def test_memory_stays_flat_for_a_streamed_batch() -> None:
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        return None
+
+    async def stream(count: int) -> AsyncIterator[str]:
+        for n in range(count):
+            yield str(uuid.UUID(int=n))
+
+    async def peak(count: int) -> int:
+        tracemalloc.start()
+        try:
+            report = await run_bulk(
+                stream(count),
+                call,
+                retries=RetryConfig(),
+                concurrency=16,
+                missing_ok=True,
+                report=BulkReport(keep_ids=False),
+                dedupe=False,
+            )
+            assert report.counts[Outcome.DONE] == count
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = await peak(2_000), await peak(40_000)
+    assert large < small * 1.5 + 64_000, (small, large)  # 20x the ids, about the same memory
+
+
 @pytest.mark.e2e
 async def test_memory_stays_flat_on_every_outcome_without_keep_ids() -> None:
     async def call(session_id: str, policy: RetryConfig) -> None:
@@ -690,29 +731,55 @@ async def test_memory_stays_flat_on_every_outcome_without_keep_ids() -> None:
     assert large < small * 1.5 + 64_000, (small, large)  # 10x the ids, about the same memory
 
 
-@pytest.mark.parametrize("ticks", [1, 2, 3, 5, 8, 13, 40, 100])
-async def test_a_cancel_at_any_moment_loses_no_id(ticks: int) -> None:
-    taken = 0
+# One worker process: its own client, its own ids (from stdin), nothing shared.
+WORKER = """
+import asyncio, json, sys
+from gr4vy_async import Gr4vy
 
-    def source() -> Iterator[str]:
-        nonlocal taken
-        for n in range(20_000):
-            taken += 1
-            yield str(uuid.UUID(int=n)) if n % 300 == 0 else "junk"
+async def main():
+    ids = sys.stdin.read().split()
+    async with Gr4vy(server_url=sys.argv[1], bearer_auth="t") as client:
+        report = await client.checkout_sessions.delete_many(ids, concurrency=16)
+    print(json.dumps({"summary": report.summary(), "rate_limited": report.rate_limited}))
 
-    async def call(session_id: str, policy: RetryConfig) -> None:
-        await asyncio.sleep(0)
+asyncio.run(main())
+"""
 
-    report = BulkReport()
-    task = asyncio.ensure_future(
-        run_bulk(
-            source(), call, retries=RetryConfig(), concurrency=4, missing_ok=True, report=report
-        )
+
+async def run_worker(url: str, ids: list[str]) -> dict[str, object]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WORKER,
+        url,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    for _ in range(ticks):
-        await asyncio.sleep(0)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert 0 < taken < 20_000
-    assert report.total == taken  # every id taken from the source has its one outcome
+    out, err = await asyncio.wait_for(process.communicate("\n".join(ids).encode()), 120)
+    assert process.returncode == 0, err.decode()
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+@pytest.mark.e2e
+async def test_two_processes_share_a_rate_limit_and_delete_everything() -> None:
+    async with FakeGr4vy(rate_limit=100, rate_limit_burst=10) as fake:
+        ids = [fake.create_session().id for _ in range(240)]
+        halves = [ids[:120], ids[120:]]
+        results = await asyncio.gather(*(run_worker(fake.url, half) for half in halves))
+        statuses = [request.status for request in fake.requests]
+    for result in results:
+        assert result["summary"] == {
+            "done": 120,
+            "missing": 0,
+            "failed": 0,
+            "skipped": 0,
+            "cancelled": 0,
+            "not_attempted": 0,
+        }
+    assert not fake.sessions  # every id really deleted
+    assert statuses.count(204) == 240  # each exactly once
+    # The limit was really hit, and each 429 was waited out, not failed.
+    assert statuses.count(429) > 0
+    assert sum(result["rate_limited"] for result in results) == statuses.count(429)  # type: ignore[misc]

@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from _contract import SEED_PATH, SPEC_PATH
+from support.contract import SEED_PATH, SPEC_PATH
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

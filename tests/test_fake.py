@@ -20,10 +20,9 @@ import aiohttp
 import jwt
 import msgspec
 import pytest
-from _contract import operation, schema_validator, validator
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from support.helpers import ManualClock, p521_key
+from support.contract import operation, schema_validator, validator
+from support.helpers import ManualClock, p521_key, public_pem
 
 from gr4vy_async import models
 from gr4vy_async._codec import decoder_for, encode_request
@@ -375,12 +374,6 @@ def signing_key() -> ec.EllipticCurvePrivateKey:
     return p521_key()
 
 
-def public_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
 def token(key: ec.EllipticCurvePrivateKey, scopes: list[str], *, expires_in: int = 60) -> str:
     now = int(time.time())
     claims = {"scopes": scopes, "iat": now, "nbf": now, "exp": now + expires_in, "jti": "x"}
@@ -468,9 +461,7 @@ async def test_a_token_with_another_algorithm_is_refused(verifying_fake: FakeGr4
 
 def test_the_public_key_must_be_an_ec_key() -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    pem = public_pem(key)
     with pytest.raises(ValueError, match="EC"):
         FakeGr4vy(public_key=pem)
 

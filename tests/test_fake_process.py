@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import re
 import signal
 import subprocess
 import sys
@@ -13,52 +11,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from cryptography.hazmat.primitives import serialization
-from support.helpers import p521_key
+from support.fake_process import Server, start
+from support.helpers import p521_key, public_pem
 
 AUTH = {"Authorization": "Bearer token"}
-LISTENING = re.compile(r"^listening on (http://127\.0\.0\.1:(\d+))$")
-
-
-class Server:
-    """A running ``python -m gr4vy_async.testing`` and the URL it printed."""
-
-    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
-        self.process = process
-        self.url = url
-
-    async def stop(self, signum: int = signal.SIGTERM) -> tuple[int, bytes, bytes]:
-        """Signal the process; its exit status and the rest of its output."""
-        self.process.send_signal(signum)
-        out, err = await asyncio.wait_for(self.process.communicate(), timeout=10)
-        assert self.process.returncode is not None
-        return self.process.returncode, out, err
-
-
-@contextlib.asynccontextmanager
-async def start(*args: str) -> AsyncIterator[Server]:
-    """Run the fake's command line; wait for its ``listening on`` line."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gr4vy_async.testing",
-        "--port",
-        "0",
-        *args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), timeout=20)
-        match = LISTENING.match(line.decode().strip())
-        assert match, line
-        assert int(match[2]) > 0
-        yield Server(process, match[1])
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.communicate()
 
 
 @pytest.fixture
@@ -82,9 +38,7 @@ async def test_serves_until_signalled_then_exits_cleanly(server: Server, signum:
 
 async def test_checks_tokens_against_a_public_key_file(tmp_path: Path) -> None:
     key = p521_key()
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    pem = public_pem(key)
     (tmp_path / "key.pem").write_bytes(pem)
     async with start("--public-key", str(tmp_path / "key.pem")) as server:
         async with (

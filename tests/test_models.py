@@ -10,14 +10,20 @@ from typing import Any
 
 import msgspec
 import pytest
-from _contract import call_argument_source, schema_validator, schemas, seed_examples, validator
+from support.contract import (
+    call_argument_source,
+    schema_validator,
+    schemas,
+    seed_examples,
+    validator,
+)
+from support.sessions import SESSION_ID
 
 from gr4vy_async import models
 from gr4vy_async._codec import decoder_for, encode_request, validate
 from gr4vy_async.errors import InvalidRequestError
 from gr4vy_async.utils import parse_datetime
 
-SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
 SEED_NAMESPACE = {"models": models, "date": date, "parse_datetime": parse_datetime}
 
 
@@ -160,7 +166,7 @@ def test_seed_create_example_builds_and_validates_against_spec() -> None:
 
 
 def _create_request_schema() -> dict[str, Any]:
-    from _contract import operation
+    from support.contract import operation
 
     body = operation("/checkout/sessions", "post")["requestBody"]
     schema: dict[str, Any] = body["content"]["application/json"]["schema"]
@@ -172,6 +178,12 @@ def test_seed_payload_round_trips() -> None:
     decoded = msgspec.json.decode(msgspec.json.encode(body), type=models.CheckoutSessionUpdate)
     assert decoded == body
     assert decoded.buyer is not msgspec.UNSET
+
+
+def test_packaged_seed_payload_is_the_seed_example() -> None:
+    from gr4vy_async.testing.payloads import seed_create_body as packaged
+
+    assert packaged() == seed_create_body()
 
 
 def test_spec_defaults_are_left_out_as_the_api_reads_absent_as_default() -> None:
@@ -421,9 +433,3 @@ def test_buyer_and_card_data_never_reach_a_repr() -> None:
         assert secret not in text
     assert "GuestBuyerInput(display_name=<redacted>" in text
     assert "GoPro HD" in text  # cart items are not personal data
-
-
-def test_packaged_seed_payload_is_the_seed_example() -> None:
-    from gr4vy_async.testing.payloads import seed_create_body as packaged
-
-    assert packaged() == seed_create_body()

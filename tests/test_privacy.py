@@ -1,4 +1,4 @@
-"""No printer shows buyer, address, tax id, passenger or card data.
+"""No printer, traceback or message shows a token, buyer, address, tax id, passenger or card data.
 
 ``repr``/``str`` were redacted already; rich (``rich.pretty``, tracebacks with
 locals) went through msgspec's ``__rich_repr__`` and printed every value, and
@@ -8,19 +8,25 @@ IPython asks ``_repr_pretty_``. The fake's request log is covered too.
 from __future__ import annotations
 
 import io
+import json
 import pprint
 from typing import Any
 
+import aiohttp
 import msgspec
 import pytest
 from rich.console import Console
 from rich.pretty import Pretty, pretty_repr
 from rich.traceback import Traceback
+from support.aioresponses_compat import TOKEN, CompatAioresponses
+from support.servers import RawServer, answer, raw_client
+from support.sessions import COLLECTION, SESSION_ID
 
-from gr4vy_async import Gr4vy, models
+from gr4vy_async import Gr4vy, RetryConfig, errors, models
 from gr4vy_async._codec import encode_request
 from gr4vy_async.errors import Error400, Gr4vyError
 from gr4vy_async.testing import FakeGr4vy, Fault
+from gr4vy_async.testing.faults import error_body
 from gr4vy_async.testing.payloads import seed_create_body
 
 #: Every model holding buyer, address, tax id, passenger or card data.
@@ -252,9 +258,13 @@ def _locals_text(error: BaseException) -> str:
     while tb is not None and "gr4vy_async" not in tb.tb_frame.f_code.co_filename:
         tb = tb.tb_next
     traceback = Traceback.from_exception(
-        type(error), error, tb, show_locals=True, width=200,
+        type(error),
+        error,
+        tb,
+        show_locals=True,
+        width=200,
         locals_max_string=100_000,
-    )  # fmt: skip
+    )
     console = Console(file=io.StringIO(), width=200, color_system=None)
     console.print(traceback)
     text: str = console.file.getvalue()  # type: ignore[attr-defined]
@@ -297,3 +307,32 @@ def test_a_failed_constructions_traceback_with_locals_shows_no_token(
     text = _locals_text(info.value)
     assert "bearer_auth = '[redacted]'" in text
     assert "S3CRET" not in text
+
+
+# --------------------------------------------------------------------------- error messages
+
+
+async def test_error_text_never_holds_the_token_or_request_body(
+    mock_http: CompatAioresponses,
+) -> None:
+    mock_http.post(COLLECTION, status=400, body=error_body(400, "bad request"))
+    mock_http.post(COLLECTION, status=503, body="john@example.com", content_type="text/plain")
+    mock_http.post(COLLECTION, exception=aiohttp.ClientOSError(104, "reset"))
+    async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=RetryConfig.none()) as client:
+        for _ in range(3):
+            with pytest.raises(errors.Gr4vyError) as info:
+                await client.checkout_sessions.create(request_body=seed_create_body())
+            text = str(info.value) + repr(info.value) + repr(client)
+            for secret in (TOKEN, "john@example.com", "Stafford", "+1234567890"):
+                assert secret not in text
+
+
+async def test_a_response_that_does_not_validate_keeps_its_values_out_of_the_message() -> None:
+    body = json.dumps(
+        {"type": "checkout-session", "id": SESSION_ID, "payment_method": {"type": "secret@x.io"}}
+    ).encode()
+    async with RawServer(answer(200, body)) as server, raw_client(server.url) as client:
+        with pytest.raises(errors.ResponseValidationError) as info:
+            await client.checkout_sessions.get(session_id=SESSION_ID)
+    assert "secret@x.io" not in str(info.value)
+    assert "payment_method" in str(info.value)

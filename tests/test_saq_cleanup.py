@@ -114,9 +114,15 @@ def test_summary_is_ok_only_when_complete_and_clean() -> None:
 
     def summary(**changes: Any) -> CleanupSummary:
         fields: dict[str, Any] = {
-            "run": "r", "chunks": 2, "finished": 2, "pending": [], "counts": counts,
-            "failed": [], "skipped": [SkippedId("x", DUPLICATE)], "cancelled": [],
-        }  # fmt: skip
+            "run": "r",
+            "chunks": 2,
+            "finished": 2,
+            "pending": [],
+            "counts": counts,
+            "failed": [],
+            "skipped": [SkippedId("x", DUPLICATE)],
+            "cancelled": [],
+        }
         return CleanupSummary(**{**fields, **changes})
 
     assert summary().ok  # a duplicate id is not a problem
@@ -397,10 +403,13 @@ async def test_5000_ids_over_two_worker_processes(
         # Sweeping every second finds the killed worker's job soon; the clean run
         # keeps SAQ's default, so no sweep races a job being picked up.
         workers = await cluster.workers(
-            tmp_path, 2,
-            REDIS_URL=redis_url, GR4VY_SERVER_URL=server_url, DELETE_CONCURRENCY="8",
+            tmp_path,
+            2,
+            REDIS_URL=redis_url,
+            GR4VY_SERVER_URL=server_url,
+            DELETE_CONCURRENCY="8",
             SWEEP_SECONDS="1" if kill_one else "60",
-        )  # fmt: skip
+        )
         try:
             await cluster.until_workers(queue, 2, PATIENCE)
             options = JobOptions(heartbeat=3, retry_delay=0.2)
@@ -472,10 +481,18 @@ async def test_command_line_enqueues_a_line_that_is_not_utf8_as_one_id(
         f"{uuid.uuid4()}\n".encode() + b"\xff\xfe-bad\n" + f"{uuid.uuid4()}\n".encode()
     )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gr4vy_async.contrib.saq_cleanup", "enqueue", redis_url,
-        "--run", "bytes", "--from-file", str(ids_file),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "gr4vy_async.contrib.saq_cleanup",
+        "enqueue",
+        redis_url,
+        "--run",
+        "bytes",
+        "--from-file",
+        str(ids_file),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), PATIENCE)
     assert (process.returncode, err) == (0, b"")
     assert out.decode().startswith("3 ids in 1 chunks: 1 enqueued")
@@ -483,9 +500,14 @@ async def test_command_line_enqueues_a_line_that_is_not_utf8_as_one_id(
 
 async def test_every_enqueue_option_has_help() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gr4vy_async.contrib.saq_cleanup", "enqueue", "--help",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "gr4vy_async.contrib.saq_cleanup",
+        "enqueue",
+        "--help",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, _ = await asyncio.wait_for(process.communicate(), PATIENCE)
     text = " ".join(out.decode().split())
     assert "--chunk-size N ids per job" in text

@@ -8,16 +8,15 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from support.aioresponses_compat import TOKEN
-from support.helpers import client_for, p521_key
+from support.helpers import client_for, p521_key, private_pem
+from support.sessions import SESSION_ID
 
 from gr4vy_async import Gr4vy, RetryConfig, auth, errors, models, utils
 from gr4vy_async.checkout_sessions import CheckoutSessions
 from gr4vy_async.testing import FakeGr4vy, Fault
 
-SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
 #: SDK-style settings that retry at once (1 ms waits), for as long as 5 s.
 FAST_SDK_RETRIES = utils.RetryConfig("backoff", utils.BackoffStrategy(1, 1, 1.5, 5000), True)
 
@@ -223,9 +222,16 @@ def test_bad_sdk_retry_settings_are_refused_when_made(make: Callable[[], object]
         {"async_client": object()},
         {"client": object()},
     ],
-    ids=["two timeouts", "negative timeout_ms", "two retry settings", "retries and None",
-         "no token", "async_client", "client"],
-)  # fmt: skip
+    ids=[
+        "two timeouts",
+        "negative timeout_ms",
+        "two retry settings",
+        "retries and None",
+        "no token",
+        "async_client",
+        "client",
+    ],
+)
 def test_ambiguous_or_bad_client_options(
     options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -315,9 +321,7 @@ def key() -> ec.EllipticCurvePrivateKey:
 
 @pytest.fixture(scope="module")
 def pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    return private_pem(key)
 
 
 @pytest.mark.parametrize(

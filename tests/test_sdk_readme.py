@@ -20,10 +20,10 @@ from typing import Any
 
 import jwt
 import pytest
-from _contract import sdk_readme_examples
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from support.helpers import p521_key
+from support.contract import sdk_readme_examples
+from support.helpers import p521_key, private_pem
 
 import gr4vy_async
 from gr4vy_async import auth, utils
@@ -106,11 +106,7 @@ def key_file(
     key: ec.EllipticCurvePrivateKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> str:
     """``./private_key.pem`` where the examples open it; returns the PEM."""
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    pem = private_pem(key)
     (tmp_path / "private_key.pem").write_text(pem)
     monkeypatch.chdir(tmp_path)
     return pem

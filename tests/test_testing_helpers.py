@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _contract import seed_examples
-from test_fake_process import start
-from test_seed_examples import NAMES, SEED_SESSION_ID, as_async
+from support.contract import NAMES, SEED_SESSION_ID, point_at, run_seed_example
+from support.fake_process import start
 
-import gr4vy_async
 from gr4vy_async import Gr4vy, RetryConfig, errors
 from gr4vy_async.testing.fake import FakeGr4vy
 from gr4vy_async.testing.faults import Fault
@@ -123,24 +121,6 @@ async def test_key_pair_fixture_signs_what_the_fake_checks(
 
 
 # --------------------------------------------------------------------------- the process
-
-
-def point_at(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``gr4vy_async.Gr4vy`` as the examples import it, pointed at ``url``."""
-
-    class PointedAtServer(gr4vy_async.Gr4vy):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(server_url=url, **kwargs)
-
-    monkeypatch.setattr(gr4vy_async, "Gr4vy", PointedAtServer)
-    monkeypatch.setenv("GR4VY_BEARER_AUTH", "seed-token")
-
-
-async def run_seed_example(index: int) -> None:
-    namespace: dict[str, Any] = {}
-    code = "async def example():\n" + textwrap.indent(as_async(seed_examples()[index]), "    ")
-    exec(compile(code, f"<seed example {NAMES[index]}>", "exec"), namespace)  # noqa: S102
-    await namespace["example"]()
 
 
 async def test_every_seed_example_runs_against_the_process(
@@ -271,3 +251,14 @@ async def test_a_quoted_route_matches_as_unquoted() -> None:
             with pytest.raises(errors.Gr4vyError) as info:
                 await client.checkout_sessions.delete(session_id=session.id)
     assert info.value.status_code == 503
+
+
+# --------------------------------------------------------------------------- the pytest plugin
+
+
+async def test_the_pytest_plugin_gives_a_client_pointed_at_the_fake(
+    gr4vy_client: Gr4vy, gr4vy_fake: FakeGr4vy
+) -> None:
+    session = await gr4vy_client.checkout_sessions.create()
+    assert ("default", session.id) in gr4vy_fake.sessions
+    assert gr4vy_fake.requests[0].sent_token("token")

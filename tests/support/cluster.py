@@ -84,10 +84,16 @@ async def fake_process(
     (folder / "ids.txt").write_text("\n".join(ids))
     log = folder / "fake-log.json"
     process = await _started(
-        sys.executable, str(SUPPORT / "fake_server.py"),
-        "--ids", str(folder / "ids.txt"), "--log", str(log), *options,
-        log=folder / "fake.err", stdout=subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        str(SUPPORT / "fake_server.py"),
+        "--ids",
+        str(folder / "ids.txt"),
+        "--log",
+        str(log),
+        *options,
+        log=folder / "fake.err",
+        stdout=subprocess.PIPE,
+    )
     try:
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), timeout=60)

@@ -1,4 +1,4 @@
-"""Helpers the tests share: a client for a server, a clock the test moves, a P-521 key."""
+"""Helpers the tests share: a client for a server, fast retries, a clock the test moves, keys."""
 
 from __future__ import annotations
 
@@ -6,13 +6,24 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from support.aioresponses_compat import TOKEN
 
-from gr4vy_async import Gr4vy
+from gr4vy_async import Gr4vy, RetryConfig
 from gr4vy_async.testing import FakeGr4vy
 
-__all__ = ["ManualClock", "client_for", "p521_key"]
+__all__ = [
+    "FAST",
+    "ManualClock",
+    "PrivateKey",
+    "client_for",
+    "p521_key",
+    "private_pem",
+    "public_pem",
+]
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
 
 def client_for(server: FakeGr4vy | str, **options: Any) -> Gr4vy:
@@ -29,6 +40,20 @@ def client_for(server: FakeGr4vy | str, **options: Any) -> Gr4vy:
 def p521_key() -> ec.EllipticCurvePrivateKey:
     """A new P-521 private key object (``gr4vy_async.testing.keys.KeyPair`` for PEM texts)."""
     return ec.generate_private_key(ec.SECP521R1())
+
+
+def private_pem(
+    key: PrivateKey, fmt: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8
+) -> str:
+    """``key`` as an unencrypted PEM text (PKCS#8 unless ``fmt`` says otherwise)."""
+    return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
+
+
+def public_pem(key: PrivateKey) -> bytes:
+    """The public half of ``key`` as PEM bytes (SubjectPublicKeyInfo)."""
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 class ManualClock:
@@ -56,3 +81,7 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         """Move the clock on (back, for a negative ``seconds``)."""
         self.now += timedelta(seconds=seconds)
+
+
+FAST = RetryConfig(initial_delay=0, max_delay=0, retry_after_cap=0)
+"""The default retry policy without its waits (the ``fast_retries`` fixture's value)."""

@@ -1,19 +1,26 @@
-"""The spec and seed the tests check against, and helpers to read them."""
+"""The spec, seed and SDK README the tests check against; helpers to read them and run the seed."""
 
 from __future__ import annotations
 
 import functools
 import json
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
-CONTRACT = Path(__file__).parent / "contract"
+import gr4vy_async
+
+CONTRACT = Path(__file__).parents[1] / "contract"
 SPEC_PATH = CONTRACT / "checkout-sessions.openapi.json"
 SEED_PATH = CONTRACT / "checkout_sessions.md"
 SDK_README_PATH = CONTRACT / "gr4vy-2.4.27-README.md"
+
+SEED_SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
+NAMES = ["create", "get", "update", "delete"]
 
 
 @functools.cache
@@ -76,3 +83,30 @@ def call_argument_source(example: str, keyword: str) -> str:
         elif char == "," and depth == 0:
             return example[start:index]
     raise ValueError(f"no balanced {keyword}= argument")
+
+
+def as_async(source: str) -> str:
+    """The example with the import renamed and ``async with`` / ``await`` added."""
+    source = re.sub(r"\bfrom gr4vy(\.| )", r"from gr4vy_async\1", source)
+    source = source.replace("with Gr4vy(", "async with Gr4vy(")
+    source = source.replace("g_client.checkout_sessions.", "await g_client.checkout_sessions.")
+    return source
+
+
+def point_at(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``gr4vy_async.Gr4vy`` as the examples import it, pointed at ``url``."""
+
+    class PointedAtServer(gr4vy_async.Gr4vy):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(server_url=url, **kwargs)
+
+    monkeypatch.setattr(gr4vy_async, "Gr4vy", PointedAtServer)
+    monkeypatch.setenv("GR4VY_BEARER_AUTH", "seed-token")
+
+
+async def run_seed_example(index: int) -> None:
+    """Run the seed's example ``index`` (0-3: create, get, update, delete), made async."""
+    namespace: dict[str, Any] = {}
+    code = "async def example():\n" + textwrap.indent(as_async(seed_examples()[index]), "    ")
+    exec(compile(code, f"<seed example {NAMES[index]}>", "exec"), namespace)  # noqa: S102
+    await namespace["example"]()

@@ -7,26 +7,17 @@ loopback against FakeGr4vy, which validates every body with the spec's models.
 
 from __future__ import annotations
 
-import re
-import textwrap
-from typing import Any
-
 import pytest
-from _contract import seed_examples
+from support.contract import (
+    NAMES,
+    SEED_SESSION_ID,
+    as_async,
+    point_at,
+    run_seed_example,
+    seed_examples,
+)
 
-import gr4vy_async
 from gr4vy_async.testing.fake import FakeGr4vy
-
-SEED_SESSION_ID = "4137b1cf-39ac-42a8-bad6-1c680d5dab6b"
-NAMES = ["create", "get", "update", "delete"]
-
-
-def as_async(source: str) -> str:
-    """The example with the import renamed and ``async with`` / ``await`` added."""
-    source = re.sub(r"\bfrom gr4vy(\.| )", r"from gr4vy_async\1", source)
-    source = source.replace("with Gr4vy(", "async with Gr4vy(")
-    source = source.replace("g_client.checkout_sessions.", "await g_client.checkout_sessions.")
-    return source
 
 
 def test_only_the_import_and_async_await_change() -> None:
@@ -43,17 +34,8 @@ async def test_seed_example_runs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     gr4vy_fake.create_session(session_id=SEED_SESSION_ID)
-
-    class PointedAtFake(gr4vy_async.Gr4vy):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(server_url=gr4vy_fake.url, **kwargs)
-
-    monkeypatch.setattr(gr4vy_async, "Gr4vy", PointedAtFake)
-    monkeypatch.setenv("GR4VY_BEARER_AUTH", "seed-token")
-    namespace: dict[str, Any] = {}
-    code = "async def example():\n" + textwrap.indent(as_async(seed_examples()[index]), "    ")
-    exec(compile(code, f"<seed example {NAMES[index]}>", "exec"), namespace)  # noqa: S102
-    await namespace["example"]()
+    point_at(gr4vy_fake.url, monkeypatch)
+    await run_seed_example(index)
 
     printed = capsys.readouterr().out
     request = gr4vy_fake.requests[-1]
