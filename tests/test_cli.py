@@ -22,11 +22,11 @@ from typing import Any
 
 import jwt
 import pytest
-from _servers import RawServer, json_response
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from support.cli_runner import CliResult
 from support.cli_runner import run_cli as run_in_process
+from support.servers import RawServer, json_response
 
 from gr4vy_async.testing import FakeGr4vy, Fault
 from gr4vy_async.testing.keys import KeyPair

@@ -325,7 +325,7 @@ async def test_a_chunk_out_of_time_raises_so_saq_retries_the_rest(
 ) -> None:
     ids = [gr4vy_fake.create_session().id for _ in range(20)]
     # The first deletes are slow: the first run of the chunk runs out of time.
-    gr4vy_fake.faults.enqueue("DELETE", Fault.latency(0.3), times=4)
+    gr4vy_fake.faults.enqueue("DELETE", Fault.latency(0.3), times=2)
     options = JobOptions(retries=5, retry_delay=0)
 
     async def run() -> CleanupSummary:

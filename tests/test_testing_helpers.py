@@ -81,6 +81,7 @@ def test_plugin_examples_pass_in_strict_and_auto_mode(tmp_path: Path) -> None:
     assert counts == {"passed": 2}, output
 
 
+@pytest.mark.e2e
 def test_a_public_key_of_its_own_fails_setup_with_advice(tmp_path: Path) -> None:
     other = KeyPair.generate()
     (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")

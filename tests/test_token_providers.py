@@ -1,4 +1,4 @@
-"""What the hot path may skip for a repeated provider token, and what it may not.
+"""A token provider's repeated token: what the client may skip, and what it may not.
 
 A token provider's token is checked once and its header value kept while the
 provider returns an equal string: these tests pin that only an equal *string*
