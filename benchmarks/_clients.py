@@ -26,12 +26,11 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import aiohttp
 import msgspec
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from yarl import URL
 
 import gr4vy_async
 from gr4vy_async import auth, models
+from gr4vy_async.testing.keys import KeyPair
 from gr4vy_async.testing.payloads import seed_create_body
 
 if TYPE_CHECKING:
@@ -77,16 +76,8 @@ class Setup(TypedDict):
 
 def new_p521_key() -> tuple[str, bytes]:
     """A fresh P-521 private key as PEM text, and its public key as PEM bytes."""
-    key = ec.generate_private_key(ec.SECP521R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return pem, public
+    pair = KeyPair.generate()
+    return pair.private_key, pair.public_key.encode()
 
 
 def make_setup(url: str, pem: str) -> Setup:
