@@ -1008,7 +1008,7 @@ def _is_session_id(text: str) -> bool:
 
 
 #: A line that is not UTF-8 reads as U+FFFD, so it is one malformed id, not the run's end.
-_LENIENT: dict[str, Any] = {"encoding": "utf-8", "errors": "replace"}
+_LENIENT: dict[str, Any] = {"encoding": "utf-8-sig", "errors": "replace"}  # -sig: drop a BOM
 
 
 def _lenient_text(stream: IO[str]) -> IO[str]:

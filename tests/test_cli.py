@@ -1162,6 +1162,27 @@ async def test_a_line_that_is_not_utf8_is_one_malformed_id_not_a_usage_error(
     assert "line 301" in err
 
 
+@pytest.mark.parametrize("via", ["file", "stdin"])
+async def test_an_ids_file_saved_with_a_byte_order_mark_loses_no_id(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path, via: str
+) -> None:
+    """Windows editors start UTF-8 files with U+FEFF: it is not part of the first id."""
+    ids = [gr4vy_fake.create_session().id for _ in range(3)]
+    data = b"\xef\xbb\xbf" + "\r\n".join(ids).encode() + b"\r\n"
+    (tmp_path / "ids.txt").write_bytes(data)
+    source = str(tmp_path / "ids.txt") if via == "file" else "-"
+    code, out, err = await run_cli(
+        *("checkout-sessions", "delete", "--from-file", source, "-o", "json"),
+        stdin=data if via == "stdin" else b"",
+        url=gr4vy_fake.url,
+    )
+    assert (code, err) == (0, "")
+    report = json.loads(out)
+    assert sorted(report["deleted"]) == sorted(ids)
+    assert report["skipped"] == []
+    assert not gr4vy_fake.sessions
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

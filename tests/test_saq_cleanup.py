@@ -37,6 +37,7 @@ from gr4vy_async.contrib.saq_cleanup import (
     delete_chunk,
     enqueue_ids,
     main,
+    read_ids,
     summarize,
     worker_settings,
 )
@@ -496,6 +497,12 @@ async def test_command_line_enqueues_a_line_that_is_not_utf8_as_one_id(
     out, err = await asyncio.wait_for(process.communicate(), PATIENCE)
     assert (process.returncode, err) == (0, b"")
     assert out.decode().startswith("3 ids in 1 chunks: 1 enqueued")
+
+
+def test_an_ids_file_saved_with_a_byte_order_mark_loses_no_id(tmp_path: Path) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(2)]
+    (tmp_path / "ids.txt").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(ids).encode())
+    assert list(read_ids(str(tmp_path / "ids.txt"))) == ids
 
 
 async def test_every_enqueue_option_has_help() -> None:

@@ -408,11 +408,11 @@ def read_ids(source: str | TextIO) -> Iterator[str]:
     the worker skips and the summary reports, not a crash halfway through.
     """
     if isinstance(source, str) and source != "-":
-        with open(source, encoding="utf-8", errors="replace") as stream:
+        with open(source, encoding="utf-8-sig", errors="replace") as stream:
             yield from _lines(stream)
     elif source == "-":
         if isinstance(sys.stdin, io.TextIOWrapper):
-            sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+            sys.stdin.reconfigure(encoding="utf-8-sig", errors="replace")
         yield from _lines(sys.stdin)
     else:
         yield from _lines(source)  # type: ignore[arg-type]
