@@ -75,6 +75,8 @@ class DebugLogger(Protocol):
 # RFC 9110 5.1 (field-name = token) and 5.5 (field-value: no CTL but HTAB).
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# RFC 6750 2.1: b64token, what a bearer token (a JWT) is made of.
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 #: Headers the client sets itself: passing them in ``headers`` is an error, not an override.
 _RESERVED_HEADERS = {
     "authorization": "pass the token as bearer_auth",
@@ -86,10 +88,13 @@ _RESERVED_HEADERS = {
 }
 
 
-def check_header(name: object, value: object, field: str) -> None:
-    """Reject a header name that is not an RFC 9110 token or a value with a control character.
+def check_header(name: object, value: object, field: str) -> str:
+    """``value`` as a plain ``str``, or an error for a name that is not an RFC 9110 token
+    or a value with a control character.
 
-    Raised before any connection; the message never shows the value.
+    Raised before any connection; the message never shows the value. The value
+    returned is what was checked, even from a ``str`` subclass whose ``__str__``
+    (what aiohttp writes) says something else.
     """
     if not isinstance(name, str) or not _TOKEN.fullmatch(name):
         raise InvalidRequestError(
@@ -110,6 +115,7 @@ def check_header(name: object, value: object, field: str) -> None:
             field=where,
             reason="control character",
         )
+    return str.__str__(value)
 
 
 def merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
@@ -123,7 +129,8 @@ def merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str
     merged = dict(base)
     by_lower = {name.lower(): name for name in merged}
     for name, value in extra.items():
-        check_header(name, value, "headers")
+        value = check_header(name, value, "headers")
+        name = str.__str__(name)
         why = _RESERVED_HEADERS.get(name.lower())
         if why is not None:
             raise InvalidRequestError(
@@ -327,7 +334,6 @@ class Transport:
         hooks: Hooks | None = None,
     ) -> None:
         self.base_url = base_url
-        self.merchant_account_id = merchant_account_id
         self.retries = retries
         self.max_response_bytes = max_response_bytes
         self.allow_insecure_http = allow_insecure_http
@@ -336,7 +342,10 @@ class Transport:
         base = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         self._headers = merge_headers(base, headers) if headers is not None else base
         if merchant_account_id is not None:
-            check_header(MERCHANT_HEADER, merchant_account_id, "merchant_account_id")
+            merchant_account_id = check_header(
+                MERCHANT_HEADER, merchant_account_id, "merchant_account_id"
+            )
+        self.merchant_account_id = merchant_account_id
         if isinstance(bearer_auth, str):
             self._static_auth: str | None = self._checked_auth(bearer_auth)
         elif callable(bearer_auth):
@@ -374,7 +383,9 @@ class Transport:
         if merchant_account_id is msgspec.UNSET:
             merchant_account_id = self.merchant_account_id
         elif merchant_account_id is not None:
-            check_header(MERCHANT_HEADER, merchant_account_id, "merchant_account_id")
+            merchant_account_id = check_header(
+                MERCHANT_HEADER, merchant_account_id, "merchant_account_id"
+            )
         headers = dict(self._headers) if extra is None else merge_headers(self._headers, extra)
         if merchant_account_id is not None:
             headers[MERCHANT_HEADER] = merchant_account_id
@@ -663,6 +674,13 @@ class Transport:
                 reason="no token",
             )
         check_header("Authorization", token, "bearer_auth")
+        if not _BEARER_TOKEN.fullmatch(token):
+            raise InvalidRequestError(
+                "bearer_auth: not a bearer token (RFC 6750: letters, digits, -._~+/ then =; "
+                "no spaces, no 'Bearer ' prefix)",
+                field="bearer_auth",
+                reason="not a bearer token",
+            )
         return _Credential(f"Bearer {token}")
 
     async def _provider_auth(self) -> str:

@@ -17,7 +17,7 @@ import msgspec
 import pytest
 from msgspec import inspect as mi
 from support.aioresponses_compat import TOKEN, CompatAioresponses
-from support.servers import RawServer, answer, raw_client
+from support.servers import RawServer, answer, json_response, raw_client
 from support.sessions import SESSION, SESSION_ID
 
 from gr4vy_async import Gr4vy, RetryConfig, errors, models
@@ -465,6 +465,58 @@ async def test_header_values_with_line_breaks_fail_per_call(
         with pytest.raises(errors.InvalidRequestError, match="merchant_account_id"):
             await client.checkout_sessions.get(session_id=SESSION_ID, merchant_account_id="a\nb")
     assert mock_http.requests == {}
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["a\x85b", "a\u2028b", "tok\u00e9n", " ", "Bearer abc", "tok en", "=abc"],
+    ids=["nel", "line-separator", "non-ascii", "blank", "prefixed", "space", "pad-first"],
+)
+async def test_a_token_that_is_no_bearer_token_is_refused_before_any_request(
+    mock_http: CompatAioresponses, token: str
+) -> None:
+    """RFC 6750: letters, digits and -._~+/ then =; Unicode breaks and blanks are not sent."""
+    with pytest.raises(errors.InvalidRequestError, match=r"^bearer_auth: ") as info:
+        Gr4vy(bearer_auth=token)
+    assert token.strip() not in str(info.value) or not token.strip()
+    async with Gr4vy(id="acme", bearer_auth=lambda: token) as client:
+        with pytest.raises(errors.InvalidRequestError, match=r"^bearer_auth: "):
+            await client.checkout_sessions.get(session_id=SESSION_ID)
+    assert mock_http.requests == {}
+
+
+class _Disguised(str):
+    """Checked by its contents, written by aiohttp as ``str(value)``: they must be one."""
+
+    def __str__(self) -> str:
+        return "ok\r\nX-Evil: 1"
+
+
+async def test_a_header_value_is_sent_as_the_text_that_was_checked() -> None:
+    seen: list[dict[str, str]] = []
+
+    async def record(request: Any) -> Any:
+        seen.append({k.lower(): v for k, v in request.headers.items()})
+        return json_response(204, b"")
+
+    async with (
+        RawServer(record) as server,
+        Gr4vy(
+            server_url=server.url,
+            bearer_auth=TOKEN,
+            merchant_account_id=_Disguised("acme"),
+            headers={_Disguised("X-Trace"): _Disguised("t1")},
+        ) as client,
+    ):
+        await client.checkout_sessions.delete(
+            session_id=SESSION_ID,
+            merchant_account_id=_Disguised("other"),
+            http_headers={"X-Call": _Disguised("c1")},
+        )
+    assert len(seen) == 1
+    assert seen[0]["x-gr4vy-merchant-account-id"] == "other"
+    assert (seen[0]["x-trace"], seen[0]["x-call"]) == ("t1", "c1")
+    assert not any("Evil" in name or "Evil" in value for name, value in seen[0].items())
 
 
 BAD_NAMES = ["X-A: injected", "", "X A", "X-\x01", "Ünïcode", "X(A)"]
