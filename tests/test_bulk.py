@@ -15,8 +15,9 @@ import socket
 import sys
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -667,6 +668,27 @@ async def test_ten_thousand_deletes_under_faults(gr4vy_fake: FakeGr4vy) -> None:
     assert [p.done for p in progress] == list(range(1, len(everything) + 1))
 
 
+async def _peak_memory(
+    ids: AsyncIterator[str], call: Callable[[str, RetryConfig], Awaitable[None]], **options: Any
+) -> tuple[BulkReport, int]:
+    """The report of a streamed batch that keeps no ids, and the peak traced memory."""
+    tracemalloc.start()
+    try:
+        report = await run_bulk(
+            ids,
+            call,
+            retries=RetryConfig(),
+            concurrency=16,
+            missing_ok=True,
+            report=BulkReport(keep_ids=False),
+            dedupe=False,
+            **options,
+        )
+        return report, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.e2e
 async def test_memory_stays_flat_for_a_streamed_batch() -> None:
     async def call(session_id: str, policy: RetryConfig) -> None:
@@ -677,21 +699,9 @@ async def test_memory_stays_flat_for_a_streamed_batch() -> None:
             yield str(uuid.UUID(int=n))
 
     async def peak(count: int) -> int:
-        tracemalloc.start()
-        try:
-            report = await run_bulk(
-                stream(count),
-                call,
-                retries=RetryConfig(),
-                concurrency=16,
-                missing_ok=True,
-                report=BulkReport(keep_ids=False),
-                dedupe=False,
-            )
-            assert report.counts[Outcome.DONE] == count
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        report, memory = await _peak_memory(stream(count), call)
+        assert report.counts[Outcome.DONE] == count
+        return memory
 
     small, large = await peak(2_000), await peak(40_000)
     assert large < small * 1.5 + 64_000, (small, large)  # 20x the ids, about the same memory
@@ -711,23 +721,10 @@ async def test_memory_stays_flat_on_every_outcome_without_keep_ids() -> None:
             yield "not-an-id" if n % 5 == 0 else str(uuid.UUID(int=n))
 
     async def peak(count: int) -> int:
-        tracemalloc.start()
-        try:
-            report = await run_bulk(
-                stream(count),
-                call,
-                retries=RetryConfig(),
-                concurrency=16,
-                missing_ok=True,
-                report=BulkReport(keep_ids=False),
-                dedupe=False,
-                stop_after=0,
-            )
-            assert report.total == count
-            assert report.malformed == count // 5
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        report, memory = await _peak_memory(stream(count), call, stop_after=0)
+        assert report.total == count
+        assert report.malformed == count // 5
+        return memory
 
     small, large = await peak(6_000), await peak(60_000)
     assert large < small * 1.5 + 64_000, (small, large)  # 10x the ids, about the same memory

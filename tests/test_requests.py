@@ -199,17 +199,8 @@ async def recording_server() -> AsyncIterator[tuple[str, list[str]]]:
         seen.append(request.headers.get("Authorization", ""))
         return web.Response(status=204)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}", seen
-    finally:
-        await runner.cleanup()
+    async with RawServer(handle) as server:
+        yield server.url, seen
 
 
 async def test_each_attempt_sends_the_providers_current_token(

@@ -8,7 +8,6 @@ serves every seed example as documented.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
@@ -186,22 +185,27 @@ async def test_sessions_file_and_faults(tmp_path: Path) -> None:
         (("--session", "not-a-uuid"), 1, "session 'not-a-uuid'"),
     ],
 )
-async def test_bad_options_say_what_is_wrong(
-    args: tuple[str, ...], status: int, message: str
+def test_bad_options_say_what_is_wrong(
+    args: tuple[str, ...],
+    status: int,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gr4vy_async.testing",
-        "--port",
-        "0",
-        *args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert (process.returncode, out) == (status, b"")
-    assert message in err.decode()
+    from gr4vy_async.testing import __main__ as command
+
+    async def serve(fake: FakeGr4vy) -> None:
+        raise AssertionError("served despite a bad option")
+
+    monkeypatch.setattr(command, "serve", serve)
+    code: object
+    try:
+        code = command.main(["--port", "0", *args])
+    except SystemExit as exit_:  # argparse's usage errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    assert (code, out) == (status, "")
+    assert message in err
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 from rich.console import Console
 from rich.traceback import Traceback
+from support.servers import RawServer
 
 from gr4vy_async import Gr4vy
 from gr4vy_async.errors import Gr4vyError, InvalidRequestError
@@ -36,17 +37,8 @@ async def server() -> AsyncIterator[tuple[str, list[str]]]:
             return web.json_response({"type": "error", "code": "bad_request"}, status=400)
         return web.Response(status=204)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}", seen
-    finally:
-        await runner.cleanup()
+    async with RawServer(handle) as server:
+        yield server.url, seen
 
 
 class _EqualToAnything:
