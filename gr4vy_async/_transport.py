@@ -691,6 +691,8 @@ class Transport:
             token: Any = source()
             if not isinstance(token, str) and inspect.isawaitable(token):
                 token = await token
+            if inspect.iscoroutine(token):
+                token.close()  # refused below; closed, so no "never awaited" warning
         except Gr4vyError:
             raise
         except Exception as exc:

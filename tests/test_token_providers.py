@@ -8,6 +8,7 @@ token taken that way is never shown bare by a traceback with locals.
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -129,3 +130,22 @@ async def test_a_repeated_token_is_never_shown_by_a_later_failures_locals(
     assert "'Authorization': '[redacted]'" in text
     assert "S3CRET" not in text  # ... and the token is not among them
     assert seen == [f"Bearer {SECRET}", "fail", f"Bearer {SECRET}"]
+
+
+async def test_a_coroutine_that_returns_a_coroutine_is_refused_and_closed(
+    server: tuple[str, list[str]],
+) -> None:
+    """Refused as no token; the inner coroutine is closed, so no "never awaited" warning."""
+    url, seen = server
+
+    async def inner() -> str:
+        return "never-sent"
+
+    async def provider() -> Any:
+        return inner()
+
+    async with Gr4vy(server_url=url, bearer_auth=provider) as client:
+        with pytest.raises(InvalidRequestError, match=r"^bearer_auth: "):
+            await client.checkout_sessions.delete(session_id=SESSION_ID)
+    gc.collect()  # a coroutine left unclosed warns here, and warnings are errors
+    assert seen == []
