@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import ec
 from support.aioresponses_compat import TOKEN, CompatAioresponses
-from support.helpers import FAST
+from support.helpers import FAST, p521_key, private_pem
 from support.servers import RawServer, session_or_404
 
 from gr4vy_async import Gr4vy, RetryConfig
@@ -94,3 +95,15 @@ async def fuzzed_client() -> AsyncIterator[tuple[dict[str, Any], Gr4vy]]:
         ) as client,
     ):
         yield answer, client
+
+
+@pytest.fixture(scope="module")
+def key() -> ec.EllipticCurvePrivateKey:
+    """A P-521 private key, one per test module."""
+    return p521_key()
+
+
+@pytest.fixture(scope="module")
+def pem(key: ec.EllipticCurvePrivateKey) -> str:
+    """``key`` as PKCS#8 PEM text."""
+    return private_pem(key)

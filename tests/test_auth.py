@@ -59,16 +59,6 @@ def decode(token: str, key: ec.EllipticCurvePrivateKey, **options: bool) -> dict
     return claims
 
 
-@pytest.fixture(scope="module")
-def key() -> ec.EllipticCurvePrivateKey:
-    return p521_key()
-
-
-@pytest.fixture(scope="module")
-def pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return private_pem(key)
-
-
 @pytest.fixture
 def signatures(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every claims set ``jwt.encode`` signs during the test."""

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from support.aioresponses_compat import TOKEN
-from support.helpers import client_for, p521_key, private_pem
+from support.helpers import client_for
 from support.sessions import SESSION_ID
 
 from gr4vy_async import Gr4vy, RetryConfig, auth, errors, models, utils
@@ -312,16 +312,6 @@ def test_auth_helpers_take_the_sdk_arguments(name: str) -> None:
         p.name for p in parameters.values() if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     ]
     assert positional == SDK_AUTH_SIGNATURES[name]
-
-
-@pytest.fixture(scope="module")
-def key() -> ec.EllipticCurvePrivateKey:
-    return p521_key()
-
-
-@pytest.fixture(scope="module")
-def pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return private_pem(key)
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from support.contract import sdk_readme_examples
-from support.helpers import p521_key, private_pem
+from support.helpers import private_pem
 
 import gr4vy_async
 from gr4vy_async import auth, utils
@@ -87,11 +87,6 @@ def compiled(heading: str, source: str) -> Any:
     function.body[1:1] = body
     module = ast.fix_missing_locations(ast.Module(body=[function], type_ignores=[]))
     return compile(module, f"<SDK README: {heading}>", "exec")
-
-
-@pytest.fixture(scope="module")
-def key() -> ec.EllipticCurvePrivateKey:
-    return p521_key()
 
 
 @pytest.fixture
