@@ -81,6 +81,10 @@ async def test_python_dash_m_runs_the_command_line_with_its_exit_status() -> Non
     assert err == b"gr4vy-async: error: session_id: expected a UUID, got str of length 4\n"
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def test_ctrl_c_exits_130_with_one_line() -> None:
     """SIGINT while a request is in flight: "interrupted", status 130, no traceback."""
     arrived, released = asyncio.Event(), asyncio.Event()
@@ -97,6 +101,9 @@ async def test_ctrl_c_exits_130_with_one_line() -> None:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=cli_process_env(),
+            # As from a terminal: a pytest started in the background (or by nohup)
+            # ignores SIGINT, and a child would inherit that and never see Ctrl-C.
+            preexec_fn=_default_sigint,
         )
         await asyncio.wait_for(arrived.wait(), 60)
         process.send_signal(signal.SIGINT)
