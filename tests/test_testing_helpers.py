@@ -26,15 +26,15 @@ from gr4vy_async.testing.faults import Fault
 from gr4vy_async.testing.keys import KeyPair
 from gr4vy_async.testing.preload import parse_fault, preload
 
-README = Path(__file__).parents[1] / "README.md"
+GUIDE = Path(__file__).parents[1] / "docs" / "testing.md"
 
 
 def readme_blocks(section: str) -> list[tuple[str, str]]:
-    """``(language, code)`` of each fenced block in a ``###`` section of the README."""
-    text = README.read_text()
-    start_at = text.index(f"### {section}\n")
+    """``(language, code)`` of each fenced block in a ``##`` section of docs/testing.md."""
+    text = GUIDE.read_text()
+    start_at = text.index(f"## {section}\n")
     end = text.find("\n#", start_at + 1)
-    return re.findall(r"```(\w+)\n(.*?)```", text[start_at:end], re.S)
+    return re.findall(r"```(\w+)[^\n]*\n(.*?)```", text[start_at:end], re.S)
 
 
 def pytest_in(directory: Path, *args: str) -> tuple[str, dict[str, int]]:
