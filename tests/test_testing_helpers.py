@@ -1,6 +1,6 @@
-"""The testing helpers work the first time, as the README documents them.
+"""The testing helpers work the first time, as docs/testing.md documents them.
 
-The pytest plugin's README examples run in a pytest of their own (a
+The pytest plugin's examples run in a pytest of their own (a
 subprocess, in a fresh directory) under pytest-asyncio's strict and auto
 modes; ``python -m gr4vy_async.testing`` seeded with the seed's session id
 serves every seed example as documented.
