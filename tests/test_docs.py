@@ -21,6 +21,7 @@ A block's info string says how it runs (an unknown one fails the test):
 from __future__ import annotations
 
 import asyncio
+import builtins
 import dataclasses
 import logging
 import re
@@ -281,3 +282,42 @@ def test_no_run_blocks_hold_no_command_of_ours(block: Block) -> None:
     argvs = [argv for argv, _ in commands(block, {})]
     assert argvs
     assert [argv for argv in argvs if ours(argv)] == []
+
+
+# --------------------------------------------------------------------------- links
+
+
+def anchors(path: Path) -> set[str]:
+    """GitHub's anchors for the headings of a Markdown file."""
+    headings = re.findall(r"^#+ (.*)$", path.read_text(encoding="utf-8"), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(document: Path) -> None:
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", document.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", target):
+            continue
+        file, _, anchor = target.partition("#")
+        path = (document.parent / file).resolve() if file else document
+        if not path.exists() or (anchor and anchor not in anchors(path)):
+            broken.append(target)
+    assert broken == []
+
+
+def test_the_errors_table_names_only_classes_that_exist() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Errors\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    names = set(re.findall(r"`((?:models\.)?[A-Z]\w+)`", "\n".join(rows)))
+    assert {"Error404", "models.Error404", "ClientClosedError"} <= names
+
+    def exists(name: str) -> bool:
+        module, _, attribute = name.rpartition(".")
+        where = gr4vy_async.models if module else gr4vy_async.errors
+        return hasattr(where, attribute) or hasattr(builtins, name)
+
+    assert sorted(name for name in names if not exists(name)) == []
+    statuses = {int(s) for s in re.findall(r"\b([1-5]\d\d)\b", rows[2].split("|")[1])}
+    assert statuses == set(gr4vy_async.errors.ERRORS_BY_STATUS) - {422}
