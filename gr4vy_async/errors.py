@@ -31,10 +31,11 @@ The tree (each line a class; indented classes are subclasses)::
 
 ``except errors.ResponseError`` catches every error that carries an HTTP
 status; ``except errors.NoResponseError`` (SDK 2.4.27's name for
-:class:`TransportError`) every failure that got none. A response with a documented status raises the class named as in the
-official SDK (``Error404``, ...; the table is :data:`ERRORS_BY_STATUS`)
-whatever its body, with the parsed body in ``data`` when it decodes; any
-other error status raises :class:`APIError`. As in the SDK, ``message`` is
+:class:`TransportError`) every failure that got none. A response with a
+documented status raises the class named as in the official SDK
+(``Error404``, ...; the table is :data:`ERRORS_BY_STATUS`) whatever its body,
+with the parsed body in ``data`` when it decodes; any other error status
+raises :class:`APIError`. As in the SDK, ``message`` is
 the API's own message and ``data`` is an ``Error404Data`` (...) model; the
 one-line ``summary`` and ``str(error)`` add the status, code, details, attempts
 and request line, never the bearer token or the request body. ``raw_response``

@@ -7,6 +7,7 @@ import gc
 import json
 import socket
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -208,12 +209,24 @@ async def test_embed_helper_called_the_sdk_way_fails_loudly(
 ) -> None:
     async with client_for(gr4vy_fake) as client:
         token: Any = auth.get_embed_token_with_checkout_session(client, pem)
-        for use in (str, "{}".format, lambda t: t.split("."), lambda t: t + "", lambda t: t.encode()):
-            with pytest.raises(TypeError, match="await auth.get_embed_token_with_checkout_session"):
+        uses: list[Callable[[Any], object]] = [
+            str,
+            "{}".format,
+            lambda t: t.split("."),
+            lambda t: t + "",
+            lambda t: "Bearer " + t,
+            lambda t: t.encode(),
+        ]
+        for use in uses:
+            with pytest.raises(TypeError, match=r"token = await auth\.get_embed_token_with"):
                 use(token)
-        with pytest.warns(RuntimeWarning, match="never awaited"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             del token
             gc.collect()
+    (warning,) = caught
+    assert warning.category is RuntimeWarning
+    assert "never awaited" in str(warning.message)
     assert not gr4vy_fake.requests
 
 
