@@ -243,7 +243,7 @@ async def test_embed_helper_awaited_or_run_as_a_task(
     assert len(gr4vy_fake.sessions) == 3
 
 
-def test_embed_helper_runs_under_asyncio_run(tmp_path: Any, pem: str) -> None:
+def test_embed_helper_runs_under_asyncio_run(pem: str) -> None:
     async def main() -> str:
         async with FakeGr4vy() as fake, client_for(fake) as client:
             pending = auth.get_embed_token_with_checkout_session(client, pem)

@@ -209,6 +209,7 @@ def created_one_session(merchant: str = "default", url: str | None = None) -> Ch
 
 async def bearer_token(run: Run) -> None:
     (token,) = [value for value in run.scope["_values"] if value is not None]
+    assert isinstance(token, str)
     assert claims_of(token, run.public_pem)["scopes"] == ["*.read", "*.write"]
     assert not run.fake.requests
 
@@ -433,6 +434,16 @@ def clients(fake: FakeGr4vy, monkeypatch: pytest.MonkeyPatch) -> list[gr4vy_asyn
 
 
 @pytest.fixture
+def root_logging() -> Any:
+    """The root logger as it was, after an example's ``logging.basicConfig``."""
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+
+
+@pytest.fixture
 def retry_configs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The SDK-style RetryConfigs mapped onto ours (their reprs), as they are used."""
     used: list[str] = []
@@ -479,7 +490,7 @@ async def run_as_written(name: str, source: str, private_key: str, scope: dict[s
 
 
 @pytest.mark.parametrize("name", PLANS)
-@pytest.mark.usefixtures("fake_httpx")
+@pytest.mark.usefixtures("fake_httpx", "root_logging")
 async def test_readme_example(
     name: str,
     key_file: str,
