@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import dataclasses
+import gc
 import io
 import json
 import logging
@@ -25,6 +26,7 @@ import re
 import sys
 import types
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -526,6 +528,36 @@ async def test_readme_example(
     finally:
         for client in clients:
             await client.aclose()
+
+
+@pytest.mark.usefixtures("fake_httpx")
+async def test_the_embed_examples_copied_without_await_fail_at_once(
+    key_file: str, fake: FakeGr4vy, clients: list[gr4vy_async.Gr4vy]
+) -> None:
+    """The SDK's sync calls, left without ``await``: an error at the first use, no request."""
+    embed = only_the_import(
+        with_errata("Embed token generation", EXAMPLES["Embed token generation"])
+    )
+    attaching = only_the_import(
+        EXAMPLES["Embed token generation / Attaching a checkout session automatically"]
+    )
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(AttributeError, match="'coroutine' object has no attribute 'id'"):
+                await run_example("Embed token generation", embed, key_file)
+            token = (await run_example("Attaching", attaching, key_file))["token"]
+            with pytest.raises(TypeError, match=r"token = await auth\.get_embed_token_with"):
+                f"Bearer {token}"
+            del token
+            gc.collect()
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert not fake.requests
+    warned = [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert "coroutine 'CheckoutSessions.create' was never awaited" in warned
+    assert any("get_embed_token_with_checkout_session(...) was never awaited" in t for t in warned)
 
 
 # --------------------------------------------------------------------------- clients
