@@ -35,11 +35,11 @@ status; ``except errors.NoResponseError`` (SDK 2.4.27's name for
 documented status raises the class named as in the official SDK
 (``Error404``, ...; the table is :data:`ERRORS_BY_STATUS`) whatever its body,
 with the parsed body in ``data`` when it decodes; any other error status
-raises :class:`APIError`. As in the SDK, ``message`` is
-the API's own message and ``data`` is an ``Error404Data`` (...) model; the
-one-line ``summary`` and ``str(error)`` add the status, code, details, attempts
-and request line, never the bearer token or the request body. ``raw_response``
-has the response's ``status_code``, ``headers`` and ``text``.
+raises :class:`APIError`. As in the SDK, ``message`` is the API's own
+message and ``data`` an ``Error404Data`` (...) model; the one-line ``summary``
+and ``str(error)`` add the status, code, details, attempts and request line,
+never the bearer token or the request body. ``raw_response`` has the
+response's ``status_code``, ``headers`` and ``text``.
 """
 
 from __future__ import annotations
@@ -474,7 +474,7 @@ def error_for_response(
         api_message = (
             _validation_message(data)
             if isinstance(data, models.HTTPValidationError)
-            else data.message
+            else data.message or None  # an empty message: the summary, as the SDK falls back
         )
         if cls is Error403:
             text = (data.message or "").lower()

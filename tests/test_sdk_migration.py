@@ -99,6 +99,13 @@ async def test_an_undocumented_body_has_no_api_message(gr4vy_fake: FakeGr4vy) ->
     assert "nginx" in error.raw_response.text
 
 
+async def test_an_empty_api_message_gives_the_summary(gr4vy_fake: FakeGr4vy) -> None:
+    error = await _raised(gr4vy_fake, Fault.status(400, message=""))
+    assert error.data is not None
+    assert error.data.message == ""
+    assert error.message == error.summary == "400 bad_request: "
+
+
 async def test_validation_error_message(gr4vy_fake: FakeGr4vy) -> None:
     error = await _raised(gr4vy_fake, Fault.status(422, message="field required"))
     assert isinstance(error.data, errors.HTTPValidationErrorData)
