@@ -21,7 +21,7 @@ import textwrap
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import jwt
@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from jwt.algorithms import ECAlgorithm
 from msgspec import UNSET, UnsetType
 
+from ._awaitable import MustAwait
 from ._codec import _join
 from ._version import PRODUCT
 from .errors import InvalidRequestError
@@ -531,23 +532,27 @@ async def create_embed_token_with_checkout_session(
     )
 
 
-async def get_embed_token_with_checkout_session(
+def get_embed_token_with_checkout_session(
     client: SupportsCheckoutSessions,
     private_key: PrivateKey,
     embed_params: Mapping[str, Any] | None = None,
     checkout_session_create: Any = None,
     merchant_account_id: str | None = None,
-) -> str:
+) -> Coroutine[Any, Any, str]:
     """SDK 2.4.27's helper: create a checkout session, return an Embed token pinned to it.
 
     ``checkout_session_create`` (a ``CheckoutSessionCreate`` or a dict) seeds
     the session; ``merchant_account_id`` overrides the client's, which is
-    used when it is ``None``. Awaited here (the SDK's is synchronous).
+    used when it is ``None``. Awaited here (the SDK's is synchronous): the
+    result used as a string without ``await`` raises ``TypeError``.
     """
-    return await _embed_token_for_new_session(
-        client,
-        private_key,
-        embed_params,
-        checkout_session_create,
-        UNSET if merchant_account_id is None else merchant_account_id,
+    return MustAwait(
+        _embed_token_for_new_session(
+            client,
+            private_key,
+            embed_params,
+            checkout_session_create,
+            UNSET if merchant_account_id is None else merchant_account_id,
+        ),
+        "auth.get_embed_token_with_checkout_session",
     )

@@ -123,7 +123,7 @@ class Failure:
                 error.status_code,
                 code if isinstance(code, str) else None,
                 type(error).__name__,
-                error.message[:_MESSAGE_LIMIT],
+                error.summary[:_MESSAGE_LIMIT],
             )
         # Not ours: its text could hold anything (a header value, a secret), so only its type.
         return cls(

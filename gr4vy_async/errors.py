@@ -7,7 +7,7 @@ The tree (each line a class; indented classes are subclasses)::
     ├── ClientClosedError          the client is closed (also a RuntimeError)
     ├── EventLoopError             the client is used from another event loop (also a RuntimeError)
     ├── TokenProviderError         the bearer_auth provider raised
-    ├── TransportError             no HTTP response
+    ├── TransportError             no HTTP response (the SDK's name: NoResponseError)
     │   ├── ConnectError           the connection failed or was dropped
     │   └── RequestTimeoutError    the request did not finish in time
     └── ResponseError              Gr4vy answered: status_code is always set
@@ -30,16 +30,21 @@ The tree (each line a class; indented classes are subclasses)::
         └── ResponseTooLargeError    a body larger than max_response_bytes
 
 ``except errors.ResponseError`` catches every error that carries an HTTP
-status. A response with a documented status raises the class named as in the
-official SDK (``Error404``, ...; the table is :data:`ERRORS_BY_STATUS`)
-whatever its body, with the parsed body in ``data`` when it decodes; any
-other error status raises :class:`APIError`. Messages and reprs carry the
-status, code, message, attempts and request line, never the bearer token or
-the request body.
+status; ``except errors.NoResponseError`` (SDK 2.4.27's name for
+:class:`TransportError`) every failure that got none. A response with a
+documented status raises the class named as in the official SDK
+(``Error404``, ...; the table is :data:`ERRORS_BY_STATUS`) whatever its body,
+with the parsed body in ``data`` when it decodes; any other error status
+raises :class:`APIError`. As in the SDK, ``message`` is the API's own
+message and ``data`` an ``Error404Data`` (...) model; the one-line ``summary``
+and ``str(error)`` add the status, code, details, attempts and request line,
+never the bearer token or the request body. ``raw_response`` has the
+response's ``status_code``, ``headers`` and ``text``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -54,22 +59,36 @@ __all__ = [
     "ClientClosedError",
     "ConnectError",
     "Error400",
+    "Error400Data",
     "Error401",
+    "Error401Data",
     "Error403",
     "Error403Active",
+    "Error403Data",
     "Error403Forbidden",
     "Error404",
+    "Error404Data",
     "Error405",
+    "Error405Data",
     "Error409",
+    "Error409Data",
     "Error425",
+    "Error425Data",
     "Error429",
+    "Error429Data",
     "Error500",
+    "Error500Data",
     "Error502",
+    "Error502Data",
     "Error504",
+    "Error504Data",
     "EventLoopError",
     "Gr4vyError",
     "HTTPValidationError",
+    "HTTPValidationErrorData",
     "InvalidRequestError",
+    "NoResponseError",
+    "RawResponse",
     "RequestTimeoutError",
     "ResponseError",
     "ResponseTooLargeError",
@@ -84,15 +103,66 @@ _EMPTY: Mapping[str, str] = {}
 #: How much of a response body an exception keeps in ``body`` (characters).
 BODY_PREFIX_LIMIT = 8192
 
+# SDK 2.4.27's names for the body models of its error classes (``e.data``).
+Error400Data = models.Error400
+Error401Data = models.Error401
+Error403Data = models.Error403
+Error404Data = models.Error404
+Error405Data = models.Error405
+Error409Data = models.Error409
+Error425Data = models.Error425
+Error429Data = models.Error429
+Error500Data = models.Error500
+Error502Data = models.Error502
+Error504Data = models.Error504
+HTTPValidationErrorData = models.HTTPValidationError
+
+
+class RawResponse:
+    """The response an error came with: what SDK 2.4.27 users read of ``httpx.Response``.
+
+    ``text`` is the error's ``body`` (at most :data:`BODY_PREFIX_LIMIT`
+    characters). Printed, it shows only the status, as ``httpx.Response`` does.
+    """
+
+    __slots__ = ("headers", "method", "status_code", "text", "url")
+
+    def __init__(
+        self,
+        status_code: int,
+        headers: Mapping[str, str],
+        text: str,
+        method: str | None,
+        url: str | None,
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.text = text
+        self.method = method
+        self.url = url
+
+    def json(self) -> Any:
+        """``text`` parsed as JSON (``ValueError`` when it is not JSON)."""
+        return json.loads(self.text)
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code}]>"
+
 
 class Gr4vyError(Exception):
     """Base of every exception the library raises.
 
+    ``message`` is the API's message where the response had one (as in
+    SDK 2.4.27), else the same as ``summary``: one line with the status, code,
+    message and details. ``str(error)`` is ``summary`` with the attempts and
+    the request line.
+
     For a response: ``status_code``, ``headers``, ``body`` (the text),
-    ``data`` (the parsed body where it matched the documented model),
-    ``method`` and ``url`` of the request. They are ``None``/empty for errors
-    raised before a response (bad input, network failures). ``body`` keeps at
-    most the first :data:`BODY_PREFIX_LIMIT` characters.
+    ``raw_response`` (the three together), ``data`` (the parsed body where it
+    matched the documented model), ``method`` and ``url`` of the request. They
+    are ``None``/empty for errors raised before a response (bad input, network
+    failures). ``body`` keeps at most the first :data:`BODY_PREFIX_LIMIT`
+    characters.
 
     ``attempts`` and ``elapsed`` (seconds, waits included) say how many
     requests the call made and how long it took before giving up; they are
@@ -112,9 +182,11 @@ class Gr4vyError(Exception):
         data: Any = None,
         method: str | None = None,
         url: str | None = None,
+        api_message: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
+        self.summary = message
+        self.message = message if api_message is None else api_message
         self.status_code = status_code
         self.headers: Mapping[str, str] = headers if headers is not None else _EMPTY
         self.body = body
@@ -127,8 +199,15 @@ class Gr4vyError(Exception):
         """The ``x-request-id`` Gr4vy gave the response, if any."""
         return self.headers.get("x-request-id")
 
+    @property
+    def raw_response(self) -> RawResponse | None:
+        """The response's status, headers and text; ``None`` when there was no response."""
+        if self.status_code is None:
+            return None
+        return RawResponse(self.status_code, self.headers, self.body, self.method, self.url)
+
     def __str__(self) -> str:
-        text = self.message
+        text = self.summary
         if self.attempts is not None and self.elapsed is not None:
             plural = "s" if self.attempts != 1 else ""
             text += f" ({self.attempts} attempt{plural} over {self.elapsed:.1f} s)"
@@ -173,6 +252,10 @@ class TokenProviderError(Gr4vyError):
 
 class TransportError(Gr4vyError):
     """The request got no HTTP response; ``__cause__`` is the aiohttp error."""
+
+
+#: SDK 2.4.27's name for an error without a response: ``except errors.NoResponseError``.
+NoResponseError = TransportError
 
 
 class ConnectError(TransportError):
@@ -340,12 +423,16 @@ _FORBIDDEN_MESSAGE = "invalid credentials"
 _ACTIVE_MESSAGE = "currently active"
 
 
+def _validation_message(data: models.HTTPValidationError) -> str:
+    """The entries of a 422 body, in one line (the body has no ``message``)."""
+    parts = [f"{'.'.join(map(str, d.loc))}: {d.msg}" for d in data.detail or []]
+    return "validation failed" + (f": {'; '.join(parts)}" if parts else "")
+
+
 def _describe(data: msgspec.Struct) -> str:
-    """Status, code, message and details of a documented error body, in one line."""
+    """Code, message and details of a documented error body, in one line."""
     if isinstance(data, models.HTTPValidationError):
-        details = data.detail or []
-        parts = [f"{'.'.join(map(str, d.loc))}: {d.msg}" for d in details]
-        return "validation failed" + (f": {'; '.join(parts)}" if parts else "")
+        return _validation_message(data)
     assert isinstance(data, models._ErrorBody)
     text = f"{data.code}: {data.message}"
     if data.details:
@@ -377,12 +464,18 @@ def error_for_response(
     """
     cls: type[ResponseError] = ERRORS_BY_STATUS.get(status, APIError)
     data = _parse_body(body, cls.model) if issubclass(cls, _DocumentedError) else None
+    api_message = None
     if data is None:
         # The body itself stays out of the message: it may echo request data.
         kind = headers.get("content-type", "no content type")
         message = f"{status}: undocumented response body ({kind}, {len(body)} bytes)"
     else:
         message = f"{status} {_describe(data)}"
+        api_message = (
+            _validation_message(data)
+            if isinstance(data, models.HTTPValidationError)
+            else data.message or None  # an empty message: the summary, as the SDK falls back
+        )
         if cls is Error403:
             text = (data.message or "").lower()
             if text == _FORBIDDEN_MESSAGE:
@@ -397,4 +490,5 @@ def error_for_response(
         data=data,
         method=method,
         url=url,
+        api_message=api_message,
     )

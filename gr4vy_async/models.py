@@ -331,7 +331,96 @@ class TicketDeliveryMethod(_OpenEnum):
 # --------------------------------------------------------------------------- bases
 
 
-class _Request(msgspec.Struct, kw_only=True, omit_defaults=True, repr_omit_defaults=True):
+def _is_default(field: msgspec.structs.FieldInfo, value: Any) -> bool:
+    if field.default is not msgspec.NODEFAULT:
+        return bool(value == field.default)
+    if field.default_factory is not msgspec.NODEFAULT:
+        return bool(value == field.default_factory())
+    return False
+
+
+def _dumped(value: Any, by_alias: bool, exclude_none: bool, exclude_defaults: bool) -> Any:
+    """``value`` with every Struct in it made a dict (see :meth:`_Dumpable.model_dump`)."""
+    if isinstance(value, msgspec.Struct):
+        fields = {}
+        for field in msgspec.structs.fields(value):
+            item = getattr(value, field.name)
+            if (
+                item is UNSET
+                or (exclude_none and item is None)
+                or (exclude_defaults and _is_default(field, item))
+            ):
+                continue
+            name = field.encode_name if by_alias else field.name
+            fields[name] = _dumped(item, by_alias, exclude_none, exclude_defaults)
+        return fields
+    if isinstance(value, (list, tuple)):
+        return [_dumped(item, by_alias, exclude_none, exclude_defaults) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: _dumped(item, by_alias, exclude_none, exclude_defaults)
+            for key, item in value.items()
+        }
+    return value
+
+
+class _Dumpable:
+    """Pydantic's ``model_dump``/``model_dump_json``, for code written against SDK 2.4.27."""
+
+    __slots__ = ()
+
+    def model_dump(
+        self,
+        *,
+        mode: str = "python",
+        by_alias: bool = False,
+        exclude_none: bool = False,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+    ) -> dict[str, Any]:
+        """The model as a dict, nested models as dicts; fields left ``UNSET`` are left out.
+
+        ``mode="json"`` gives JSON values (datetimes as ISO 8601 strings,
+        enums as their strings); ``"python"`` keeps the objects.
+        ``exclude_none`` leaves out ``None`` fields, ``exclude_defaults``
+        fields equal to their default. msgspec does not record which fields a
+        model was given, so ``exclude_unset`` is ``exclude_defaults``. Field
+        names are the JSON names, so ``by_alias`` changes nothing.
+        """
+        if mode not in ("python", "json"):
+            from .errors import InvalidRequestError  # errors imports this module
+
+            raise InvalidRequestError("mode: expected 'python' or 'json'", field="mode")
+        dumped = _dumped(self, by_alias, exclude_none, exclude_defaults or exclude_unset)
+        result: dict[str, Any] = msgspec.to_builtins(dumped) if mode == "json" else dumped
+        return result
+
+    def model_dump_json(
+        self,
+        *,
+        indent: int | None = None,
+        by_alias: bool = False,
+        exclude_none: bool = False,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+    ) -> str:
+        """:meth:`model_dump` as a JSON string, compact unless ``indent`` is given."""
+        encoded = msgspec.json.encode(
+            self.model_dump(
+                by_alias=by_alias,
+                exclude_none=exclude_none,
+                exclude_unset=exclude_unset,
+                exclude_defaults=exclude_defaults,
+            )
+        )
+        if indent is not None:
+            encoded = msgspec.json.format(encoded, indent=indent)
+        return encoded.decode()
+
+
+class _Request(
+    _Dumpable, msgspec.Struct, kw_only=True, omit_defaults=True, repr_omit_defaults=True
+):
     """Base of request models: unset fields are left out of the JSON."""
 
 
@@ -377,7 +466,7 @@ class _Sensitive(_RedactedRepr, _Request):
     """Base of request models holding buyer, passenger or card data."""
 
 
-class _Response(msgspec.Struct, kw_only=True, repr_omit_defaults=True):
+class _Response(_Dumpable, msgspec.Struct, kw_only=True, repr_omit_defaults=True):
     """Base of response-only models: every field is encoded."""
 
 

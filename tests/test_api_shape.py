@@ -93,12 +93,19 @@ def _drawn_tree() -> dict[str, str | None]:
 
 
 def test_the_exception_tree_is_drawn_as_the_classes_are() -> None:
-    classes = {
+    exported = {
         name: getattr(errors, name)
         for name in errors.__all__
         if isinstance(getattr(errors, name), type)
         and issubclass(getattr(errors, name), BaseException)
     }
+    classes = {name: cls for name, cls in exported.items() if cls.__name__ == name}
+    # An SDK name for one of the classes is said on that class's line of the tree.
+    aliases = {name: cls for name, cls in exported.items() if cls.__name__ != name}
+    assert aliases == {"NoResponseError": errors.TransportError}
+    assert errors.__doc__ is not None
+    for alias, cls in aliases.items():
+        assert re.search(rf"── {cls.__name__} .*\b{alias}\b", errors.__doc__), alias
     drawn = _drawn_tree()
     assert set(drawn) == set(classes)
     for name, cls in classes.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import re
@@ -54,17 +55,43 @@ def seed_examples() -> list[str]:
     return re.findall(r"```python\n(.*?)```", SEED_PATH.read_text(), re.S)
 
 
-def sdk_readme_examples() -> list[tuple[str, str]]:
-    """``(section heading, code)`` for every Python example of the SDK 2.4.27 README."""
+def _sdk_readme_blocks() -> list[tuple[str, str, str]]:
+    """``(## section, ## or ### heading, code)`` for every Python example of the SDK README."""
     examples = []
-    heading = ""
+    section = heading = ""
     for block in re.split(r"^(#{2,3} .*)$", SDK_README_PATH.read_text(), flags=re.M):
         if re.match(r"#{2,3} ", block):
             heading = block.lstrip("# ").strip()
+            section = heading if block.startswith("## ") else section
             continue
         examples += [
-            (heading, code) for code in re.findall(r"```py(?:thon)?\n(.*?)```", block, re.S)
+            (section, heading, code)
+            for code in re.findall(r"```py(?:thon)?\n(.*?)```", block, re.S)
         ]
+    return examples
+
+
+def sdk_readme_examples() -> list[tuple[str, str]]:
+    """``(section heading, code)`` for every Python example of the SDK 2.4.27 README."""
+    return [(heading, code) for _, heading, code in _sdk_readme_blocks()]
+
+
+def sdk_readme_examples_named() -> dict[str, str]:
+    """Every Python example of the SDK 2.4.27 README by a unique name, in order.
+
+    The name is the ``##`` section, then `` / `` and the ``###`` heading when
+    there is one, then `` #n`` when a heading has more than one example.
+    """
+    named = [
+        (heading if heading == section else f"{section} / {heading}", code)
+        for section, heading, code in _sdk_readme_blocks()
+    ]
+    counts = collections.Counter(name for name, _ in named)
+    seen: collections.Counter[str] = collections.Counter()
+    examples = {}
+    for name, code in named:
+        seen[name] += 1
+        examples[name if counts[name] == 1 else f"{name} #{seen[name]}"] = code
     return examples
 
 
