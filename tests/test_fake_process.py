@@ -18,21 +18,23 @@ AUTH = {"Authorization": "Bearer token"}
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[Server]:
+async def fake_process() -> AsyncIterator[Server]:
     async with start() as running:
         yield running
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-async def test_serves_until_signalled_then_exits_cleanly(server: Server, signum: int) -> None:
+async def test_serves_until_signalled_then_exits_cleanly(fake_process: Server, signum: int) -> None:
     async with aiohttp.ClientSession(headers=AUTH) as http:
-        async with http.post(server.url + "/checkout/sessions", json={"metadata": {"a": "b"}}) as r:
+        async with http.post(
+            fake_process.url + "/checkout/sessions", json={"metadata": {"a": "b"}}
+        ) as r:
             assert r.status == 201
             created = await r.json()
-        async with http.get(f"{server.url}/checkout/sessions/{created['id']}") as r:
+        async with http.get(f"{fake_process.url}/checkout/sessions/{created['id']}") as r:
             assert r.status == 200
             assert await r.json() == created
-    status, out, err = await server.stop(signum)
+    status, out, err = await fake_process.stop(signum)
     assert (status, out, err) == (0, b"", b"")
 
 
@@ -49,8 +51,8 @@ async def test_checks_tokens_against_a_public_key_file(tmp_path: Path) -> None:
         assert (await server.stop())[0] == 0
 
 
-async def test_a_port_in_use_fails_with_an_error(server: Server) -> None:
-    port = server.url.rsplit(":", 1)[1]
+async def test_a_port_in_use_fails_with_an_error(fake_process: Server) -> None:
+    port = fake_process.url.rsplit(":", 1)[1]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -21,6 +23,7 @@ __all__ = [
     "p521_key",
     "private_pem",
     "public_pem",
+    "wait_until",
 ]
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
@@ -85,3 +88,16 @@ class ManualClock:
 
 FAST = RetryConfig(initial_delay=0, max_delay=0, retry_after_cap=0)
 """The default retry policy without its waits (the ``fast_retries`` fixture's value)."""
+
+
+async def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Poll ``condition`` on the event loop until it is true; fail after ``timeout`` seconds.
+
+    For a test that waits for a state (a request in flight, a worker started): a fixed sleep
+    is either too short on a loaded machine or wastes time on an idle one.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.005)
