@@ -311,6 +311,7 @@ class CheckoutSessions:
         """
         return await self._many(
             self.delete,
+            "delete_many",
             session_ids,
             concurrency=concurrency,
             missing_ok=missing_ok,
@@ -352,6 +353,7 @@ class CheckoutSessions:
         """
         return await self._many(
             self.get,
+            "get_many",
             session_ids,
             concurrency=concurrency,
             missing_ok=missing_ok,
@@ -370,6 +372,7 @@ class CheckoutSessions:
     async def _many(
         self,
         operation: Callable[..., Coroutine[Any, Any, Any]],
+        name: str,
         session_ids: Iterable[str | uuid.UUID] | AsyncIterable[str | uuid.UUID],
         *,
         merchant_account_id: str | UnsetType | None,
@@ -377,7 +380,10 @@ class CheckoutSessions:
         retries: RetryConfig | None,
         **options: Any,
     ) -> BulkReport:
-        """``operation`` (``self.get`` or ``self.delete``) over many ids, via :func:`run_bulk`."""
+        """``operation`` (``self.get`` or ``self.delete``) over many ids, via :func:`run_bulk`.
+
+        ``name`` (``"get_many"``, ``"delete_many"``) is what a journal records its lines as.
+        """
         # Imported here: bulk builds on this module (canonical_session_id), and
         # its import (~7 ms, `python -X importtime`) is paid by bulk jobs only.
         from .bulk import run_bulk
@@ -391,5 +397,5 @@ class CheckoutSessions:
             )
 
         return await run_bulk(
-            session_ids, one, retries=retries or self._transport.retries, **options
+            session_ids, one, retries=retries or self._transport.retries, operation=name, **options
         )

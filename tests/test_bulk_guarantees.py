@@ -140,7 +140,7 @@ async def test_a_client_closed_mid_run_leaves_a_truthful_report(gr4vy_fake: Fake
     assert "client closed" in (report.stopped or "")
     assert report.counts[Outcome.NOT_ATTEMPTED] >= 150  # never sent: not failed
     assert report.counts[Outcome.FAILED] + report.counts[Outcome.CANCELLED] <= 4
-    assert set(report.done) <= set(ids) - set(gr4vy_fake.sessions)
+    assert set(report.done) <= set(ids) - {session_id for _, session_id in gr4vy_fake.sessions}
     assert not report.ok
 
 
@@ -181,7 +181,7 @@ async def test_a_hook_raising_after_a_deletion_reaches_the_caller_and_the_deleti
             await client.checkout_sessions.delete_many(ids, concurrency=2, report=report)
     assert raised.value is boom
     assert outcomes(report) == collections.Counter(ids)
-    deleted = set(ids) - set(gr4vy_fake.sessions)
+    deleted = set(ids) - {session_id for _, session_id in gr4vy_fake.sessions}
     assert set(report.done) == deleted  # what the server did
     assert report.counts[Outcome.FAILED] == 0
     assert report.counts[Outcome.NOT_ATTEMPTED] == len(ids) - len(deleted)
@@ -311,7 +311,7 @@ _FULL_DISK = textwrap.dedent(
     ids = [str(uuid.UUID(int=n + 1)) for n in range(200)]
 
     async def call(session_id, policy):
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0.005)  # 200 ids over 4 flights: the first batch is written mid-run
 
     async def main():
         report = BulkReport()
@@ -323,7 +323,8 @@ _FULL_DISK = textwrap.dedent(
                     + [f.id for f in report.failed])
             print(json.dumps({"error": type(error).__name__, "same": error.report is report,
                               "message": str(error), "outcomes": sorted(seen) == sorted(ids),
-                              "stopped": report.stopped, "ok": report.ok}))
+                              "stopped": report.stopped, "ok": report.ok,
+                              "not_attempted": len(report.not_attempted)}))
         else:
             print(json.dumps({"error": None}))
 
@@ -350,6 +351,7 @@ def test_a_full_disk_stops_the_run_with_a_typed_error_after_every_id_has_an_outc
     assert result["same"] and result["outcomes"]
     assert "journal" in (result["stopped"] or "")
     assert "File too large" in result["message"]
+    assert result["not_attempted"] > 0  # the run stopped sending
     assert not result["ok"]
 
 
