@@ -652,6 +652,8 @@ class _Held:
 
     session_id: str
     sent: bool = False
+    limited: Failure | None = None
+    """The last 425/429 while it is waited out: the server did nothing with the id."""
 
 
 class _Runner:
@@ -810,15 +812,12 @@ class _Runner:
     async def attempt(self, held: _Held) -> tuple[Outcome, Any, str | None]:
         """Send until the id has its outcome; rate limits are waited out here."""
         first: float | None = None
-        limited: Failure | None = None  # the last 425/429, while it is waited out
         while True:
             drops = await self.rate.acquire()
             now = time.monotonic()
             if self.stopping or (first is not None and now - first > self.retries.max_elapsed):
                 # Not sent (again): the batch stopped, or pacing used up the id's time.
-                return (Outcome.NOT_ATTEMPTED, None, None) if limited is None else (
-                    Outcome.FAILED, limited, None
-                )  # fmt: skip
+                return (*self.unfinished(held), None)
             first = now if first is None else first
             held.sent = True
             try:
@@ -838,8 +837,8 @@ class _Runner:
                     return Outcome.DONE, None, None  # the request succeeded
                 if isinstance(error, ClientClosedError):
                     self.stop("client closed")
-                    sent = error.attempts is not None
-                    return (Outcome.CANCELLED if sent else Outcome.NOT_ATTEMPTED), None, None
+                    held.sent = error.attempts is not None  # else closed before this send
+                    return (*self.unfinished(held), None)
                 if status in RATE_LIMIT_STATUSES:
                     self.report.rate_limited += 1
                     wait = self.retries.rate_limit_wait(
@@ -849,8 +848,7 @@ class _Runner:
                         remaining=None if self.ends_at is None else self.ends_at - now,
                     )
                     if wait is not None:
-                        limited = Failure.of(held.session_id, error)
-                        held.sent = False  # a 425/429: nothing was done with it
+                        held.sent, held.limited = False, Failure.of(held.session_id, error)
                         await asyncio.sleep(wait)
                         continue
                 if status == 404 and self.missing_ok:
@@ -860,10 +858,22 @@ class _Runner:
             return Outcome.DONE, result, None
 
     def unwind(self) -> None:
-        """Give the ids the (cancelled) flights held their outcome."""
+        """Give the ids the (cancelled) flights held their outcome.
+
+        Sent: ``cancelled``; waiting out a 425/429: ``failed`` with it; else ``not_attempted``.
+        """
         while self.held:
             held = self.held.pop()
-            self.finish(held.session_id, Outcome.CANCELLED if held.sent else Outcome.NOT_ATTEMPTED)
+            self.finish(held.session_id, *self.unfinished(held))
+
+    @staticmethod
+    def unfinished(held: _Held) -> tuple[Outcome, Failure | None]:
+        """The outcome of an id whose flight ended before its answer."""
+        if held.sent:
+            return Outcome.CANCELLED, None
+        if held.limited is not None:  # a 425/429 being waited out: the server did nothing
+            return Outcome.FAILED, held.limited
+        return Outcome.NOT_ATTEMPTED, None
 
     async def run(self, deadline: float | None) -> None:
         if deadline is not None:

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import datetime
 import ipaddress
+import json
 import ssl
 import subprocess
 import sys
@@ -207,7 +208,7 @@ async def test_systemic_failures_of_mixed_kinds_stop_the_run(statuses: tuple[int
     report = await run_bulk(
         ids, call, retries=RetryConfig(), concurrency=1, missing_ok=True, stop_after=6
     )
-    assert report.stopped is not None and "HTTP 401" in report.stopped
+    assert "HTTP 401" in (report.stopped or "")
     assert report.counts[Outcome.NOT_ATTEMPTED] > 150
     assert outcomes(report) == collections.Counter(ids)
 
@@ -281,7 +282,7 @@ async def test_a_rejected_tls_certificate_stops_the_run(tmp_path: Path) -> None:
     assert outcomes(report) == collections.Counter(ids)
 
 
-# --------------------------------------------------------------- (9) a journal that cannot be written
+# --------------------------------------------------------------- (9) a journal not writable
 
 
 async def test_a_directory_as_journal_is_refused_before_any_call(tmp_path: Path) -> None:
@@ -336,9 +337,7 @@ _FULL_DISK = textwrap.dedent(
 def test_a_full_disk_stops_the_run_with_a_typed_error_after_every_id_has_an_outcome(
     tmp_path: Path,
 ) -> None:
-    import json
-
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", _FULL_DISK, str(tmp_path / "j.jsonl")],
         capture_output=True,
         text=True,
@@ -348,7 +347,8 @@ def test_a_full_disk_stops_the_run_with_a_typed_error_after_every_id_has_an_outc
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert result["error"] == "JournalError"
-    assert result["same"] and result["outcomes"]
+    assert result["same"]
+    assert result["outcomes"]
     assert "journal" in (result["stopped"] or "")
     assert "File too large" in result["message"]
     assert result["not_attempted"] > 0  # the run stopped sending
@@ -385,6 +385,6 @@ def test_the_retry_policy_owns_the_rate_limit_rule() -> None:
     assert policy.rate_limit_wait(long, elapsed=0, default=1) == 5  # the cap
     odd = errors.APIError("429", status_code=429, headers={"Retry-After": "soon"})
     assert policy.rate_limit_wait(odd, elapsed=0, default=1) == 1
-    assert policy.rate_limit_wait(errors.APIError("500", status_code=500), elapsed=0, default=1) is None
+    server_error = errors.APIError("500", status_code=500)
+    assert policy.rate_limit_wait(server_error, elapsed=0, default=1) is None
     assert RetryConfig.none().rate_limit_wait(limited, elapsed=0, default=1) is None
-
