@@ -1,13 +1,15 @@
 """Many checkout-session calls at once: paced, budgeted, resumable, fully accounted for.
 
-:func:`run_bulk` drives one operation over ids from a list or an async
-iterable with ``concurrency`` workers, each sending one request at a time.
+:func:`run_bulk` drives one operation over ids from a list, an iterator or an
+async iterable. One reader takes the ids from the source, in order, and gives
+each to a flight when one of the ``concurrency`` slots is free; a flight sends
+one request at a time until its id has an outcome.
 
 - **Rate limits, per request.** A 425 or 429 response (matched by status,
   whatever its body: a gateway's ``text/plain`` 429 counts too) makes *that*
-  id wait its ``Retry-After`` (capped at the policy's ``retry_after_cap``;
-  ``default_rate_limit_wait`` when absent) and be tried again; the other
-  workers go on.
+  id wait and be tried again; the other flights go on. The retry policy says
+  how long (:meth:`RetryConfig.rate_limit_wait`): ``Retry-After`` capped at
+  ``retry_after_cap`` (``default_rate_limit_wait`` when absent or unreadable).
 - **Pacing, per batch.** :class:`AdaptiveRate` is the AWS SDKs' "adaptive"
   retry mode: a client-side token bucket whose rate follows CUBIC. Off until
   the first 429; then the rate drops to 0.7x the measured rate once per
@@ -15,23 +17,44 @@ iterable with ``concurrency`` workers, each sending one request at a time.
   of the same episode) and grows back, cubically in time, while requests
   succeed. Independent processes sharing one server-side limit converge
   without talking to each other.
-- **Budget.** A rate-limited id is tried again for as long as its retry
-  policy's ``max_elapsed`` allows, counted from its first attempt (waits and
-  pacing included); 425/429 answers do not count against ``max_attempts``,
-  but ``max_attempts=1`` (``RetryConfig.none()``) means no retry at all. Only
-  then does an id end ``failed`` because of a rate limit. ``deadline`` bounds
-  the whole batch.
-- **Stop early.** After ``stop_after`` consecutive failures of the same kind
-  that no retry fixes (401, 403 other than "resource active", a connection
-  that cannot be made) no more ids are sent; the rest end ``not_attempted``
+- **Budget.** A rate-limited id is sent again only if its wait ends within
+  ``max_elapsed`` of its first attempt and before the ``deadline``, and no
+  attempt of it starts later than ``max_elapsed`` after its first (pacing
+  included); else it ends ``failed`` with its last 425/429 at once. 425/429
+  do not count against ``max_attempts``, but ``max_attempts=1``
+  (``RetryConfig.none()``) means no retry at all.
+- **Stop early, by cause.** A failure that no retry and no other id can fix
+  (401; 403 other than "resource active"; a TLS certificate the client
+  rejects; a host that does not resolve; a connection that cannot be made)
+  adds one to a streak, whatever its kind; a success, a 404, or any other
+  4xx about one id (409, 400, 422, 403 "resource active") ends the streak;
+  5xx, timeouts, dropped connections and spent rate limits leave it as it
+  is. At ``stop_after`` no more ids are sent: the rest end ``not_attempted``
   and :attr:`BulkReport.stopped` / :attr:`BulkReport.stop_cause` say why.
-- **Journal.** ``journal=PATH`` appends one JSON line per finished id
-  (``id``, ``outcome``, ``status``, and ``error`` for a failure), flushed at
-  once; a run given an existing journal skips the ids it records as ``done``
-  or ``missing``.
+- **Other stops.** At the ``deadline`` the ids in flight end ``cancelled``
+  and the rest of the source is still read, nothing sent, each id
+  ``not_attempted`` (an async source takes as long as it takes to yield
+  them). A closed client (``aclose()``) stops the run the same way. An
+  after-success hook that raises leaves its id ``done`` (the request
+  succeeded), stops the run, and is raised, unchanged, once every id read
+  has its outcome. A caller's cancel reads nothing more: ids in flight end
+  ``cancelled``, ``stopped`` is ``"cancelled"`` and :attr:`BulkReport.unread`
+  counts what was never read (``None``: unknown, for an iterator).
+- **Journal.** ``journal=PATH`` records one JSON line per finished id
+  (``id``, ``outcome``, ``status``, ``error`` for a failure, and ``op``, the
+  operation). Lines are buffered and written in a thread, one write per
+  batch (every 0.1 s or 256 lines, and at the end), never one blocking write
+  per id on the event loop; a kill loses at most the last batch, whose ids a
+  rerun sends again (a deleted one then ends ``missing``). A rerun with the
+  journal skips the ids it records as ``done`` or ``missing``; a journal of
+  another operation is refused (:class:`InvalidRequestError`, before any
+  request), as is a path that is a directory or cannot be opened. A write
+  that fails (a full disk) stops the run; :class:`JournalError` is raised
+  once every id read has its outcome, with the report as ``error.report``.
 
-Each id ends in exactly one outcome of the :class:`BulkReport`, also when the
-batch is cancelled, stopped early or runs out of time.
+Each id read ends in exactly one outcome of the :class:`BulkReport`, however
+the batch ends; ``ok`` is True only when every id was done or missing (or
+skipped as a duplicate or journaled) and the whole source was read.
 """
 
 from __future__ import annotations
@@ -633,13 +656,14 @@ async def run_bulk(
         await runner.run(deadline)
     finally:
         if log is not None:
+            log.on_error = lambda: None  # the run is over: nothing left to stop
             await log.close()
     if runner.raise_after is not None:
         raise runner.raise_after
     if log is not None and log.error is not None:
         raise JournalError(
-            f"the journal could not be written ({_why(log.error)}); the run stopped "
-            "and every id read has its outcome in the report",
+            f"the journal could not be written ({_why(log.error)}); "
+            "every id read has its outcome in the report",
             report=report,
             errno=log.error.errno,
         )
@@ -706,6 +730,10 @@ class _Runner:
         self.crash: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.raise_after: BaseException | None = None
         self.landing = False  # set when the run cancels its flights (only it does)
+
+    def remaining(self) -> float | None:
+        """Seconds to the deadline, if there is one."""
+        return None if self.ends_at is None else self.ends_at - time.monotonic()
 
     def stop(self, why: str) -> None:
         """Send nothing more; the first reason given is the report's."""
@@ -845,7 +873,7 @@ class _Runner:
                         error,
                         elapsed=time.monotonic() - first,
                         default=self.default_wait,
-                        remaining=None if self.ends_at is None else self.ends_at - now,
+                        remaining=self.remaining(),
                     )
                     if wait is not None:
                         held.sent, held.limited = False, Failure.of(held.session_id, error)
