@@ -145,6 +145,22 @@ async def test_a_client_closed_mid_run_leaves_a_truthful_report(gr4vy_fake: Fake
     assert not report.ok
 
 
+async def test_a_cancelled_error_the_run_did_not_ask_for_is_an_outcome_not_a_cancel() -> None:
+    """What a closing client gave calls waiting for a connection (item 5): a truthful stop."""
+    ids = ids_for(50)
+
+    async def call(session_id: str, policy: RetryConfig) -> None:
+        await asyncio.sleep(0)
+        if session_id == ids[10]:
+            raise asyncio.CancelledError
+
+    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=2, missing_ok=True)
+    assert ids[10] in report.cancelled
+    assert outcomes(report) == collections.Counter(ids)
+    assert "not by this run" in (report.stopped or "")
+    assert report.counts[Outcome.NOT_ATTEMPTED] > 0
+
+
 # --------------------------------------------------------------- (3) a journal knows its operation
 
 
