@@ -821,7 +821,13 @@ class _Runner:
         self.held.add(held)
         task = asyncio.ensure_future(self.fly(held))
         self.flights.add(task)
-        task.add_done_callback(self.flights.discard)
+        task.add_done_callback(self.landed)
+
+    def landed(self, task: asyncio.Task[None]) -> None:
+        # A done callback, not a ``finally``: a flight cancelled before its
+        # first step never runs its body, and its slot must still come back.
+        self.flights.discard(task)
+        self.room.release()
 
     async def fly(self, held: _Held) -> None:
         """One id, from its first send to its outcome; holds one of the ``concurrency`` slots."""
@@ -834,8 +840,6 @@ class _Runner:
         except BaseException as error:  # a progress callback's error ends the batch
             if not self.crash.done():
                 self.crash.set_exception(error)
-        finally:
-            self.room.release()
 
     async def attempt(self, held: _Held) -> tuple[Outcome, Any, str | None]:
         """Send until the id has its outcome; rate limits are waited out here."""
