@@ -1,13 +1,15 @@
 """Many checkout-session calls at once: paced, budgeted, resumable, fully accounted for.
 
-:func:`run_bulk` drives one operation over ids from a list or an async
-iterable with ``concurrency`` workers, each sending one request at a time.
+:func:`run_bulk` drives one operation over ids from a list, an iterator or an
+async iterable. One reader takes the ids from the source, in order, and gives
+each to a flight when one of the ``concurrency`` slots is free; a flight sends
+one request at a time until its id has an outcome.
 
 - **Rate limits, per request.** A 425 or 429 response (matched by status,
   whatever its body: a gateway's ``text/plain`` 429 counts too) makes *that*
-  id wait its ``Retry-After`` (capped at the policy's ``retry_after_cap``;
-  ``default_rate_limit_wait`` when absent) and be tried again; the other
-  workers go on.
+  id wait and be tried again; the other flights go on. The retry policy says
+  how long (:meth:`RetryConfig.rate_limit_wait`): ``Retry-After`` capped at
+  ``retry_after_cap`` (``default_rate_limit_wait`` when absent or unreadable).
 - **Pacing, per batch.** :class:`AdaptiveRate` is the AWS SDKs' "adaptive"
   retry mode: a client-side token bucket whose rate follows CUBIC. Off until
   the first 429; then the rate drops to 0.7x the measured rate once per
@@ -15,23 +17,44 @@ iterable with ``concurrency`` workers, each sending one request at a time.
   of the same episode) and grows back, cubically in time, while requests
   succeed. Independent processes sharing one server-side limit converge
   without talking to each other.
-- **Budget.** A rate-limited id is tried again for as long as its retry
-  policy's ``max_elapsed`` allows, counted from its first attempt (waits and
-  pacing included); 425/429 answers do not count against ``max_attempts``,
-  but ``max_attempts=1`` (``RetryConfig.none()``) means no retry at all. Only
-  then does an id end ``failed`` because of a rate limit. ``deadline`` bounds
-  the whole batch.
-- **Stop early.** After ``stop_after`` consecutive failures of the same kind
-  that no retry fixes (401, 403 other than "resource active", a connection
-  that cannot be made) no more ids are sent; the rest end ``not_attempted``
+- **Budget.** A rate-limited id is sent again only if its wait ends within
+  ``max_elapsed`` of its first attempt and before the ``deadline``, and no
+  attempt of it starts later than ``max_elapsed`` after its first (pacing
+  included); else it ends ``failed`` with its last 425/429 at once. 425/429
+  do not count against ``max_attempts``, but ``max_attempts=1``
+  (``RetryConfig.none()``) means no retry at all.
+- **Stop early, by cause.** A failure that no retry and no other id can fix
+  (401; 403 other than "resource active"; a TLS certificate the client
+  rejects; a host that does not resolve; a connection that cannot be made)
+  adds one to a streak, whatever its kind; a success, a 404, or any other
+  4xx about one id (409, 400, 422, 403 "resource active") ends the streak;
+  5xx, timeouts, dropped connections and spent rate limits leave it as it
+  is. At ``stop_after`` no more ids are sent: the rest end ``not_attempted``
   and :attr:`BulkReport.stopped` / :attr:`BulkReport.stop_cause` say why.
-- **Journal.** ``journal=PATH`` appends one JSON line per finished id
-  (``id``, ``outcome``, ``status``, and ``error`` for a failure), flushed at
-  once; a run given an existing journal skips the ids it records as ``done``
-  or ``missing``.
+- **Other stops.** At the ``deadline`` the ids in flight end ``cancelled``
+  and the rest of the source is still read, nothing sent, each id
+  ``not_attempted`` (an async source takes as long as it takes to yield
+  them). A closed client (``aclose()``) stops the run the same way. An
+  after-success hook that raises leaves its id ``done`` (the request
+  succeeded), stops the run, and is raised, unchanged, once every id read
+  has its outcome. A caller's cancel reads nothing more: ids in flight end
+  ``cancelled``, ``stopped`` is ``"cancelled"`` and :attr:`BulkReport.unread`
+  counts what was never read (``None``: unknown, for an iterator).
+- **Journal.** ``journal=PATH`` records one JSON line per finished id
+  (``id``, ``outcome``, ``status``, ``error`` for a failure, and ``op``, the
+  operation). Lines are buffered and written in a thread, one write per
+  batch (every 0.1 s or 256 lines, and at the end), never one blocking write
+  per id on the event loop; a kill loses at most the last batch, whose ids a
+  rerun sends again (a deleted one then ends ``missing``). A rerun with the
+  journal skips the ids it records as ``done`` or ``missing``; a journal of
+  another operation is refused (:class:`InvalidRequestError`, before any
+  request), as is a path that is a directory or cannot be opened. A write
+  that fails (a full disk) stops the run; :class:`JournalError` is raised
+  once every id read has its outcome, with the report as ``error.report``.
 
-Each id ends in exactly one outcome of the :class:`BulkReport`, also when the
-batch is cancelled, stopped early or runs out of time.
+Each id read ends in exactly one outcome of the :class:`BulkReport`, however
+the batch ends; ``ok`` is True only when every id was done or missing (or
+skipped as a duplicate or journaled) and the whole source was read.
 """
 
 from __future__ import annotations
@@ -52,13 +75,23 @@ from collections.abc import (
     Sequence,
     Sized,
 )
-from typing import IO, Any
+from typing import Any
 
+import aiohttp
 import msgspec
 
 from .checkout_sessions import canonical_session_id
-from .errors import ConnectError, Error403Active, Gr4vyError, InvalidRequestError
-from .retries import RetryConfig, retry_after_seconds
+from .errors import (
+    ClientClosedError,
+    ConnectError,
+    Error403Active,
+    Gr4vyError,
+    InvalidRequestError,
+    JournalError,
+    TransportError,
+)
+from .hooks import raised_after_success
+from .retries import NOT_PROCESSED_STATUSES, RetryConfig
 
 __all__ = [
     "DUPLICATE",
@@ -78,11 +111,11 @@ DUPLICATE = "duplicate id"
 #: The reason given for an id skipped because the journal records it as done or missing.
 JOURNALED = "done in an earlier run (journal)"
 #: Statuses that mean "not processed, slow down": handled by the batch, not the policy.
-RATE_LIMIT_STATUSES = frozenset({425, 429})
+RATE_LIMIT_STATUSES = NOT_PROCESSED_STATUSES
 #: Failures kept in a report with ``keep_ids=False`` (the rest are counted only).
 FAILURES_KEPT_WITHOUT_IDS = 1000
 #: Ids taken from the source between two yields to the event loop.
-_YIELD_EVERY = 256
+_YIELD_EVERY = 128
 _MESSAGE_LIMIT = 300
 
 
@@ -169,9 +202,14 @@ class BulkReport:
     malformed: int = 0
     """How many skipped ids were not UUIDs."""
     stopped: str | None = None
-    """Why the batch stopped before its last id (stop early, deadline), else ``None``."""
+    """Why the batch stopped before its last id (stop early, deadline, a hook, the journal,
+    a closed client, ``"cancelled"``), else ``None``."""
     stop_cause: Failure | None = None
     """The failure that made the batch stop early, if it did."""
+    unread: int | None = 0
+    """Ids of the source never read, so in no outcome: 0 unless the batch was cancelled
+    (or ended by a callback's error); then how many a sized source had left, or ``None``
+    (some, how many unknown) for an iterator."""
 
     @property
     def total(self) -> int:
@@ -182,7 +220,7 @@ class BulkReport:
     def ok(self) -> bool:
         """True when every id was done, missing or skipped as a duplicate / journaled.
 
-        Anything failed, cancelled, not attempted or malformed makes it false.
+        Anything failed, cancelled, not attempted, malformed or never read makes it false.
         """
         counts = self.counts
         return not (
@@ -190,6 +228,7 @@ class BulkReport:
             or counts[Outcome.CANCELLED]
             or counts[Outcome.NOT_ATTEMPTED]
             or self.malformed
+            or self.unread != 0
         )
 
     def record(self, session_id: str, outcome: Outcome, detail: Any = None) -> None:
@@ -359,33 +398,73 @@ class AdaptiveRate:
 
 # --------------------------------------------------------------------------- journal
 
+#: The operations whose journals a refusal names (any other is "another operation").
+_OPERATIONS = frozenset({"delete_many", "get_many"})
+
 
 class _Journal:
-    """One JSON line per finished id, appended and flushed as it finishes."""
+    """One JSON line per finished id, written in batches off the event loop.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    Lines are buffered and written (one ``write`` per batch, unbuffered file)
+    in a thread every :attr:`FLUSH_DELAY` seconds or :attr:`FLUSH_LINES`
+    lines, whichever comes first, and when the run ends. A kill loses at most
+    the last batch: those ids are sent again by a rerun (a deleted one then
+    ends ``missing``). Every line names the operation that wrote it, and a
+    journal of another operation is refused: a ``get_many`` journal must not
+    make ``delete_many`` skip ids.
+    """
+
+    FLUSH_DELAY = 0.1
+    FLUSH_LINES = 256
+
+    def __init__(self, path: str | os.PathLike[str], operation: str | None) -> None:
+        """Read what an earlier run finished and open for appending (call in a thread)."""
+        self.operation = operation
         self.finished: set[str] = set()
-        needs_newline = False
-        with contextlib.suppress(FileNotFoundError), open(path, "rb") as existing:
-            line = b""
-            for line in existing:
-                self._read(line)
-            needs_newline = bool(line) and not line.endswith(b"\n")
-        self._file: IO[bytes] = open(path, "ab")  # noqa: SIM115 - closed by close()
-        if needs_newline:  # a line cut short by a kill: keep the next one whole
-            self._file.write(b"\n")
+        self.error: OSError | None = None
+        self.on_error: Callable[[], object] = lambda: None
+        self._pending: list[bytes] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._writer: asyncio.Future[None] | None = None
+        if os.path.isdir(path):
+            raise _bad_journal("is a directory, expected a file", "directory")
+        try:
+            needs_newline = False
+            with contextlib.suppress(FileNotFoundError), open(path, "rb") as existing:
+                line = b""
+                for line in existing:
+                    self._read(line)
+                needs_newline = bool(line) and not line.endswith(b"\n")
+            self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+            if needs_newline:  # a line cut short by a kill: keep the next one whole
+                self._file.write(b"\n")
+        except OSError as error:
+            problem = f"cannot open it for writing ({_why(error)})"
+            raise _bad_journal(problem, "unwritable") from None
 
     def _read(self, line: bytes) -> None:
         try:
             entry = msgspec.json.decode(line)
         except msgspec.DecodeError:
             return  # a line cut short by a kill
-        if isinstance(entry, dict) and entry.get("outcome") in ("done", "missing"):
+        if not isinstance(entry, dict):
+            return
+        found = entry.get("op")
+        if found != self.operation:
+            raise _bad_journal(
+                f"written by {_operation_name(found)}, not {_operation_name(self.operation)}; "
+                "a journal resumes one operation only: give this run a new journal",
+                "operation",
+            )
+        if entry.get("outcome") in ("done", "missing"):
             session_id = entry.get("id")
             if isinstance(session_id, str):
                 self.finished.add(session_id)
 
-    def write(self, session_id: str, outcome: Outcome, detail: Any) -> None:
+    def add(self, session_id: str, outcome: Outcome, detail: Any) -> None:
+        """Buffer the line of a finished id; it is written within ``FLUSH_DELAY`` seconds."""
+        if self.error is not None:
+            return
         entry: dict[str, Any] = {"id": session_id, "outcome": outcome.value, "status": None}
         if outcome is Outcome.MISSING:
             entry["status"] = 404
@@ -394,11 +473,63 @@ class _Journal:
             entry["error"] = detail.message
         elif outcome is Outcome.SKIPPED:
             entry["reason"] = detail
-        self._file.write(msgspec.json.encode(entry) + b"\n")
-        self._file.flush()
+        if self.operation is not None:
+            entry["op"] = self.operation
+        self._pending.append(msgspec.json.encode(entry) + b"\n")
+        if self._writer is not None and not self._writer.done():
+            return  # the running writer takes it with its next batch
+        if len(self._pending) >= self.FLUSH_LINES:
+            self._flush_soon()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.FLUSH_DELAY, self._flush_soon)
 
-    def close(self) -> None:
-        self._file.close()
+    def _flush_soon(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_pending())
+
+    async def _write_pending(self) -> None:
+        while self._pending and self.error is None:
+            batch = b"".join(self._pending)
+            self._pending.clear()
+            try:
+                await asyncio.to_thread(self._write, batch)
+            except OSError as error:
+                self.error = error
+                self.on_error()
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[self._file.write(view) or 0 :]
+
+    async def close(self) -> None:
+        """Write what is buffered and close; a write error is kept in :attr:`error`, not raised."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        try:
+            if self._writer is not None:
+                await asyncio.shield(self._writer)  # never cut a write short in its thread
+            await self._write_pending()
+        finally:
+            await asyncio.to_thread(self._file.close)
+
+
+def _bad_journal(problem: str, reason: str) -> InvalidRequestError:
+    return InvalidRequestError(f"journal: {problem}", field="journal", reason=reason)
+
+
+def _operation_name(operation: object) -> str:
+    if operation is None:
+        return "a run without an operation (run_bulk, or a version before journals named one)"
+    return str(operation) if operation in _OPERATIONS else "another operation"
+
+
+def _why(error: OSError) -> str:
+    return error.strerror or type(error).__name__
 
 
 # --------------------------------------------------------------------------- the runner
@@ -428,13 +559,31 @@ def _status(error: BaseException) -> int | None:
 
 
 def _systemic(error: BaseException) -> str | None:
-    """The kind of a failure no retry can fix for any id (bad credentials, no server), or None."""
+    """The kind of a failure that no retry and no other id can fix, or None.
+
+    Bad credentials (401; 403 other than "resource active"), a certificate
+    the client rejects, a host that does not resolve, a connection that
+    cannot be made.
+    """
     status = _status(error)
     if status in (401, 403) and not isinstance(error, Error403Active):
         return f"HTTP {status}"
+    cause = error.__cause__
+    if isinstance(error, TransportError) and isinstance(
+        cause, aiohttp.ClientConnectorCertificateError
+    ):
+        return "TLS certificate rejected"
     if isinstance(error, ConnectError) and error.before_send:
+        if isinstance(cause, aiohttp.ClientConnectorDNSError):
+            return "DNS lookup failed"
         return "cannot connect"
     return None
+
+
+def _answered_for_the_id(failure: Failure) -> bool:
+    """A 4xx about one id (404, 409, 403 resource active...): the client itself works."""
+    status = failure.status
+    return status is not None and 400 <= status < 500 and status not in RATE_LIMIT_STATUSES
 
 
 async def run_bulk(
@@ -452,6 +601,7 @@ async def run_bulk(
     deadline: float | None = None,
     stop_after: int | None = 20,
     default_rate_limit_wait: float = 1.0,
+    operation: str | None = None,
 ) -> BulkReport:
     """Run ``call(session_id, policy)`` for every id; see the module docstring.
 
@@ -459,11 +609,17 @@ async def run_bulk(
     the batch handles itself (``policy`` is ``retries`` without them).
     ``report`` (else a new ``BulkReport(keep_ids=keep_ids)``) is filled as
     ids finish, so it holds everything finished also when the batch is
-    cancelled. ``deadline``: seconds for the whole batch; ids in flight then
-    end ``cancelled``, the rest ``not_attempted``. ``stop_after``: consecutive
-    failures of one systemic kind before the batch stops (``None`` or 0:
-    never). After a stop or the deadline the rest of ``ids`` is still read,
-    to give each its outcome. ``journal``: a path, see the module docstring.
+    cancelled. ``deadline``: seconds for sending; ids in flight then end
+    ``cancelled``, the rest ``not_attempted``. ``stop_after``: consecutive
+    failures that no retry can fix before the batch stops (``None`` or 0:
+    never). After a stop or the deadline the rest of ``ids`` is still read
+    (nothing sent) to give each its outcome; a cancel reads nothing more and
+    sets :attr:`BulkReport.unread`. ``journal``: a path, see the module
+    docstring; ``operation`` names what the journal's lines were written by.
+
+    Raises :class:`~gr4vy_async.errors.JournalError` when the journal could
+    not be written, and what an after-success hook raised, both once every
+    id read has its outcome.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidRequestError("concurrency: expected a whole number, at least 1")
@@ -482,30 +638,55 @@ async def run_bulk(
     ):
         raise InvalidRequestError("stop_after: must be a whole number, 0 or more")
     report = report if report is not None else BulkReport(keep_ids=keep_ids)
-    log = None if journal is None else await asyncio.to_thread(_Journal, journal)
+    log = None if journal is None else await asyncio.to_thread(_Journal, journal, operation)
+    runner = _Runner(
+        ids,
+        call,
+        retries,
+        concurrency,
+        missing_ok,
+        report,
+        dedupe,
+        on_progress,
+        log,
+        stop_after or None,
+        default_rate_limit_wait,
+    )
     try:
-        runner = _Runner(
-            ids,
-            call,
-            retries,
-            concurrency,
-            missing_ok,
-            report,
-            dedupe,
-            on_progress,
-            log,
-            stop_after or None,
-            default_rate_limit_wait,
-        )
         await runner.run(deadline)
     finally:
         if log is not None:
-            log.close()
+            log.on_error = lambda: None  # the run is over: nothing left to stop
+            await log.close()
+    if runner.raise_after is not None:
+        raise runner.raise_after
+    if log is not None and log.error is not None:
+        raise JournalError(
+            f"the journal could not be written ({_why(log.error)}); "
+            "every id read has its outcome in the report",
+            report=report,
+            errno=log.error.errno,
+        )
     return report
 
 
+@dataclasses.dataclass(eq=False, slots=True)
+class _Held:
+    """An id given to a flight, and whether a request for it is out."""
+
+    session_id: str
+    sent: bool = False
+    limited: Failure | None = None
+    """The last 425/429 while it is waited out: the server did nothing with the id."""
+
+
 class _Runner:
-    """One batch: the shared state of its workers."""
+    """One batch: a reader that feeds ids to at most ``concurrency`` flights.
+
+    Only the reader takes ids from the source, and it is never cancelled
+    while the run goes on: a deadline or a stop cancels flights, never a
+    pending ``anext``, which would close an async generator and lose its ids.
+    """
 
     def __init__(
         self,
@@ -524,25 +705,41 @@ class _Runner:
         self.call = call
         self.retries = retries
         self.policy = dataclasses.replace(retries, statuses=retries.statuses - RATE_LIMIT_STATUSES)
-        self.concurrency = concurrency
         self.missing_ok = missing_ok
         self.report = report
         self.dedupe = dedupe
         self.on_progress = on_progress
         self.journal = journal
+        if journal is not None:
+            journal.on_error = lambda: self.stop("the journal could not be written")
         self.stop_after = stop_after
         self.default_wait = default_rate_limit_wait
         self.total = len(ids) if isinstance(ids, Sized) else None
         self.source = _aiter(ids)
-        self.source_lock = asyncio.Lock()
+        self.pulls = 0
         self.taken = 0
         self.seen: set[str] = set()
         self.rate = AdaptiveRate()
         self.stopping = False
-        self.streak_kind: str | None = None
         self.streak = 0
-        # Per worker: the id it holds and whether a request for it was sent.
-        self.slots: list[tuple[str, bool] | None] = [None] * concurrency
+        self.streak_kinds: list[str] = []
+        self.ends_at: float | None = None
+        self.room = asyncio.Semaphore(concurrency)
+        self.held: set[_Held] = set()
+        self.flights: set[asyncio.Task[None]] = set()
+        self.crash: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.raise_after: BaseException | None = None
+        self.landing = False  # set when the run cancels its flights (only it does)
+
+    def remaining(self) -> float | None:
+        """Seconds to the deadline, if there is one."""
+        return None if self.ends_at is None else self.ends_at - time.monotonic()
+
+    def stop(self, why: str) -> None:
+        """Send nothing more; the first reason given is the report's."""
+        self.stopping = True
+        if self.report.stopped is None:
+            self.report.stopped = why
 
     def finish(
         self, session_id: str, outcome: Outcome, detail: Any = None, kind: str | None = None
@@ -553,130 +750,190 @@ class _Runner:
         if self.journal is not None and not (
             outcome is Outcome.NOT_ATTEMPTED or detail == JOURNALED
         ):
-            self.journal.write(session_id, outcome, detail)
-        if outcome is Outcome.FAILED:
-            self.count_failure(detail, kind)
-        elif outcome is not Outcome.SKIPPED:
-            self.streak_kind, self.streak = None, 0
+            self.journal.add(session_id, outcome, detail)
+        if kind is not None:
+            self.count_systemic(detail, kind)
+        elif outcome in (Outcome.DONE, Outcome.MISSING) or (
+            outcome is Outcome.FAILED and _answered_for_the_id(detail)
+        ):
+            self.streak, self.streak_kinds = 0, []
         if self.on_progress is not None:
             self.on_progress(BulkProgress(report.total, self.total, report.counts[Outcome.FAILED]))
 
-    def count_failure(self, failure: Failure, kind: str | None) -> None:
-        """Stop the batch after ``stop_after`` failures in a row of one systemic kind."""
-        if kind is None or kind != self.streak_kind:
-            self.streak_kind, self.streak = kind, 0
-        if kind is None:
-            return
+    def count_systemic(self, failure: Failure, kind: str) -> None:
+        """Stop the batch after ``stop_after`` systemic failures in a row, of any kinds."""
         self.streak += 1
+        if kind not in self.streak_kinds:
+            self.streak_kinds.append(kind)
         if self.stop_after is not None and self.streak >= self.stop_after and not self.stopping:
-            self.stopping = True
-            self.report.stopped = f"stopped after {self.streak} consecutive failures ({kind})"
+            kinds = ", ".join(self.streak_kinds)
+            self.stop(f"stopped after {self.streak} consecutive failures ({kinds})")
             self.report.stop_cause = failure
 
     async def next_id(self) -> str | None:
         """The next id to send, giving skipped ids their outcome on the way."""
-        async with self.source_lock:
-            while True:
-                self.taken += 1
-                if self.taken % _YIELD_EVERY == 0:
-                    # Here no id is held (a cancel loses none), and a million
-                    # skipped or instantly finished ids do not freeze the loop.
-                    await asyncio.sleep(0)
-                try:
-                    raw = await anext(self.source)
-                except StopAsyncIteration:
-                    return None
-                try:
-                    session_id = _normalize(raw)
-                except InvalidRequestError as error:
-                    self.finish(str(raw)[:_MESSAGE_LIMIT], Outcome.SKIPPED, str(error))
+        while True:
+            self.pulls += 1
+            if self.pulls % _YIELD_EVERY == 0:
+                # Here no id is held (a cancel loses none), and a million
+                # skipped or instantly finished ids do not freeze the loop.
+                await asyncio.sleep(0)
+            try:
+                raw = await anext(self.source)
+            except StopAsyncIteration:
+                return None
+            self.taken += 1
+            try:
+                session_id = _normalize(raw)
+            except InvalidRequestError as error:
+                self.finish(str(raw)[:_MESSAGE_LIMIT], Outcome.SKIPPED, str(error))
+                continue
+            if self.journal is not None and session_id in self.journal.finished:
+                self.finish(session_id, Outcome.SKIPPED, JOURNALED)
+                continue
+            if self.dedupe:
+                if session_id in self.seen:
+                    self.finish(session_id, Outcome.SKIPPED, DUPLICATE)
                     continue
-                if self.journal is not None and session_id in self.journal.finished:
-                    self.finish(session_id, Outcome.SKIPPED, JOURNALED)
-                    continue
-                if self.dedupe:
-                    if session_id in self.seen:
-                        self.finish(session_id, Outcome.SKIPPED, DUPLICATE)
-                        continue
-                    self.seen.add(session_id)
-                return session_id
+                self.seen.add(session_id)
+            return session_id
 
-    async def attempt(self, slot: int, session_id: str) -> tuple[Outcome, Any, str | None]:
+    async def read(self) -> None:
+        """Give each id a flight when one is free; once stopped, the rest are not attempted."""
+        while True:
+            free = not self.stopping
+            if free:
+                await self.room.acquire()  # before reading: a cancel here holds no id
+            session_id = await self.next_id()
+            if session_id is not None and not self.stopping:
+                self.launch(session_id)
+                continue
+            if free:
+                self.room.release()
+            if session_id is None:
+                break
+            self.finish(session_id, Outcome.NOT_ATTEMPTED)
+        while self.flights:
+            await asyncio.wait(set(self.flights))
+
+    def launch(self, session_id: str) -> None:
+        held = _Held(session_id)
+        self.held.add(held)
+        task = asyncio.ensure_future(self.fly(held))
+        self.flights.add(task)
+        task.add_done_callback(self.landed)
+
+    def landed(self, task: asyncio.Task[None]) -> None:
+        # A done callback, not a ``finally``: a flight cancelled before its
+        # first step never runs its body, and its slot must still come back.
+        self.flights.discard(task)
+        self.room.release()
+
+    async def fly(self, held: _Held) -> None:
+        """One id, from its first send to its outcome; holds one of the ``concurrency`` slots."""
+        try:
+            outcome, detail, kind = await self.attempt(held)
+            self.held.discard(held)
+            self.finish(held.session_id, outcome, detail, kind)
+        except asyncio.CancelledError:
+            raise  # the run unwinds: unwind() gives the held id its outcome
+        except BaseException as error:  # a progress callback's error ends the batch
+            if not self.crash.done():
+                self.crash.set_exception(error)
+
+    async def attempt(self, held: _Held) -> tuple[Outcome, Any, str | None]:
         """Send until the id has its outcome; rate limits are waited out here."""
-        first_sent: float | None = None
-        can_wait = self.retries.max_attempts > 1
+        first: float | None = None
         while True:
             drops = await self.rate.acquire()
-            self.slots[slot] = (session_id, True)
             now = time.monotonic()
-            first_sent = now if first_sent is None else first_sent
+            if self.stopping or (first is not None and now - first > self.retries.max_elapsed):
+                # Not sent (again): the batch stopped, or pacing used up the id's time.
+                return (*self.unfinished(held), None)
+            first = now if first is None else first
+            held.sent = True
             try:
-                result = await self.call(session_id, self.policy)
+                result = await self.call(held.session_id, self.policy)
+            except asyncio.CancelledError:
+                if self.landing:
+                    raise  # ours: the run is cancelling its flights
+                self.stop("a request was cancelled, not by this run (client closed?)")
+                return Outcome.CANCELLED, None, None
             except Exception as error:  # any failure of one id is that id's outcome
                 status = _status(error)
-                rate_limited = status in RATE_LIMIT_STATUSES
-                self.rate.record(rate_limited=rate_limited, drops_at_send=drops)
-                if rate_limited:
+                self.rate.record(rate_limited=status in RATE_LIMIT_STATUSES, drops_at_send=drops)
+                if raised_after_success(error):
+                    if self.raise_after is None:
+                        self.raise_after = error
+                    self.stop("an after-success hook raised")
+                    return Outcome.DONE, None, None  # the request succeeded
+                if isinstance(error, ClientClosedError):
+                    self.stop("client closed")
+                    held.sent = error.attempts is not None  # else closed before this send
+                    return (*self.unfinished(held), None)
+                if status in RATE_LIMIT_STATUSES:
                     self.report.rate_limited += 1
-                    wait = self.rate_limit_wait(error)
-                    if (
-                        can_wait
-                        and time.monotonic() + wait - first_sent <= self.retries.max_elapsed
-                    ):
+                    wait = self.retries.rate_limit_wait(
+                        error,
+                        elapsed=time.monotonic() - first,
+                        default=self.default_wait,
+                        remaining=self.remaining(),
+                    )
+                    if wait is not None:
+                        held.sent, held.limited = False, Failure.of(held.session_id, error)
                         await asyncio.sleep(wait)
                         continue
                 if status == 404 and self.missing_ok:
                     return Outcome.MISSING, None, None
-                return Outcome.FAILED, Failure.of(session_id, error), _systemic(error)
+                return Outcome.FAILED, Failure.of(held.session_id, error), _systemic(error)
             self.rate.record(rate_limited=False, drops_at_send=drops)
             return Outcome.DONE, result, None
 
-    def rate_limit_wait(self, error: BaseException) -> float:
-        try:
-            asked = retry_after_seconds(error.headers) if isinstance(error, Gr4vyError) else None
-        except (ValueError, OverflowError):  # an odd header is no reason to fail the id
-            asked = None
-        wait = self.default_wait if asked is None else asked
-        return max(0.0, min(wait, self.retries.retry_after_cap))
-
-    async def worker(self, slot: int) -> None:
-        while not self.stopping:
-            session_id = await self.next_id()
-            if session_id is None:
-                return
-            self.slots[slot] = (session_id, False)
-            outcome, detail, kind = await self.attempt(slot, session_id)
-            self.slots[slot] = None
-            self.finish(session_id, outcome, detail, kind)
-
     def unwind(self) -> None:
-        """Give the ids the (cancelled) workers held their outcome."""
-        for held in self.slots:
-            if held is not None:
-                session_id, sent = held
-                self.finish(session_id, Outcome.CANCELLED if sent else Outcome.NOT_ATTEMPTED)
-        self.slots = [None] * self.concurrency
+        """Give the ids the (cancelled) flights held their outcome.
+
+        Sent: ``cancelled``; waiting out a 425/429: ``failed`` with it; else ``not_attempted``.
+        """
+        while self.held:
+            held = self.held.pop()
+            self.finish(held.session_id, *self.unfinished(held))
+
+    @staticmethod
+    def unfinished(held: _Held) -> tuple[Outcome, Failure | None]:
+        """The outcome of an id whose flight ended before its answer."""
+        if held.sent:
+            return Outcome.CANCELLED, None
+        if held.limited is not None:  # a 425/429 being waited out: the server did nothing
+            return Outcome.FAILED, held.limited
+        return Outcome.NOT_ATTEMPTED, None
 
     async def run(self, deadline: float | None) -> None:
-        workers = [asyncio.ensure_future(self.worker(n)) for n in range(self.concurrency)]
+        if deadline is not None:
+            self.ends_at = time.monotonic() + deadline
+        reader = asyncio.ensure_future(self.read())
         try:
-            done, pending = await asyncio.wait(
-                workers, timeout=deadline, return_when=asyncio.FIRST_EXCEPTION
+            done, _ = await asyncio.wait(
+                {reader, self.crash}, timeout=deadline, return_when=asyncio.FIRST_COMPLETED
             )
-            for task in done:
-                task.result()  # a progress callback's or the journal's own error ends the batch
-            if pending:
-                self.stopping = True
-                self.report.stopped = f"deadline of {deadline:g} s reached"
-                await _cancel(workers)
+            if self.crash.done():
+                self.crash.result()  # a progress callback's error ends the batch
+            if reader not in done:
+                self.stop(f"deadline of {deadline:g} s reached")
+                self.landing = True
+                await _cancel(list(self.flights))
                 self.unwind()
-        except BaseException:
+                await reader  # reads the rest: each id not attempted
+            reader.result()
+        except BaseException as error:
             self.on_progress = None  # unwinding: no callbacks
-            await _cancel(workers)
+            cancelled = isinstance(error, asyncio.CancelledError)
+            self.stop("cancelled" if cancelled else f"stopped by {type(error).__name__}")
+            self.landing = True
+            await _cancel([reader, *self.flights])
             self.unwind()
+            if reader.cancelled() or reader.exception() is not None:
+                self.report.unread = None if self.total is None else self.total - self.taken
             raise
-        while (session_id := await self.next_id()) is not None:
-            self.finish(session_id, Outcome.NOT_ATTEMPTED)
 
 
 async def _cancel(tasks: Sequence[asyncio.Future[None]]) -> None:

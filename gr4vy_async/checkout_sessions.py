@@ -286,31 +286,45 @@ class CheckoutSessions:
     ) -> BulkReport:
         """Delete many checkout sessions with ``concurrency`` workers.
 
-        Every id ends in exactly one outcome of the returned report: deleted
+        Every id read ends in exactly one outcome of the returned report: deleted
         (``done``), already gone (``missing``, a 404 when ``missing_ok``),
-        ``failed`` (a small :class:`~gr4vy_async.bulk.Failure` record),
+        ``failed`` (a small :class:`~gr4vy_async.bulk.Failure` record; an id
+        still waiting out a 425/429 when the run ends fails with it),
         ``skipped`` (malformed, duplicate, or done per the journal),
         ``cancelled`` (sent but not finished when cancelled or out of time) or
         ``not_attempted`` (never sent: stopped early or out of time).
 
         - A 425/429 makes that id wait its ``Retry-After`` and try again while
           the others go on; the batch paces its send rate adaptively. A
-          rate-limited id is retried until ``max_elapsed`` of the retry policy
-          has passed since its first attempt (425/429 do not count against
-          ``max_attempts``; ``RetryConfig.none()`` retries nothing).
-        - ``deadline``: seconds for the whole batch.
-        - ``stop_after``: stop after that many consecutive 401, 403 or
-          cannot-connect failures (``None`` or 0: never); ``report.stopped``
-          and ``report.stop_cause`` say why.
-        - ``journal``: a file; each finished id is appended as a JSON line
-          and flushed; a rerun with the same journal skips ids already done
-          or missing.
-        - Pass ``report=`` to keep what finished when you cancel; for
-          millions of ids pass ``keep_ids=False, dedupe=False`` and memory
-          stays flat (counts, and the first 1,000 failures).
+          rate-limited id is sent again only while the wait ends within
+          ``max_elapsed`` of its first attempt and before ``deadline``
+          (425/429 do not count against ``max_attempts``;
+          ``RetryConfig.none()`` retries nothing).
+        - ``deadline``: seconds for sending; the rest of the ids are then
+          read, nothing sent, and counted ``not_attempted``.
+        - ``stop_after``: stop after that many consecutive failures no retry
+          can fix, of any kind: 401, 403 (not "resource active"), a rejected
+          TLS certificate, DNS, a refused connection (``None`` or 0: never);
+          a success or a 404/409-like answer for one id ends the streak.
+          ``report.stopped`` and ``report.stop_cause`` say why.
+        - ``journal``: a file; finished ids are appended as JSON lines naming
+          this operation, written in batches off the event loop; a rerun with
+          the same journal skips ids already done or missing. A journal of
+          another operation, a directory or an unwritable path is refused
+          before any request; a write that fails stops the run and raises
+          :class:`~gr4vy_async.errors.JournalError` (``.report``) once every
+          id has its outcome.
+        - An after-success hook that raises leaves its id ``done``, stops the
+          run and is raised unchanged once every id has its outcome.
+        - Pass ``report=`` to keep what finished when you cancel
+          (``report.stopped == "cancelled"``; ``report.unread`` counts ids
+          never read); for millions of ids pass ``keep_ids=False,
+          dedupe=False`` and memory stays flat (counts, and the first 1,000
+          failures).
         """
         return await self._many(
             self.delete,
+            "delete_many",
             session_ids,
             concurrency=concurrency,
             missing_ok=missing_ok,
@@ -352,6 +366,7 @@ class CheckoutSessions:
         """
         return await self._many(
             self.get,
+            "get_many",
             session_ids,
             concurrency=concurrency,
             missing_ok=missing_ok,
@@ -370,6 +385,7 @@ class CheckoutSessions:
     async def _many(
         self,
         operation: Callable[..., Coroutine[Any, Any, Any]],
+        name: str,
         session_ids: Iterable[str | uuid.UUID] | AsyncIterable[str | uuid.UUID],
         *,
         merchant_account_id: str | UnsetType | None,
@@ -377,7 +393,10 @@ class CheckoutSessions:
         retries: RetryConfig | None,
         **options: Any,
     ) -> BulkReport:
-        """``operation`` (``self.get`` or ``self.delete``) over many ids, via :func:`run_bulk`."""
+        """``operation`` (``self.get`` or ``self.delete``) over many ids, via :func:`run_bulk`.
+
+        ``name`` (``"get_many"``, ``"delete_many"``) is what a journal records its lines as.
+        """
         # Imported here: bulk builds on this module (canonical_session_id), and
         # its import (~7 ms, `python -X importtime`) is paid by bulk jobs only.
         from .bulk import run_bulk
@@ -391,5 +410,5 @@ class CheckoutSessions:
             )
 
         return await run_bulk(
-            session_ids, one, retries=retries or self._transport.retries, **options
+            session_ids, one, retries=retries or self._transport.retries, operation=name, **options
         )

@@ -7,6 +7,7 @@ The tree (each line a class; indented classes are subclasses)::
     ├── ClientClosedError          the client is closed (also a RuntimeError)
     ├── EventLoopError             the client is used from another event loop (also a RuntimeError)
     ├── TokenProviderError         the bearer_auth provider raised
+    ├── JournalError               a bulk run's journal could not be written
     ├── TransportError             no HTTP response (the SDK's name: NoResponseError)
     │   ├── ConnectError           the connection failed or was dropped
     │   └── RequestTimeoutError    the request did not finish in time
@@ -87,6 +88,7 @@ __all__ = [
     "HTTPValidationError",
     "HTTPValidationErrorData",
     "InvalidRequestError",
+    "JournalError",
     "NoResponseError",
     "RawResponse",
     "RequestTimeoutError",
@@ -248,6 +250,20 @@ class EventLoopError(Gr4vyError, RuntimeError):
 
 class TokenProviderError(Gr4vyError):
     """The ``bearer_auth`` provider raised; its exception is the ``__cause__``."""
+
+
+class JournalError(Gr4vyError):
+    """A bulk run's journal could not be written (a full disk, a file too large).
+
+    Raised when the run has stopped and every id has its outcome: ``report``
+    is the run's :class:`~gr4vy_async.bulk.BulkReport`, ``errno`` the OS
+    error's number.
+    """
+
+    def __init__(self, message: str, *, report: Any = None, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+        self.errno = errno
 
 
 class TransportError(Gr4vyError):

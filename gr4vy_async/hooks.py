@@ -32,6 +32,7 @@ __all__ = [
     "Hooks",
     "RequestInfo",
     "ResponseInfo",
+    "raised_after_success",
 ]
 
 #: What a hook sees instead of the ``Authorization`` header's value.
@@ -71,6 +72,14 @@ AfterErrorHook = Callable[
 ]
 
 
+_AFTER_SUCCESS = "_gr4vy_raised_after_success"
+
+
+def raised_after_success(error: BaseException) -> bool:
+    """Whether ``error`` came from an after-success hook: the request itself succeeded."""
+    return getattr(error, _AFTER_SUCCESS, False) is True
+
+
 async def _call(hook: Callable[..., object], *args: object) -> None:
     result = hook(*args)
     if inspect.isawaitable(result):
@@ -108,9 +117,15 @@ class Hooks:
             await _call(hook, request)
 
     async def run_after_success(self, request: RequestInfo, response: ResponseInfo) -> None:
-        """Call every after-success hook."""
+        """Call every after-success hook; what one raises is marked as raised after a success."""
         for hook in self.after_success:
-            await _call(hook, request, response)
+            try:
+                await _call(hook, request, response)
+            except Exception as error:
+                # Marked, not wrapped: it reaches the caller unchanged, and a bulk
+                # run can still tell that the request itself succeeded.
+                setattr(error, _AFTER_SUCCESS, True)
+                raise
 
     async def run_after_error(
         self, request: RequestInfo, response: ResponseInfo | None, error: Gr4vyError

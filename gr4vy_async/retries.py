@@ -92,6 +92,39 @@ class RetryConfig:
         """The wait before attempt ``attempt + 1``: Retry-After, else jittered backoff."""
         return float(self._wait(_failed_state(error, attempt, time.monotonic())))
 
+    def rate_limit_wait(
+        self,
+        error: BaseException,
+        *,
+        elapsed: float,
+        default: float,
+        remaining: float | None = None,
+    ) -> float | None:
+        """For a batch's id answered 425/429: the wait before sending it again, or ``None``.
+
+        The wait is ``Retry-After`` capped at ``retry_after_cap`` (``default``
+        when absent or unreadable). ``None`` (give up: the id fails with this
+        answer) when the policy retries nothing (``max_attempts`` 1), the
+        error is not a 425/429, or the wait would end more than
+        ``max_elapsed`` after the id's first attempt (``elapsed`` seconds
+        ago) or after ``remaining`` seconds (the batch's deadline). 425/429
+        do not count against ``max_attempts``: time is their bound.
+        """
+        if (
+            self.max_attempts < 2
+            or not isinstance(error, Gr4vyError)
+            or error.status_code not in NOT_PROCESSED_STATUSES
+        ):
+            return None
+        try:
+            asked = retry_after_seconds(error.headers)
+        except (ValueError, OverflowError):  # an odd header is no reason to fail the id
+            asked = None
+        wait = max(0.0, min(default if asked is None else asked, self.retry_after_cap))
+        if elapsed + wait > self.max_elapsed or (remaining is not None and wait >= remaining):
+            return None
+        return wait
+
     @functools.cached_property
     def _wait(self) -> Callable[[tenacity.RetryCallState], float]:
         """tenacity's wait: ``Retry-After`` when the response has one, else full jitter."""
