@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 _encoder = msgspec.json.Encoder()
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+_request_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 _type_infos: dict[Any, mi.Type] = {}
 _PATH = re.compile(r" - at `\$(?:\.)?(?P<path>[^`]*)`$")
 #: How the API's field names look: a dict key shaped otherwise is not repeated in a message.
@@ -39,10 +40,23 @@ _ECHOED_VALUE = re.compile(r"(?P<what>Invalid (?:enum )?value) (?P<value>.+)", r
 
 
 def decoder_for(type_: type[T]) -> msgspec.json.Decoder[T]:
-    """The (cached) JSON decoder for a model type."""
+    """The (cached) JSON decoder of responses of a model type.
+
+    It checks JSON types and required fields, not the spec's lengths,
+    patterns and ranges (:func:`models._response_type`): what the API returns
+    may grow past what this release's copy of the spec says it accepts.
+    """
     decoder = _decoders.get(type_)
     if decoder is None:
-        decoder = _decoders[type_] = msgspec.json.Decoder(type_)
+        decoder = _decoders[type_] = msgspec.json.Decoder(models._response_type(type_))
+    return decoder
+
+
+def _request_decoder(type_: Any) -> msgspec.json.Decoder[Any]:
+    """The (cached) JSON decoder checking a request against every constraint of ``type_``."""
+    decoder = _request_decoders.get(type_)
+    if decoder is None:
+        decoder = _request_decoders[type_] = msgspec.json.Decoder(type_)
     return decoder
 
 
@@ -322,7 +336,7 @@ def _check(value: Any, type_: Any, path: str, model: Any = None) -> tuple[bytes,
         _reject_non_finite(value, path)
     try:
         with models._strict_enums():
-            decoded = decoder_for(type_).decode(body)
+            decoded = _request_decoder(type_).decode(body)
     except msgspec.ValidationError as exc:
         message = str(exc)
         if is_model and "got `null`" in message:

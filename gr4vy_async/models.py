@@ -11,17 +11,25 @@ from "clear it". A field with a spec default (``discount_amount=0``,
 the API reads the same way. Constraints (``msgspec.Meta``) are checked when a value is
 decoded or validated with :func:`validate`, not when a Struct is built.
 
-Response decoding is forward compatible: unknown fields are ignored, and an
-enum value this release does not know decodes to a member that keeps its
-string (``ProductType("drone").value == "drone"``).
+The models state the spec as it is written, and requests are held to all of
+it. Responses are held to what the API cannot change without breaking its
+clients: JSON types, required fields, datetimes with an offset and each
+object's ``type``. They are decoded into twins of the models (subclasses of
+the same name, equal to a model with the same values) built by
+:func:`_response_type` from the same declarations, with the spec's lengths,
+patterns and ranges left out. Unknown fields are ignored, and an enum value
+this release does not know decodes to a member that keeps its string
+(``ProductType("drone").value == "drone"``, ``.is_known`` False).
 """
 
 from __future__ import annotations
 
 import contextvars
 import enum
+import types
+import typing
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar, Union
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -71,6 +79,7 @@ __all__ = [
     "IataDesignator",
     "IcaoCode",
     "Maybe",
+    "PaymentMethodKind",
     "PhoneNumber",
     "ProductType",
     "RouteType",
@@ -295,6 +304,12 @@ class TransactionIntent(_OpenEnum):
 
     AUTHORIZE = "authorize"
     CAPTURE = "capture"
+
+
+class PaymentMethodKind(_OpenEnum):
+    """``CheckoutSessionPaymentMethod.method``: the spec knows only cards."""
+
+    CARD = "card"
 
 
 class ErrorLocation(_OpenEnum):
@@ -673,7 +688,7 @@ class CheckoutSessionPaymentMethod(_RedactedRepr, _Response):
     id: Uuid | None = None
     details: CheckoutSessionPaymentMethodDetails | None = None
     label: str | None = None
-    method: Literal["card"] = "card"
+    method: PaymentMethodKind = PaymentMethodKind.CARD
     scheme: CardScheme | None = None
     fingerprint: str | None = None
 
@@ -811,3 +826,97 @@ class HTTPValidationError(_Response):
     """Body of a 422: the request did not validate."""
 
     detail: list[ValidationError] | UnsetType = UNSET
+
+
+# --------------------------------------------------------------------------- response decoding
+
+_response_types: dict[Any, Any] = {}
+
+
+def _response_type(type_: Any) -> Any:
+    """``type_`` as a response is decoded: the spec's lengths, patterns and ranges left out.
+
+    Each model holding a constraint, directly or in a nested model, gets a
+    twin: a subclass of the same name whose fields have the same types without
+    the constraints (a datetime's required offset is a type, and stays). Enums
+    are open already; the only ``Literal`` fields are each object's ``type``,
+    which names what the object is, and stay. Other types come back unchanged.
+    """
+    try:
+        return _response_types[type_]
+    except KeyError:
+        loosened = _response_types[type_] = _loosened(type_)
+        return loosened
+
+
+def _loosened(type_: Any) -> Any:
+    origin = typing.get_origin(type_)
+    if origin is Annotated:
+        inner, *metadata = typing.get_args(type_)
+        tz = next((m.tz for m in metadata if isinstance(m, Meta) and m.tz is not None), None)
+        loose = _response_type(inner)
+        return loose if tz is None else Annotated[loose, Meta(tz=tz)]
+    if origin in (Union, types.UnionType, list, dict):
+        args = typing.get_args(type_)
+        loosened = tuple(_response_type(arg) for arg in args)
+        if all(new is old for new, old in zip(loosened, args, strict=True)):
+            return type_
+        return (Union if origin is types.UnionType else origin)[loosened]
+    if isinstance(type_, type) and issubclass(type_, msgspec.Struct):
+        return _twin(type_)
+    return type_
+
+
+def _twin(model: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """``model`` with its fields' constraints left out, or ``model`` itself if it has none."""
+    fields = msgspec.structs.fields(model)
+    loosened = [_response_type(field.type) for field in fields]
+    if all(new is field.type for new, field in zip(loosened, fields, strict=True)):
+        return model
+    twin: type[msgspec.Struct] = msgspec.defstruct(
+        model.__name__,
+        [
+            (field.name, new, _same_default(field))
+            for new, field in zip(loosened, fields, strict=True)
+        ],
+        bases=(_Twin, model),
+        module=model.__module__,
+        namespace={"__doc__": model.__doc__, "_model": model},
+        kw_only=True,
+    )
+    return twin
+
+
+def _same_default(field: msgspec.structs.FieldInfo) -> Any:
+    """A field of a twin with ``field``'s default and JSON name."""
+    if field.default_factory is not msgspec.NODEFAULT:
+        return msgspec.field(default_factory=field.default_factory, name=field.encode_name)
+    return msgspec.field(default=field.default, name=field.encode_name)
+
+
+class _Twin:
+    """Mixin of the classes responses decode to: each stands for its model.
+
+    It equals a model with the same values (either way round: Python asks the
+    subclass first), and pickles as itself.
+    """
+
+    __slots__ = ()
+    _model: ClassVar[type[msgspec.Struct]]
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self) or type(other) is self._model:
+            return bool(msgspec.structs.astuple(self) == msgspec.structs.astuple(other))  # type: ignore[arg-type]
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuilt, (self._model, msgspec.structs.asdict(self))  # type: ignore[arg-type]
+
+
+def _rebuilt(model: type[msgspec.Struct], fields: dict[str, Any]) -> Any:
+    """Unpickle a response model: the twin of ``model`` with ``fields``."""
+    return _response_type(model)(**fields)

@@ -60,9 +60,11 @@ def _normalize(node: Any, defs: dict[str, Any], ref_prefix: str) -> Any:
     if "$ref" in node:
         name = node["$ref"].removeprefix(ref_prefix)
         target = defs[name]
+        # What stands beside the reference (a default) is compared too.
+        beside = _normalize({k: v for k, v in node.items() if k != "$ref"}, defs, ref_prefix)
         if "enum" in target:
-            return {"enum": sorted(target["enum"])}
-        return {"ref": _canonical_name(name)}
+            return {"enum": sorted(target["enum"]), **beside}
+        return {"ref": _canonical_name(name), **beside}
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in {"title", "description", "examples", "format"} or key.startswith("x-"):

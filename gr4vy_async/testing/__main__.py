@@ -2,7 +2,8 @@
 
 ``--session ID`` / ``--sessions FILE.json`` store sessions first and
 ``--fault ROUTE=KIND[,OPTION=VALUE...]`` schedules faults (see
-:mod:`gr4vy_async.testing.preload`). Prints one line,
+:mod:`gr4vy_async.testing.preload`); ``--evolve`` answers as a later API
+release might (``FakeGr4vy(evolve=True)``). Prints one line,
 ``listening on http://HOST:PORT``, once it accepts connections (so a parent
 process can wait for it), then serves until SIGINT or SIGTERM and exits 0.
 """
@@ -63,6 +64,19 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="PER_SECOND",
         help="answer 429 (Retry-After) above this many requests per second",
     )
+    parser.add_argument(
+        "--evolve",
+        action="store_true",
+        help="answer as a later API release might: an unknown field in every object, "
+        "an unknown value in every enum field",
+    )
+    parser.add_argument(
+        "--evolve-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the unknown names and values --evolve adds (default 0)",
+    )
     return parser.parse_args(argv)
 
 
@@ -92,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         public_key = args.public_key.read_bytes() if args.public_key else None
         fake = FakeGr4vy(
-            host=args.host, port=args.port, public_key=public_key, rate_limit=args.rate_limit
+            host=args.host,
+            port=args.port,
+            public_key=public_key,
+            rate_limit=args.rate_limit,
+            evolve=args.evolve,
+            evolve_seed=args.evolve_seed,
         )
         sessions = load_sessions(args.sessions) if args.sessions else []
         preload(fake, session_ids=args.session, sessions=sessions, faults=args.fault)

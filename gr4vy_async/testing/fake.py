@@ -11,7 +11,9 @@ real HTTP on loopback::
 Request bodies are checked with the library's own models (the same
 validation the client runs before sending), responses are encoded from the
 same models, and error bodies are the spec's documented ``ErrorNNN`` bodies.
-Every request is recorded (without its ``Authorization`` header), and the
+With ``evolve=True`` it answers as a later release of the API might (see
+:class:`~gr4vy_async.testing.evolve.Evolution`). Every request is recorded
+(without its ``Authorization`` header), and the
 number of requests in flight is tracked, so tests can assert on what a client
 sent and how concurrently it sent it.
 """
@@ -37,6 +39,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from .. import models
 from .._codec import validate
 from ..errors import ERRORS_BY_STATUS, InvalidRequestError
+from .evolve import Evolution
 from .faults import (
     INVALID_CREDENTIALS,
     Fault,
@@ -63,6 +66,12 @@ _SCOPES = {
     "POST": "checkout-sessions.write",
     "PUT": "checkout-sessions.write",
     "DELETE": "checkout-sessions.write",
+}
+#: The model of each status's body the fake answers with: what an evolving fake rewrites.
+_BODY_MODELS: Mapping[int, Any] = {
+    200: models.CheckoutSession,
+    201: models.CheckoutSession,
+    **{status: error.model for status, error in ERRORS_BY_STATUS.items()},
 }
 #: Fields a create/update body shares with the session it stores.
 _SESSION_FIELDS = tuple(
@@ -380,6 +389,11 @@ class FakeGr4vy:
       of ``rate_limit_burst`` tokens, default a tenth of a second's worth,
       at least 1); a request over it is answered 429 with ``Retry-After``
       before its fault or handler.
+    - ``evolve``: answer as a later release of the API might: every object
+      in a response body gains a field this release does not know, every
+      enum field a value it does not know (the stored sessions are not
+      changed; a fault's response is sent as scripted). ``evolve_seed``
+      draws the names and values: the same seed, the same bytes.
     """
 
     def __init__(
@@ -392,6 +406,8 @@ class FakeGr4vy:
         shutdown_timeout: float = 1.0,
         rate_limit: float | None = None,
         rate_limit_burst: float | None = None,
+        evolve: bool = False,
+        evolve_seed: int = 0,
     ) -> None:
         self.host = host
         self.port = port
@@ -411,11 +427,22 @@ class FakeGr4vy:
             if rate_limit is None
             else _TokenBucket(rate_limit, rate_limit_burst or max(1.0, rate_limit / 10))
         )
+        self._evolution = Evolution(evolve_seed) if evolve else None
         self._runner: web.AppRunner | None = None
         self.app = self._build_app()
         """The ``aiohttp.web.Application`` (to mount or run another way)."""
 
     # ------------------------------------------------------------ lifecycle
+
+    @property
+    def evolve(self) -> bool:
+        """Whether responses are rewritten as a later API release might send them."""
+        return self._evolution is not None
+
+    @property
+    def evolve_seed(self) -> int | None:
+        """The seed of the evolution (``None`` when ``evolve`` is off)."""
+        return None if self._evolution is None else self._evolution.seed
 
     @property
     def url(self) -> str:
@@ -512,10 +539,10 @@ class FakeGr4vy:
             wait = 0.0 if self._bucket is None else self._bucket.take()
             if wait:
                 record.status = 429
-                return _rate_limited(wait)
+                return self._evolved(_rate_limited(wait))
             record.fault = self.faults.pick(request.method, request.path)
             if record.fault is None:
-                response = await handler(request)
+                response = self._evolved(await handler(request))
             else:
                 response = await apply_fault(record.fault, request, handler)
             dropped = record.fault is not None and record.fault.drops_connection
@@ -523,6 +550,18 @@ class FakeGr4vy:
             return response
         finally:
             self.in_flight -= 1
+
+    def _evolved(self, response: web.StreamResponse) -> web.StreamResponse:
+        """``response`` as a later API release might send it, when ``evolve`` is on."""
+        model = _BODY_MODELS.get(response.status)
+        if (
+            self._evolution is not None
+            and model is not None
+            and isinstance(response, web.Response)
+            and isinstance(response.body, bytes)
+        ):
+            response.body = self._evolution.apply(response.body, model)
+        return response
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:

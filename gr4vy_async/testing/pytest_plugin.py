@@ -7,6 +7,11 @@ them available: ``gr4vy_fake`` (a running :class:`FakeGr4vy`) and
 ``gr4vy_key_pair`` is a P-521 key pair for a fake that checks signatures,
 and ``gr4vy_bearer_auth`` what ``gr4vy_client`` authenticates with.
 
+``pytest --gr4vy-evolve`` (``--gr4vy-evolve-seed N``) makes every
+``gr4vy_fake`` answer as a later API release might (``FakeGr4vy(evolve=True)``);
+the ``@pytest.mark.gr4vy_evolve(seed=0)`` marker does it for one test or
+module. ``gr4vy_fake_options`` given explicitly win over both.
+
 The fixtures are async: with pytest-asyncio installed they work in its
 ``strict`` mode (mark the tests ``@pytest.mark.asyncio``) and its ``auto``
 mode; otherwise they are plain async fixtures for whichever async plugin
@@ -38,7 +43,46 @@ __all__ = [
     "gr4vy_fake",
     "gr4vy_fake_options",
     "gr4vy_key_pair",
+    "pytest_addoption",
+    "pytest_configure",
 ]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--gr4vy-evolve`` and ``--gr4vy-evolve-seed``."""
+    group = parser.getgroup("gr4vy", "gr4vy_async fixtures")
+    group.addoption(
+        "--gr4vy-evolve",
+        action="store_true",
+        help="gr4vy_fake answers as a later API release might: an unknown field in every "
+        "object, an unknown value in every enum field",
+    )
+    group.addoption(
+        "--gr4vy-evolve-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of what --gr4vy-evolve adds (default 0)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``gr4vy_evolve`` marker."""
+    config.addinivalue_line(
+        "markers",
+        "gr4vy_evolve(seed=0): gr4vy_fake answers as a later API release might "
+        "(FakeGr4vy(evolve=True))",
+    )
+
+
+def _evolve_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """``evolve``/``evolve_seed`` from the test's ``gr4vy_evolve`` marker or the command line."""
+    marker = request.node.get_closest_marker("gr4vy_evolve")
+    if marker is not None:
+        return {"evolve": True, "evolve_seed": marker.kwargs.get("seed", 0)}
+    if request.config.getoption("gr4vy_evolve"):
+        return {"evolve": True, "evolve_seed": request.config.getoption("gr4vy_evolve_seed")}
+    return {}
 
 
 @pytest.fixture(scope="session")
@@ -91,9 +135,15 @@ def gr4vy_bearer_auth(
 
 
 @_async_fixture
-async def gr4vy_fake(gr4vy_fake_options: dict[str, Any]) -> AsyncIterator[FakeGr4vy]:
-    """A FakeGr4vy serving on 127.0.0.1 for the duration of the test."""
-    async with FakeGr4vy(**gr4vy_fake_options) as fake:
+async def gr4vy_fake(
+    gr4vy_fake_options: dict[str, Any], request: pytest.FixtureRequest
+) -> AsyncIterator[FakeGr4vy]:
+    """A FakeGr4vy serving on 127.0.0.1 for the duration of the test.
+
+    It evolves (``FakeGr4vy(evolve=True)``) under ``--gr4vy-evolve`` or the
+    ``gr4vy_evolve`` marker, unless ``gr4vy_fake_options`` says otherwise.
+    """
+    async with FakeGr4vy(**{**_evolve_options(request), **gr4vy_fake_options}) as fake:
         yield fake
 
 
