@@ -87,6 +87,9 @@ every non-zero exit prints one line on stderr saying why"""
 #: The ``--output`` formats.
 OUTPUTS = ("table", "json", "yaml")
 _CLI_EXTRA = "pip install 'gr4vy-async[cli]'"
+#: The most a request body or a key file may hold.
+SMALL_INPUT_LIMIT = 1 << 20
+_SMALL_INPUT_SHOWN = "1 MiB"
 
 
 class UsageError(Exception):
@@ -286,8 +289,8 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     ),
     GlobalOption(
         ("--private-key",),
-        "EC P-521 private key: a PEM file, the PEM itself or the PEM in base64; "
-        "signs a token for every call",
+        f"EC P-521 private key: a PEM file (regular, at most {_SMALL_INPUT_SHOWN}), the PEM itself "
+        "or the PEM in base64; signs a token for every call",
         ("GR4VY_PRIVATE_KEY", "GR4VY_PRIVATE_KEY_FILE"),
         metavar="PEM",
     ),
@@ -303,7 +306,7 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     GlobalOption(
         ("-o", "--output"),
         "output format: table|json|yaml (yaml needs the cli extra); "
-        "when stdout is not a terminal the default is json (a token stays bare)",
+        "a token or embed token stays bare when piped",
         ("GR4VY_OUTPUT",),
         default="table",
         shown_default="table on a terminal, else json",
@@ -424,7 +427,8 @@ def _add_body_option(parser: argparse.ArgumentParser, what: str, required: bool 
         action=_StoreWithFlag,
         required=required,
         metavar="JSON",
-        help=f"{what} as JSON: inline, @file, or - (or @-) for stdin",
+        help=f"{what} as JSON: inline, @file (a regular file), or - (or @-) for stdin; "
+        f"at most {_SMALL_INPUT_SHOWN}",
     )
 
 
@@ -447,12 +451,14 @@ def _add_delete_options(delete: argparse.ArgumentParser) -> None:
         "rate to what the server allows (default: 16)",
     )
     delete.add_argument(
-        "--report", metavar="PATH", help="write every id's outcome as JSON to this file"
+        "--report",
+        metavar="PATH",
+        help="write every id's outcome as JSON to this regular file (also on Ctrl-C)",
     )
     delete.add_argument(
         "--journal",
         metavar="PATH",
-        help="append each finished id to this JSON-lines file, flushed as it finishes; "
+        help="append each finished id to this regular JSON-lines file, flushed as it finishes; "
         "a rerun with the same journal skips the ids it records as deleted or already gone",
     )
     delete.add_argument(
@@ -657,9 +663,6 @@ def _pick_host(args: argparse.Namespace, sources: dict[str, str]) -> None:
 # --------------------------------------------------------------------------- set-up
 
 
-#: The most a request body or a key file may hold.
-SMALL_INPUT_LIMIT = 1 << 20
-_SMALL_INPUT_SHOWN = "1 MiB"
 #: Said of a flag that accepts '-' when it is given something else that is no regular file.
 _STDIN_HINT = " ('-' reads stdin)"
 

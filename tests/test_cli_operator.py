@@ -8,6 +8,7 @@ named as a file. Messages are checked in-process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -60,12 +61,14 @@ async def _kill_leftovers() -> AsyncIterator[None]:
         await process.communicate()
 
 
-async def _cli_process(url: str, *args: str, **kwargs: object) -> asyncio.subprocess.Process:
+async def _cli_process(
+    url: str, *args: str, stderr: int = asyncio.subprocess.PIPE, **kwargs: object
+) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "gr4vy_async", "--server-url", url, "--token", TOKEN),
         *args,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=stderr,
         env=_env(),
         preexec_fn=_default_sigint,
         **kwargs,  # type: ignore[arg-type]
@@ -195,12 +198,13 @@ async def test_debug_lines_escape_server_text() -> None:
         return next(answers)
 
     async with RawServer(handler) as server:
-        code, out, err = await run_in_process(
+        code, _, err = await run_in_process(
             *("--server-url", server.url, "--token", TOKEN, "--debug"),
             *("checkout-sessions", "get", SESSION_ID),
         )
     assert code == 0, err
-    assert "RED" in err and "req-" in err and "ok-" in err  # shown ...
+    for shown in ("RED", "req-", "ok-"):  # shown ...
+        assert shown in err
     for char in ("\x1b", "\x07", "\x9b", "\u202e"):  # ... but nothing a terminal acts on
         assert char not in err
     assert "\\u009b" in err
@@ -209,7 +213,7 @@ async def test_debug_lines_escape_server_text() -> None:
 def test_one_escaping_function_for_the_package() -> None:
     from gr4vy_async import _terminal, cli
 
-    assert cli._printable is _terminal.printable
+    assert vars(cli)["_printable"] is _terminal.printable
     assert _terminal.printable("a\x1b[31m\u202eb\nc") == "a\\u001b[31m\\u202eb c"
 
 
@@ -384,6 +388,39 @@ async def test_a_failure_in_the_report_has_its_message_once(gr4vy_fake: FakeGr4v
     assert set(failed) == {"id", "status", "code", "exception", "message"}
 
 
+async def test_the_progress_bar_of_an_ids_file_has_its_total(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path
+) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    ids = [gr4vy_fake.create_session().id for _ in range(50)]
+    (tmp_path / "ids.txt").write_text("\n".join(ids) + "\n\n")
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    drawn = b""
+    try:
+        process = await _cli_process(
+            gr4vy_fake.url,
+            *("checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt")),
+            stderr=secondary,
+        )
+        await asyncio.wait_for(process.communicate(), PATIENCE)
+        os.close(secondary)
+        secondary = -1
+        with contextlib.suppress(OSError):  # EIO once the terminal is drained
+            while chunk := os.read(primary, 65536):
+                drawn += chunk
+    finally:
+        os.close(primary)
+        if secondary >= 0:
+            os.close(secondary)
+    assert process.returncode == 0
+    assert b"50/50" in drawn  # a total, so tqdm shows a count of it and an ETA
+
+
 def test_the_progress_bar_of_a_regular_file_has_its_total(tmp_path: Path) -> None:
     from gr4vy_async.cli import _count_ids
 
@@ -418,4 +455,6 @@ async def test_a_token_piped_stays_bare_for_command_substitution(tmp_path: Path)
         "http://127.0.0.1:9", "--private-key", str(tmp_path / "key.pem"), "token"
     )
     assert code == 0
-    assert out.count(b".") == 2 and out.endswith(b"\n") and b"{" not in out
+    assert out.count(b".") == 2  # header.claims.signature
+    assert out.endswith(b"\n")
+    assert not out.startswith(b"{")
