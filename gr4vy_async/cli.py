@@ -1182,9 +1182,12 @@ class _FileIds:
     a cancellation would close).
     """
 
-    def __init__(self, source: _IdSource, fd: int | None, regular: bool) -> None:
+    def __init__(
+        self, source: _IdSource, fd: int | None, *, regular: bool, owned: bool = False
+    ) -> None:
         self.source = source
         self.regular = regular
+        self._owned = owned  # close ``fd`` at the end (not stdin's)
         self.line = 0
         """The number of the last line taken."""
         self.read_to_end = False
@@ -1261,7 +1264,7 @@ class _FileIds:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(queue.put_nowait, None)
         finally:
-            if self._fd is not None and self.regular:
+            if self._owned and self._fd is not None:
                 os.close(self._fd)
 
     def _read_function(self) -> Callable[[], bytes]:
@@ -1291,9 +1294,9 @@ def _file_ids(path: str, source: _IdSource) -> _FileIds:
     if path == "-":
         fd = _stdin_fd()
         regular = fd is not None and stat.S_ISREG(os.fstat(fd).st_mode)
-        return _FileIds(source, fd, regular)
+        return _FileIds(source, fd, regular=regular)
     try:
-        return _FileIds(source, _open_regular(path), regular=True)
+        return _FileIds(source, _open_regular(path), regular=True, owned=True)
     except _NotRegular:
         raise UsageError(f"--from-file: {path} is not a regular file{_STDIN_HINT}") from None
     except OSError as exc:

@@ -120,7 +120,7 @@ async def test_the_deadline_fires_while_stdin_stays_open(
     process = await _cli_process(
         gr4vy_fake.url,
         *("checkout-sessions", "delete", "--from-file", "-", "--no-progress"),
-        *("--deadline", "1", "--report", str(report), "-o", "table"),
+        *("--deadline", "3", "--report", str(report), "-o", "table"),
         stdin=asyncio.subprocess.PIPE,
     )
     assert process.stdin is not None
@@ -133,12 +133,34 @@ async def test_the_deadline_fires_while_stdin_stays_open(
     assert process.returncode == 1
     assert out.decode().splitlines()[0] == "deleted 5, already gone 0, failed 0, skipped 0"
     (line,) = err.decode().splitlines()
-    assert "deadline of 1 s reached" in line
+    assert "deadline of 3 s reached" in line
     assert "--from-file -: not read to the end (line 5 was the last)" in line
     written = json.loads(report.read_text())
-    assert written["stopped"] == "deadline of 1 s reached"
+    assert written["stopped"] == "deadline of 3 s reached"
     assert (written["cancelled"], sorted(written["deleted"])) == ([], sorted(ids))
     assert _deletes(gr4vy_fake) == 5
+
+
+async def test_stdin_redirected_from_a_file_is_read_to_its_end_after_a_stop(
+    gr4vy_fake: FakeGr4vy, tmp_path: Path
+) -> None:
+    """``< ids.txt``: a regular file behind stdin, so every id gets its outcome after a stop."""
+    ids = [gr4vy_fake.create_session().id for _ in range(30)]
+    (tmp_path / "ids.txt").write_text("\n".join(ids) + "\n")
+    gr4vy_fake.faults.rate("DELETE", Fault.status(401), probability=1.0)
+    with (tmp_path / "ids.txt").open("rb") as stdin:
+        process = await _cli_process(
+            gr4vy_fake.url,
+            *("checkout-sessions", "delete", "--from-file", "-", "--stop-after", "3"),
+            *("--concurrency", "1", "-o", "table"),
+            stdin=stdin,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), PATIENCE)
+    assert process.returncode == 1
+    assert out.decode().splitlines()[0] == (
+        "deleted 0, already gone 0, failed 3, skipped 0, not attempted 27"
+    )
+    assert "not read to the end" not in err.decode()
 
 
 # --------------------------------------------------------------------------- Ctrl-C
