@@ -17,23 +17,33 @@ import argparse
 import asyncio
 import base64
 import binascii
+import collections
 import contextlib
 import dataclasses
+import difflib
+import errno
 import importlib
-import io
 import json
 import logging
 import os
 import re
+import signal
+import stat
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import msgspec
 
 from . import models
 from ._codec import validate
+from ._terminal import UNSAFE as _UNSAFE
+from ._terminal import UNSAFE_IN_DOCUMENTS as _UNSAFE_IN_DOCUMENTS
+from ._terminal import EscapingFormatter
+from ._terminal import escape as _escape
+from ._terminal import printable as _printable
 from ._version import __version__
 from .bulk import BulkProgress, BulkReport, Failure, Outcome
 from .checkout_sessions import canonical_session_id
@@ -53,6 +63,7 @@ __all__ = [
     "GLOBAL_OPTIONS",
     "OUTPUTS",
     "PROG",
+    "SMALL_INPUT_LIMIT",
     "GlobalOption",
     "UsageError",
     "build_parser",
@@ -76,6 +87,9 @@ every non-zero exit prints one line on stderr saying why"""
 #: The ``--output`` formats.
 OUTPUTS = ("table", "json", "yaml")
 _CLI_EXTRA = "pip install 'gr4vy-async[cli]'"
+#: The most a request body or a key file may hold.
+SMALL_INPUT_LIMIT = 1 << 20
+_SMALL_INPUT_SHOWN = "1 MiB"
 
 
 class UsageError(Exception):
@@ -159,11 +173,17 @@ def _session_id(text: str) -> str:
 def _scope(text: str) -> str:
     from .auth import JWTScope
 
-    if text not in {scope.value for scope in JWTScope}:
+    scopes = [scope.value for scope in JWTScope]
+    if text in scopes:
+        return text
+    lists = f"'{PROG} token --list-scopes' lists them"
+    # Only a near miss of a public scope name is repeated: a pasted secret is never near one.
+    close = difflib.get_close_matches(text, scopes, n=1)
+    if close:
         raise argparse.ArgumentTypeError(
-            f"unknown scope {_shown(text)}; '{PROG} token --list-scopes' lists them"
+            f"unknown scope {text!r}; did you mean {close[0]!r}? {lists}"
         )
-    return text
+    raise argparse.ArgumentTypeError(f"unknown scope {_shown(text)}; {lists}")
 
 
 def _amount(text: str) -> int:
@@ -264,13 +284,13 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     GlobalOption(
         ("--token",),
         "pre-generated bearer token; skips JWT signing",
-        ("GR4VY_TOKEN",),
+        ("GR4VY_TOKEN", "GR4VY_BEARER_AUTH"),
         metavar="TOKEN",
     ),
     GlobalOption(
         ("--private-key",),
-        "EC P-521 private key: a PEM file, the PEM itself or the PEM in base64; "
-        "signs a token for every call",
+        f"EC P-521 private key: a PEM file (regular, at most {_SMALL_INPUT_SHOWN}), the PEM itself "
+        "or the PEM in base64; signs a token for every call",
         ("GR4VY_PRIVATE_KEY", "GR4VY_PRIVATE_KEY_FILE"),
         metavar="PEM",
     ),
@@ -285,9 +305,11 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     ),
     GlobalOption(
         ("-o", "--output"),
-        "output format: table|json|yaml (yaml needs the cli extra)",
+        "output format: table|json|yaml (yaml needs the cli extra); "
+        "a token or embed token stays bare when piped",
         ("GR4VY_OUTPUT",),
         default="table",
+        shown_default="table on a terminal, else json",
         type=_one_of(*OUTPUTS),
         metavar="{table,json,yaml}",
     ),
@@ -377,14 +399,36 @@ def _global_options_parser() -> argparse.ArgumentParser:
     return parent
 
 
+class _StoreWithFlag(argparse.Action):
+    """Store the value, and the flag typed (``--data`` or ``--body``) for messages to name."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        """Set ``dest`` and ``dest_flag``."""
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_flag", option_string)
+
+
+def _body_flag(args: argparse.Namespace) -> str:
+    """The body's flag as the person typed it."""
+    return getattr(args, "body_flag", None) or "--body"
+
+
 def _add_body_option(parser: argparse.ArgumentParser, what: str, required: bool = False) -> None:
     parser.add_argument(
         "--data",
         "--body",
         dest="body",
+        action=_StoreWithFlag,
         required=required,
         metavar="JSON",
-        help=f"{what} as JSON: inline, @file, or - (or @-) for stdin",
+        help=f"{what} as JSON: inline, @file (a regular file), or - (or @-) for stdin; "
+        f"at most {_SMALL_INPUT_SHOWN}",
     )
 
 
@@ -394,22 +438,27 @@ def _add_delete_options(delete: argparse.ArgumentParser) -> None:
         "session_ids", nargs="*", metavar="SESSION_ID", help="the ids to delete (or --from-file)"
     )
     delete.add_argument(
-        "--from-file", metavar="PATH", help="a file of ids, one per line ('-' for stdin)"
+        "--from-file",
+        metavar="PATH",
+        help="a regular file of ids, one per line, or '-' for stdin (read as it arrives)",
     )
     delete.add_argument(
         "--concurrency",
         type=_concurrency,
         default=16,
         metavar="N",
-        help="at most N requests in flight; halved while rate limited (default: 16)",
+        help="at most N requests in flight; when rate limited, the batch paces its sending "
+        "rate to what the server allows (default: 16)",
     )
     delete.add_argument(
-        "--report", metavar="PATH", help="write every id's outcome as JSON to this file"
+        "--report",
+        metavar="PATH",
+        help="write every id's outcome as JSON to this regular file (also on Ctrl-C)",
     )
     delete.add_argument(
         "--journal",
         metavar="PATH",
-        help="append each finished id to this JSON-lines file, flushed as it finishes; "
+        help="append each finished id to this regular JSON-lines file, flushed as it finishes; "
         "a rerun with the same journal skips the ids it records as deleted or already gone",
     )
     delete.add_argument(
@@ -474,6 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     command(commands, "demo", _demo, "run create/get/update/delete against an embedded fake")
 
     token = command(commands, "token", _token, "print a signed API token (needs --private-key)")
+    token.set_defaults(piped_output="table")  # the bare token, also for $(gr4vy-async token)
     token.add_argument(
         "-s",
         "--scope",
@@ -504,6 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
         _embed,
         "print an Embed token pinned to a checkout session: a new one, or --checkout-session ID",
     )
+    embed.set_defaults(piped_output="table")
     embed.add_argument(
         "amount",
         type=_amount,
@@ -548,9 +599,11 @@ def build_parser() -> argparse.ArgumentParser:
     create = command(actions, "create", _one_session, "create a checkout session")
     _add_body_option(create, "the new session (CheckoutSessionCreate)")
     get = command(actions, "get", _one_session, "get a checkout session")
-    get.add_argument("session_id", metavar="SESSION_ID", help="the session's id")
+    get.add_argument("session_id", type=_session_id, metavar="SESSION_ID", help="the session's id")
     update = command(actions, "update", _one_session, "update a checkout session")
-    update.add_argument("session_id", metavar="SESSION_ID", help="the session's id")
+    update.add_argument(
+        "session_id", type=_session_id, metavar="SESSION_ID", help="the session's id"
+    )
     _add_body_option(update, "the fields to change (CheckoutSessionUpdate)", required=True)
     delete = command(actions, "delete", _delete, "delete checkout sessions, one or many")
     _add_delete_options(delete)
@@ -585,6 +638,8 @@ def _resolve_globals(args: argparse.Namespace) -> None:
         setattr(args, option.dest, value)
         sources[option.dest] = env or "default"
     args.sources = sources
+    if sources["output"] == "default" and not getattr(args, "out_is_terminal", True):
+        args.output = getattr(args, "piped_output", "json")  # as the official CLI does
     _pick_host(args, sources)
 
 
@@ -608,27 +663,73 @@ def _pick_host(args: argparse.Namespace, sources: dict[str, str]) -> None:
 # --------------------------------------------------------------------------- set-up
 
 
+#: Said of a flag that accepts '-' when it is given something else that is no regular file.
+_STDIN_HINT = " ('-' reads stdin)"
+
+
+class _NotRegular(Exception):
+    """A path names a FIFO, a device, a directory or a socket, not a regular file."""
+
+
+def _open_regular(path: str, *, write: bool = False) -> int:
+    """A descriptor of the regular file ``path``; :class:`_NotRegular` for anything else.
+
+    Opened non-blocking, so that a FIFO or a device cannot hang the open, and
+    checked with ``fstat`` (no race with a rename); then blocking again. A file
+    to write is created if missing and kept as it is (a journal to resume).
+    """
+    mode = os.O_WRONLY | os.O_CREAT | os.O_APPEND if write else os.O_RDONLY
+    try:
+        fd = os.open(path, mode | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO nobody reads
+            raise _NotRegular(path) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _NotRegular(path)
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _read_small(fd: int) -> bytes | None:
+    """At most :data:`SMALL_INPUT_LIMIT` bytes of ``fd`` (closed after); None when it holds more."""
+    with open(fd, "rb") as file:
+        data = file.read(SMALL_INPUT_LIMIT + 1)
+    return data if len(data) <= SMALL_INPUT_LIMIT else None
+
+
 def _read_text(value: str, option: str) -> str:
-    """An argument's text: inline, ``@file``, or ``-`` / ``@-`` for stdin."""
+    """An argument's text: inline, ``@file``, or ``-`` / ``@-`` for stdin; at most 1 MiB."""
     if value in ("-", "@-"):
-        return sys.stdin.read()
+        text = sys.stdin.read(SMALL_INPUT_LIMIT + 1)
+        if len(text) > SMALL_INPUT_LIMIT:
+            raise UsageError(f"{option}: stdin is larger than {_SMALL_INPUT_SHOWN}")
+        return text
     if not value.startswith("@"):
         return value
+    path = value[1:]
     try:
-        return Path(value[1:]).read_text()
+        data = _read_small(_open_regular(path))
+    except _NotRegular:
+        raise UsageError(f"{option}: {path} is not a regular file{_STDIN_HINT}") from None
     except OSError as exc:
-        raise UsageError(f"{option}: cannot read {value[1:]!r}: {exc.strerror}") from None
+        raise UsageError(f"{option}: cannot read {path!r}: {exc.strerror}") from None
+    if data is None:
+        raise UsageError(f"{option}: {path} is larger than {_SMALL_INPUT_SHOWN}")
+    return data.decode()
 
 
 def _json_body(args: argparse.Namespace) -> Any:
     if args.body is None:
         return None
+    flag = _body_flag(args)
     try:
-        return msgspec.json.decode(_read_text(args.body, "--body"))
+        return msgspec.json.decode(_read_text(args.body, flag))
     except msgspec.DecodeError as exc:
-        raise UsageError(f"--body is not valid JSON: {exc}") from None
+        raise UsageError(f"{flag} is not valid JSON: {exc}") from None
     except RecursionError:
-        raise UsageError("--body is nested too deeply") from None
+        raise UsageError(f"{flag} is nested too deeply") from None
 
 
 def _read_pem(value: str, source: str) -> str:
@@ -640,11 +741,17 @@ def _read_pem(value: str, source: str) -> str:
         if "-----BEGIN" in decoded:
             return decoded
     try:
-        return Path(value).read_text()
-    except OSError as exc:
+        data = _read_small(_open_regular(value))
+    except _NotRegular:
+        raise UsageError(f"{source}: not a regular file") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the value
+        why = getattr(exc, "strerror", None) or "not a path"
         raise UsageError(
-            f"{source}: not a PEM key, a base64 PEM or a readable file ({exc.strerror})"
+            f"{source}: not a PEM key, a base64 PEM or a readable file ({why})"
         ) from None
+    if data is None:
+        raise UsageError(f"{source}: the key file is larger than {_SMALL_INPUT_SHOWN}")
+    return data.decode()
 
 
 def _private_key(args: argparse.Namespace) -> tuple[str, TokenProvider]:
@@ -676,7 +783,8 @@ def _bearer_auth(args: argparse.Namespace) -> str | TokenProvider:
     ]
     if not given:
         raise UsageError(
-            "no credentials: pass --token or --private-key (or GR4VY_TOKEN, GR4VY_PRIVATE_KEY)"
+            "no credentials: pass --token or --private-key (or set GR4VY_TOKEN, "
+            "GR4VY_BEARER_AUTH, GR4VY_PRIVATE_KEY or GR4VY_PRIVATE_KEY_FILE)"
         )
     if min(given)[2] == "token":
         token: str = args.token
@@ -717,23 +825,6 @@ def _name_the_option(exc: InvalidRequestError, args: argparse.Namespace) -> str:
 
 
 # --------------------------------------------------------------------------- output
-
-
-#: Characters a terminal acts on rather than shows: C0/C1 controls (escape sequences
-#: that retitle the window, recolour or move the cursor) and bidi overrides.
-_PAST_C0 = r"\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_UNSAFE = re.compile(rf"[\x00-\x1f{_PAST_C0}]")
-#: What JSON and YAML leave raw: they escape C0 controls (newlines are their layout).
-_UNSAFE_IN_DOCUMENTS = re.compile(f"[{_PAST_C0}]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match[0]):04x}"  # as JSON writes it: "\u001b", "\u202e"
-
-
-def _printable(text: str) -> str:
-    """``text`` with whitespace runs as one space and unsafe characters as escapes."""
-    return _UNSAFE.sub(_escape, " ".join(text.split()))
 
 
 def _complain(message: str) -> None:
@@ -805,15 +896,26 @@ def _report_json(report: BulkReport) -> dict[str, Any]:
                 "code": failure.code,
                 "exception": failure.error,
                 "message": failure.message,
-                "error": failure.message,
             }
             for failure in report.failed
         ],
-        "skipped": [{"id": sid, "reason": reason} for sid, reason in report.skipped],
+        "skipped": [_skipped_json(sid, reason) for sid, reason in report.skipped],
         "cancelled": report.cancelled,
         "not_attempted": report.not_attempted,
         "stopped": report.stopped,
     }
+
+
+#: How a malformed id is named: by its place, never by what it holds.
+_PLACE = re.compile(r"(line|argument) ([0-9]+)")
+
+
+def _skipped_json(session_id: str, reason: str) -> dict[str, Any]:
+    """A skipped id: ``{"id": ...}``, or ``{"line": 3}`` / ``{"argument": 2}`` if malformed."""
+    place = _PLACE.fullmatch(session_id)
+    if place is None:
+        return {"id": session_id, "reason": reason}
+    return {place[1]: int(place[2]), "reason": reason}
 
 
 def _plural(count: int, singular: str, plural: str) -> str:
@@ -888,7 +990,7 @@ def _debug_lines(enabled: bool) -> Iterator[None]:
         yield
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"{PROG}: debug: %(message)s"))
+    handler.setFormatter(EscapingFormatter(f"{PROG}: debug: %(message)s"))
     logger = logging.getLogger("gr4vy_async")
     level = logger.level
     logger.addHandler(handler)
@@ -955,7 +1057,9 @@ async def _embed(args: argparse.Namespace, out: TextIO) -> int:
     pem, _ = _private_key(args)
     if args.checkout_session is not None:
         if args.body is not None or args.mid is not None:
-            raise UsageError("--body and --mid are for a new session, not --checkout-session ID")
+            raise UsageError(
+                f"{_body_flag(args)} and --mid are for a new session, not --checkout-session ID"
+            )
         token = auth.get_embed_token(pem, params, checkout_session_id=args.checkout_session)
     else:
         body = _json_body(args)
@@ -977,7 +1081,7 @@ def _session_body(args: argparse.Namespace) -> Any:
     body = _json_body(args) if "body" in args else None
     if args.action == "update":
         if not isinstance(body, dict):
-            raise UsageError("--body must be a JSON object of the fields to change")
+            raise UsageError(f"{_body_flag(args)} must be a JSON object of the fields to change")
         validate(body, models.CheckoutSessionUpdate)  # names unknown fields clearly
     return body
 
@@ -997,24 +1101,6 @@ async def _one_session(args: argparse.Namespace, out: TextIO) -> int:
         session = await _SESSION_CALLS[args.action](client.checkout_sessions, args, body)
     _emit(session, args, out)
     return EXIT_OK
-
-
-def _is_session_id(text: str) -> bool:
-    try:
-        canonical_session_id(text.strip())
-    except InvalidRequestError:
-        return False
-    return True
-
-
-#: A line that is not UTF-8 reads as U+FFFD, so it is one malformed id, not the run's end.
-_LENIENT: dict[str, Any] = {"encoding": "utf-8-sig", "errors": "replace"}  # -sig: drop a BOM
-
-
-def _lenient_text(stream: IO[str]) -> IO[str]:
-    if isinstance(stream, io.TextIOWrapper):
-        stream.reconfigure(**_LENIENT)
-    return stream
 
 
 #: The hex digits of a UUID, and the longest text :class:`uuid.UUID` reads ("urn:uuid:" + 36).
@@ -1043,44 +1129,186 @@ def _why_not_an_id(text: str) -> str:
 
 
 class _IdSource:
-    """Where the ids of a delete come from, remembering where the first malformed one was."""
+    """Checks each id of a delete, giving a malformed one its outcome by its place.
 
-    def __init__(self) -> None:
+    An id file can hold anything (a pasted token, buyer data): a malformed id
+    is named by its place (``line 3``, ``argument 2``) in every output, never
+    by what it holds; only a short plain word typed as an argument is quoted.
+    """
+
+    def __init__(self, report: BulkReport) -> None:
+        self.report = report
         self.first_malformed: str | None = None
+        self.unread: str | None = None
+        """Set when the ids came from a pipe that was not read to its end: what was read."""
 
-    def _note(self, raw: str, place: str, show: bool = False) -> None:
-        """Remember the first malformed id by its place and what is wrong with it.
-
-        With ``show`` (an argument the user typed) a short plain word is quoted as typed.
-        """
-        if self.first_malformed is None and not _is_session_id(raw):
-            text = raw.strip()
-            what = repr(text) if show and _SHOWABLE.fullmatch(text) else _why_not_an_id(text)
+    def accept(self, raw: str, place: str, *, typed: bool = False) -> str | None:
+        """The canonical id of ``raw``; None for a blank line or a malformed id (recorded)."""
+        text = raw.strip()
+        if not text and not typed:
+            return None
+        try:
+            return canonical_session_id(text)
+        except InvalidRequestError:
+            pass
+        why = _why_not_an_id(text)
+        self.report.record(place, Outcome.SKIPPED, why)
+        if self.first_malformed is None:
+            what = repr(text) if typed and _SHOWABLE.fullmatch(text) else why
             self.first_malformed = f"{what} on {place}"
+        return None
 
     def arguments(self, ids: list[str]) -> list[str]:
-        """The ids given as arguments."""
-        for place, raw in enumerate(ids, 1):
-            self._note(raw, f"argument {place}", show=True)
-        return ids
+        """The well-formed ids given as arguments."""
+        accepted = (self.accept(raw, f"argument {n}", typed=True) for n, raw in enumerate(ids, 1))
+        return [session_id for session_id in accepted if session_id is not None]
 
-    def lines(self, path: str) -> AsyncIterator[str]:
-        """The non-blank lines of a file (``-``: stdin), opened now to fail before any request."""
-        try:
-            stream = _lenient_text(sys.stdin) if path == "-" else open(path, **_LENIENT)  # noqa: SIM115
-        except OSError as exc:
-            raise UsageError(f"--from-file: cannot read {path!r}: {exc.strerror}") from None
-        return self._read(stream)
 
-    async def _read(self, stream: IO[str]) -> AsyncIterator[str]:
+#: Chunks read ahead of the ids sent: memory stays flat however long the file.
+_CHUNKS_AHEAD = 16
+_CHUNK = 64 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+
+class _FileIds:
+    """The well-formed ids of a file or stdin, as an async iterator, read on a thread.
+
+    The event loop never waits on a read: ids a producer has written are sent
+    while it pauses, and ``--deadline`` fires however slow stdin is. Once the
+    batch has stopped (deadline, stop early, Ctrl-C) a pipe or terminal is
+    read no further than what has arrived (:attr:`read_to_end` says so); a
+    regular file is read to its end, so every id in it gets an outcome.
+    A cancelled ``__anext__`` loses no line (unlike an async generator, which
+    a cancellation would close).
+    """
+
+    def __init__(
+        self, source: _IdSource, fd: int | None, *, regular: bool, owned: bool = False
+    ) -> None:
+        self.source = source
+        self.regular = regular
+        self._owned = owned  # close ``fd`` at the end (not stdin's)
+        self.line = 0
+        """The number of the last line taken."""
+        self.read_to_end = False
+        self._fd = fd  # None: read sys.stdin's buffer (it has no descriptor in-process)
+        self._lines: collections.deque[bytes] = collections.deque()
+        self._partial = b""
+        self._queue: asyncio.Queue[bytes | None] | None = None
+        self._room = threading.Semaphore(_CHUNKS_AHEAD)
+        self._closed = False
+
+    def __aiter__(self) -> _FileIds:
+        return self
+
+    async def __anext__(self) -> str:
+        """The next well-formed id; malformed ones are recorded on the way."""
+        while (raw := await self._next_line()) is not None:
+            self.line += 1
+            if self.line == 1:
+                raw = raw.removeprefix(_BOM)  # Windows editors start UTF-8 files with one
+            session_id = self.source.accept(raw.decode("utf-8", "replace"), f"line {self.line}")
+            if session_id is not None:
+                return session_id
+        raise StopAsyncIteration
+
+    async def _next_line(self) -> bytes | None:
+        while not self._lines:
+            if self.read_to_end:
+                return None
+            chunk = await self._next_chunk()
+            if chunk is None:
+                return None
+            self._split(chunk)
+        return self._lines.popleft()
+
+    async def _next_chunk(self) -> bytes | None:
+        """The next chunk read; b"" at the end; None when the batch stopped and none is here."""
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            loop = asyncio.get_running_loop()
+            threading.Thread(target=self._reader, args=(loop, self._queue), daemon=True).start()
+        if self.source.report.stopped is not None and not self.regular:
+            if self._queue.empty():
+                return None
+            chunk = self._queue.get_nowait()
+        else:
+            chunk = await self._queue.get()
+        self._room.release()
+        return b"" if chunk is None else chunk
+
+    def _split(self, chunk: bytes) -> None:
+        """Whole lines of ``chunk`` to :attr:`_lines`; an unfinished one waits for the next."""
+        if not chunk:  # the end
+            self.read_to_end = True
+            if self._partial:
+                self._lines.append(self._partial)
+            return
+        lines = (self._partial + chunk).splitlines(keepends=True)
+        last = lines[-1]
+        # A last line without its newline, or with a \r whose \n may come next, is unfinished.
+        self._partial = lines.pop() if last.endswith(b"\r") or not last.endswith(b"\n") else b""
+        self._lines.extend(lines)
+
+    def _reader(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes | None]) -> None:
+        """The reading thread: chunks to ``queue`` until the end (None), an error, or close."""
+        read = self._read_function()
         try:
-            for number, line in enumerate(stream, 1):
-                if line.strip():
-                    self._note(line, f"line {number}")
-                    yield line.strip()
+            while True:
+                self._room.acquire()
+                chunk = read() if not self._closed else b""
+                loop.call_soon_threadsafe(queue.put_nowait, chunk or None)
+                if not chunk:
+                    return
+        except (OSError, ValueError, RuntimeError):  # unreadable, or the loop has closed
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, None)
         finally:
-            if stream is not sys.stdin:
-                stream.close()
+            if self._owned and self._fd is not None:
+                os.close(self._fd)
+
+    def _read_function(self) -> Callable[[], bytes]:
+        if self._fd is not None:
+            fd = self._fd
+            # os.read takes no lock a daemon thread could hold at exit, as a file object's would.
+            return lambda: os.read(fd, _CHUNK)
+        buffer = sys.stdin.buffer
+        read: Callable[[int], bytes] = getattr(buffer, "read1", buffer.read)
+        return lambda: read(_CHUNK)
+
+    def close(self) -> None:
+        """Let the reading thread end (it may still be blocked in a read of stdin)."""
+        self._closed = True
+        self._room.release()
+
+
+def _stdin_fd() -> int | None:
+    try:
+        return sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a test or an embedding
+        return None
+
+
+def _file_ids(path: str, source: _IdSource) -> _FileIds:
+    """The ids of ``--from-file`` (``-``: stdin), opened now to fail before any request."""
+    if path == "-":
+        fd = _stdin_fd()
+        regular = fd is not None and stat.S_ISREG(os.fstat(fd).st_mode)
+        return _FileIds(source, fd, regular=regular)
+    try:
+        return _FileIds(source, _open_regular(path), regular=True, owned=True)
+    except _NotRegular:
+        raise UsageError(f"--from-file: {path} is not a regular file{_STDIN_HINT}") from None
+    except OSError as exc:
+        raise UsageError(f"--from-file: cannot read {path!r}: {exc.strerror}") from None
+
+
+def _count_ids(path: str) -> int | None:
+    """How many non-blank lines the ids file holds (the progress bar's total); stdin: None."""
+    if path == "-":
+        return None
+    with open(path, "rb") as file:
+        return sum(1 for line in file if line.strip())
 
 
 def _check_delete(args: argparse.Namespace) -> None:
@@ -1092,12 +1320,13 @@ def _check_delete(args: argparse.Namespace) -> None:
 
 
 def _check_writable(path: str | None, option: str) -> None:
-    """Refuse an output file we could not write, before any request is sent."""
+    """Refuse an output file we could not write, or one that is no regular file, up front."""
     if path is None:
         return
     try:
-        with open(path, "ab"):  # creates it, keeps what is there (a journal to resume)
-            pass
+        os.close(_open_regular(path, write=True))
+    except _NotRegular:
+        raise UsageError(f"{option}: {path} is not a regular file") from None
     except OSError as exc:
         raise UsageError(f"{option}: cannot write {path}: {exc.strerror}") from None
 
@@ -1127,51 +1356,142 @@ def _one_delete_failed(
     return EXIT_FAILED
 
 
+def _argument_id(text: str) -> str:
+    """A one-id command's SESSION_ID, checked as argparse checks get's and update's."""
+    try:
+        return _session_id(text)
+    except argparse.ArgumentTypeError as exc:
+        help = f"{PROG} checkout-sessions delete --help"
+        raise UsageError(f"argument SESSION_ID: {exc} (see '{help}')") from None
+
+
+async def _delete_one(args: argparse.Namespace, out: TextIO) -> int:
+    session_id = _argument_id(args.session_ids[0])
+    report = BulkReport(keep_ids=args.output != "table")
+    async with _client(args) as client:
+        try:
+            await client.checkout_sessions.delete(session_id=session_id)
+        except Error404:  # as in a bulk delete: gone is what was asked for
+            report.record(session_id, Outcome.MISSING)
+        except Gr4vyError as error:
+            if args.output == "table" or isinstance(error, InvalidRequestError):
+                raise
+            return _one_delete_failed(report, session_id, error, args, out)
+        else:
+            report.record(session_id, Outcome.DONE)
+    if args.output == "table":
+        outcome = "deleted" if report.counts[Outcome.DONE] else "already gone"
+        out.write(f"{outcome} {session_id}\n")
+    else:
+        _write_delete(report, args, out)
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(task: asyncio.Future[Any]) -> Iterator[Callable[[], bool]]:
+    """While in the block, the first Ctrl-C cancels ``task`` (the block then reports it).
+
+    Yields a function that says whether Ctrl-C was pressed. A second Ctrl-C
+    interrupts at once. Only in the main thread, and not where SIGINT is ignored.
+    """
+    pressed = False
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint() -> None:
+        nonlocal pressed
+        if pressed:
+            raise KeyboardInterrupt
+        pressed = True
+        task.cancel()
+
+    installed = False
+    if previous is not signal.SIG_IGN:
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+    try:
+        yield lambda: pressed
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, previous)
+
+
+async def _not_attempted(ids: Iterator[str] | _FileIds, report: BulkReport) -> None:
+    """Give the ids never taken from ``ids`` their outcome (what the batch left unread)."""
+    if isinstance(ids, _FileIds):
+        async for session_id in ids:
+            report.record(session_id, Outcome.NOT_ATTEMPTED)
+    else:
+        for session_id in ids:
+            report.record(session_id, Outcome.NOT_ATTEMPTED)
+
+
+async def _delete_many(args: argparse.Namespace, report: BulkReport, source: _IdSource) -> bool:
+    """Delete every id (arguments or ``--from-file``) into ``report``; True if interrupted."""
+    if args.session_ids:
+        valid = source.arguments(args.session_ids)
+        ids: Iterator[str] | _FileIds = iter(valid)
+        total: int | None = len(args.session_ids)
+    else:
+        ids = _file_ids(args.from_file, source)
+        total = None
+    show_progress = not args.no_progress and sys.stderr.isatty()
+    if show_progress and isinstance(ids, _FileIds) and ids.regular:
+        total = await asyncio.to_thread(_count_ids, args.from_file)
+    interrupted = False
+    try:
+        async with _client(args) as client:
+            with _progress_bar(total, show_progress) as on_progress:
+                run = asyncio.ensure_future(
+                    client.checkout_sessions.delete_many(
+                        ids,
+                        concurrency=args.concurrency,
+                        report=report,
+                        on_progress=on_progress,
+                        journal=args.journal,
+                        deadline=args.deadline,
+                        stop_after=args.stop_after,
+                    )
+                )
+                with _ctrl_c_cancels(run) as pressed:
+                    try:
+                        await run
+                    except asyncio.CancelledError:
+                        if not pressed():
+                            raise
+                        interrupted = True
+                        report.stopped = report.stopped or "interrupted"
+        await _not_attempted(ids, report)
+    finally:
+        if isinstance(ids, _FileIds):
+            ids.close()
+            if not ids.read_to_end:
+                source.unread = f"--from-file {args.from_file}: not read to the end " + (
+                    f"(line {ids.line} was the last)" if ids.line else "(no line read)"
+                )
+        if args.report:
+            Path(args.report).write_bytes(msgspec.json.encode(_report_json(report)))  # noqa: ASYNC240
+    return interrupted
+
+
 async def _delete(args: argparse.Namespace, out: TextIO) -> int:
     _check_delete(args)
-    keep_ids = bool(args.report) or args.output != "table"
-    report = BulkReport(keep_ids=keep_ids)
     if len(args.session_ids) == 1 and not (args.report or args.journal):
-        (session_id,) = args.session_ids
-        async with _client(args) as client:
-            try:
-                await client.checkout_sessions.delete(session_id=session_id)
-            except Error404:  # as in a bulk delete: gone is what was asked for
-                report.record(session_id, Outcome.MISSING)
-            except Gr4vyError as error:
-                if args.output == "table" or isinstance(error, InvalidRequestError):
-                    raise
-                return _one_delete_failed(report, session_id, error, args, out)
-            else:
-                report.record(session_id, Outcome.DONE)
-        if args.output == "table":
-            outcome = "deleted" if report.counts[Outcome.DONE] else "already gone"
-            out.write(f"{outcome} {session_id}\n")
-        else:
-            _write_delete(report, args, out)
-        return EXIT_OK
-    source = _IdSource()
-    ids = source.arguments(args.session_ids) if args.session_ids else source.lines(args.from_file)
-    async with _client(args) as client:
-        total = len(ids) if isinstance(ids, list) else None
-        try:
-            with _progress_bar(total, not args.no_progress) as on_progress:
-                await client.checkout_sessions.delete_many(
-                    ids,
-                    concurrency=args.concurrency,
-                    report=report,
-                    on_progress=on_progress,
-                    journal=args.journal,
-                    deadline=args.deadline,
-                    stop_after=args.stop_after,
-                )
-        finally:
-            if args.report:
-                Path(args.report).write_bytes(msgspec.json.encode(_report_json(report)))  # noqa: ASYNC240
+        return await _delete_one(args, out)
+    report = BulkReport(keep_ids=bool(args.report) or args.output != "table")
+    source = _IdSource(report)
+    interrupted = await _delete_many(args, report, source)
     _write_delete(report, args, out)
-    if report.ok:
+    problems = [_bulk_problem(report, source.first_malformed), source.unread]
+    problem = "; ".join(filter(None, problems))
+    if interrupted:
+        _complain(problem)
+        return EXIT_INTERRUPTED
+    if report.ok and source.unread is None:
         return EXIT_OK
-    _complain(_bulk_problem(report, source.first_malformed))
+    _complain(problem)
     return EXIT_FAILED
 
 
@@ -1185,10 +1505,18 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
         return await handler(args, out)
 
 
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed, or no such method
+        return False
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit status."""
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
+    args.out_is_terminal = _is_terminal(out)
     try:
         code = asyncio.run(_run(args, out))
         out.flush()  # a closed pipe shows here, not at exit

@@ -52,10 +52,24 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+class _Captured(io.StringIO):
+    """Captured output that says whether it stands for a terminal."""
+
+    def __init__(self, terminal: bool) -> None:
+        super().__init__()
+        self._terminal = terminal
+
+    def isatty(self) -> bool:
+        return self._terminal
+
+
 @contextlib.contextmanager
-def _stdio(stdin: bytes) -> Iterator[tuple[io.StringIO, io.StringIO]]:
-    """stdin as a UTF-8 text stream over ``stdin`` (as a pipe's), stdout and stderr captured."""
-    out, err = io.StringIO(), io.StringIO()
+def _stdio(stdin: bytes, tty: bool) -> Iterator[tuple[io.StringIO, io.StringIO]]:
+    """stdin as a UTF-8 text stream over ``stdin`` (as a pipe's), stdout and stderr captured.
+
+    stdout stands for a terminal when ``tty`` (the output format's default is then table).
+    """
+    out, err = _Captured(tty), io.StringIO()
     saved = sys.stdin, sys.stdout, sys.stderr
     sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
     sys.stdout, sys.stderr = out, err
@@ -82,15 +96,20 @@ def _nothing_left_behind() -> Iterator[None]:
 
 
 def invoke(
-    argv: Sequence[str], *, env: Mapping[str, str] | None = None, stdin: bytes = b""
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes = b"",
+    tty: bool = True,
 ) -> CliResult:
     """Run ``main(argv)`` on this thread (which must not be running an event loop).
 
     The environment is the test run's without its ``GR4VY_`` variables, plus ``env``;
     everything is restored afterwards. An exit through ``SystemExit`` (``--help``,
-    ``--version``, a usage error) gives its status, as the process would.
+    ``--version``, a usage error) gives its status, as the process would. stdout
+    is a terminal unless ``tty=False`` (then a piped command line's default, JSON).
     """
-    with _LOCK, _environment(env or {}), _stdio(stdin) as (out, err), _nothing_left_behind():
+    with _LOCK, _environment(env or {}), _stdio(stdin, tty) as (out, err), _nothing_left_behind():
         try:
             code = main(list(argv))
         except SystemExit as exit_:
@@ -100,7 +119,7 @@ def invoke(
 
 
 async def run_cli(
-    *argv: str, env: Mapping[str, str] | None = None, stdin: bytes = b""
+    *argv: str, env: Mapping[str, str] | None = None, stdin: bytes = b"", tty: bool = True
 ) -> CliResult:
     """:func:`invoke` on a worker thread, so the calling test's loop keeps serving."""
-    return await asyncio.to_thread(invoke, argv, env=env, stdin=stdin)
+    return await asyncio.to_thread(invoke, argv, env=env, stdin=stdin, tty=tty)
