@@ -1168,6 +1168,8 @@ class _IdSource:
 _CHUNKS_AHEAD = 16
 _CHUNK = 64 * 1024
 _BOM = b"\xef\xbb\xbf"
+#: How often a read of an idle pipe looks whether the batch has stopped.
+_STOP_CHECK_SECONDS = 0.05
 
 
 class _FileIds:
@@ -1228,12 +1230,17 @@ class _FileIds:
             self._queue = asyncio.Queue()
             loop = asyncio.get_running_loop()
             threading.Thread(target=self._reader, args=(loop, self._queue), daemon=True).start()
-        if self.source.report.stopped is not None and not self.regular:
-            if self._queue.empty():
-                return None
-            chunk = self._queue.get_nowait()
-        else:
+        if self.regular:
             chunk = await self._queue.get()
+        else:
+            # A pipe may stay open and idle: look at the batch's state between waits, so a
+            # stop (deadline, stop early) ends the reading without a line having to arrive.
+            while True:
+                if self.source.report.stopped is not None and self._queue.empty():
+                    return None
+                with contextlib.suppress(asyncio.TimeoutError):
+                    chunk = await asyncio.wait_for(self._queue.get(), _STOP_CHECK_SECONDS)
+                    break
         self._room.release()
         return b"" if chunk is None else chunk
 
@@ -1462,7 +1469,7 @@ async def _delete_many(args: argparse.Namespace, report: BulkReport, source: _Id
                         if not pressed():
                             raise
                         interrupted = True
-                        report.stopped = report.stopped or "interrupted"
+                        report.stopped = "interrupted"  # the batch says "cancelled": Ctrl-C did it
         await _not_attempted(ids, report)
     finally:
         if isinstance(ids, _FileIds):
