@@ -56,9 +56,9 @@ from typing import IO, Any
 
 import msgspec
 
-from .checkout_sessions import canonical_session_id
 from .errors import ConnectError, Error403Active, Gr4vyError, InvalidRequestError
 from .retries import RetryConfig, retry_after_seconds
+from .session_ids import canonical_session_id
 
 __all__ = [
     "DUPLICATE",
