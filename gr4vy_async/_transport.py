@@ -354,6 +354,11 @@ class _ConnectionSlots:
             self._semaphore.release()  # wakes the next waiter, which ends the same way
             raise ClientClosedError("the Gr4vy client was closed while the call waited")
 
+    @property
+    def busy(self) -> bool:
+        """Whether :meth:`acquire` would wait."""
+        return self._semaphore.locked()
+
     def release(self) -> None:
         """Give the slot back."""
         self._semaphore.release()
@@ -370,7 +375,7 @@ def _slots_for(
     """Slots for our own pool, or for a borrowed session's connector limits (``None``: none)."""
     if session is None:
         return _ConnectionSlots(max_connections)
-    connector = session.connector
+    connector = getattr(session, "connector", None)
     limits = [
         n for n in (getattr(connector, "limit", 0), getattr(connector, "limit_per_host", 0)) if n
     ]
@@ -378,14 +383,31 @@ def _slots_for(
 
 
 class _Progress:
-    """Where an attempt is (for the error when its time runs out) and its response."""
+    """An attempt's deadline, where it is (for the error when time runs out), its response."""
 
-    __slots__ = ("phase", "response", "sent")
+    __slots__ = ("deadline", "phase", "response", "sent")
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
         self.phase = "before_request"
         self.response: aiohttp.ClientResponse | None = None
         self.sent = time.monotonic()
+
+    async def within(self, awaitable: Awaitable[T]) -> T:
+        """``awaitable``, cancelled at the deadline (``asyncio.TimeoutError``).
+
+        Only what may wait is wrapped: a timer per attempt costs more than
+        the rest of an attempt that waits for nothing (benchmarks/README.md).
+        """
+        async with timeout_at(self.deadline):
+            return await awaitable
+
+    def expired(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the deadline's timeout (not one the awaited code raised itself)."""
+        return (
+            isinstance(exc, asyncio.TimeoutError)
+            and asyncio.get_running_loop().time() >= self.deadline
+        )
 
     def timed_out(self, seconds: float | None, method: str, url: URL) -> Gr4vyError:
         """The error for an attempt whose timeout ran out in its current phase."""
@@ -485,6 +507,9 @@ class Transport:
         self._fetch_token = cast(
             "Callable[[], object]", getattr(bearer_auth, "token_async", bearer_auth)
         )
+        self._cached_token = cast(
+            "Callable[[], str | None] | None", getattr(bearer_auth, "cached_token", None)
+        )
         #: A provider's last token and its checked header value (see ``_provider_auth``).
         self._last_auth: tuple[str, str] | None = None
         self._logger: DebugLogger = debug_logger if debug_logger is not None else logger
@@ -553,7 +578,7 @@ class Transport:
         and its sockets closed directly. The session stays this client's, so
         every later call from another loop raises :class:`EventLoopError` too.
         """
-        connector = session.connector
+        connector = getattr(session, "connector", None)
         session.detach()
         if connector is None:
             return
@@ -703,14 +728,11 @@ class Transport:
         :meth:`_Progress.timed_out`); ``aclose()`` ends it with
         :class:`ClientClosedError`, whatever aiohttp raised.
         """
-        progress = _Progress()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (timeout.total or 0.0)
+        progress = _Progress(asyncio.get_running_loop().time() + (timeout.total or 0.0))
         try:
-            async with timeout_at(deadline):
-                return await self._exchange(
-                    session, method, url, headers, body, timeout, response_type, attempt, progress
-                )
+            return await self._exchange(
+                session, method, url, headers, body, timeout, response_type, attempt, progress
+            )
         except asyncio.CancelledError:
             # aiohttp cancels the calls waiting in its pool when the session closes.
             if self._closed and not _cancelled_by_caller():
@@ -718,8 +740,8 @@ class Transport:
                     "the Gr4vy client was closed during the call", method=method, url=str(url)
                 ) from None
             raise
-        except asyncio.TimeoutError:
-            if loop.time() < deadline:
+        except asyncio.TimeoutError as exc:
+            if not progress.expired(exc):
                 raise  # a hook's own TimeoutError: it reaches the caller unchanged
             raise progress.timed_out(timeout.total, method, url) from None
 
@@ -742,20 +764,23 @@ class Transport:
             request_info = RequestInfo(
                 method, str(url), {**headers, "Authorization": REDACTED}, attempt
             )
-            await hooks.run_before_request(request_info)
+            await progress.within(hooks.run_before_request(request_info))
         slots = self._slots
         if slots is not None:
             progress.phase = "connection"
-            await slots.acquire()
+            await (progress.within(slots.acquire()) if slots.busy else slots.acquire())
         result: T | None = None
         failure: Exception | None = None
         try:
             # Taken now, with a connection free: it cannot expire in a queue.
             progress.phase = "bearer_auth"
-            authorization = self._static_auth or await self._provider_auth()
+            authorization = self._static_auth or await self._provider_auth(progress)
             progress.phase = "request"
             sent_headers, middlewares = self._wire(session, headers, authorization)
             progress.sent = time.monotonic()
+            left = progress.deadline - asyncio.get_running_loop().time()
+            if left < (timeout.total or 0.0) - 0.001:  # the phases above waited
+                timeout = aiohttp.ClientTimeout(total=max(left, 0.001))
             # Everything we rely on is set here, per request, so a borrowed
             # session's defaults change nothing. Never follow a redirect: it
             # would carry the body (buyer data) to whatever host it names.
@@ -779,11 +804,9 @@ class Transport:
                     )
                 if response_type is not None:
                     result = _decode(response, raw, response_type, method, url)
-        except Gr4vyError as exc:
-            if progress.phase != "request":
-                raise  # the token provider's: no request, no after-hooks
-            failure = exc
         except Exception as exc:
+            if progress.phase != "request":
+                raise  # the token provider failed or stalled: no request, no after-hooks
             failure = exc
         finally:
             if slots is not None:
@@ -871,10 +894,10 @@ class Transport:
         if error is None:
             assert response_info is not None
             progress.phase = "after_success"
-            await self.hooks.run_after_success(request_info, response_info)
+            await progress.within(self.hooks.run_after_success(request_info, response_info))
         else:
             progress.phase = "after_error"
-            await self.hooks.run_after_error(request_info, response_info, error)
+            await progress.within(self.hooks.run_after_error(request_info, response_info, error))
 
     def _checked_auth(self, token: object) -> str:
         if isinstance(token, str):
@@ -895,17 +918,25 @@ class Transport:
             )
         return _Credential(f"Bearer {token}")
 
-    async def _provider_auth(self) -> str:
-        """The provider's token for this attempt; its own failure becomes a Gr4vyError."""
+    async def _provider_auth(self, progress: _Progress) -> str:
+        """The provider's token for this attempt; its own failure becomes a Gr4vyError.
+
+        A token the provider has at hand (``cached_token()``) is taken without
+        a timer; one that must be awaited is awaited until the deadline.
+        """
         try:
-            token: Any = self._fetch_token()
+            token: Any = self._cached_token() if self._cached_token is not None else None
+            if token is None:
+                token = self._fetch_token()
             if not isinstance(token, str) and inspect.isawaitable(token):
-                token = await token
+                token = await progress.within(token)
             if inspect.iscoroutine(token):
                 token.close()  # refused below; closed, so no "never awaited" warning
         except Gr4vyError:
             raise
         except Exception as exc:
+            if progress.expired(exc):
+                raise  # _attempt says the provider did not return in time
             raise TokenProviderError(
                 f"bearer_auth: the token provider raised {type(exc).__name__}"
             ) from exc

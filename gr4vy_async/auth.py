@@ -479,9 +479,9 @@ class TokenProvider:
 
         A plain call returning a ``str``, as the SDK's ``with_token`` callback.
         """
-        current = self._current
-        if current is not None and self._clock() < current.refresh_at:
-            return current.token
+        token = self.cached_token()
+        if token is not None:
+            return token
         # One loop cannot interleave here (nothing awaits); the lock and second
         # check keep it one signature per expiry across threads too.
         with self._lock:
@@ -489,6 +489,13 @@ class TokenProvider:
             if current is None or self._clock() >= current.refresh_at:
                 current = self._current = self._signed()
             return current.token
+
+    def cached_token(self) -> str | None:
+        """The current token if it is not yet due for re-signing, else ``None``; never signs."""
+        current = self._current
+        if current is not None and self._clock() < current.refresh_at:
+            return current.token
+        return None
 
     async def token_async(self) -> str:
         """The current token, without signing on the event loop.
