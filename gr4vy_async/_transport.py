@@ -385,13 +385,15 @@ def _slots_for(
 class _Progress:
     """An attempt's deadline, where it is (for the error when time runs out), its response."""
 
-    __slots__ = ("deadline", "phase", "response", "sent")
+    __slots__ = ("deadline", "late_error", "phase", "response", "sent")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.phase = "before_request"
         self.response: aiohttp.ClientResponse | None = None
         self.sent = time.monotonic()
+        #: The attempt's error when the request itself used up its time.
+        self.late_error: Gr4vyError | None = None
 
     async def within(self, awaitable: Awaitable[T]) -> T:
         """``awaitable``, cancelled at the deadline (``asyncio.TimeoutError``).
@@ -410,7 +412,13 @@ class _Progress:
         )
 
     def timed_out(self, seconds: float | None, method: str, url: URL) -> Gr4vyError:
-        """The error for an attempt whose timeout ran out in its current phase."""
+        """The error for an attempt whose timeout ran out in its current phase.
+
+        After-error hooks that start with no time left are cut short, and the
+        call raises the attempt's own error: the hooks did not cause the wait.
+        """
+        if self.late_error is not None:
+            return self.late_error
         phase = self.phase
         if phase == "bearer_auth":
             return TokenProviderError(
@@ -743,7 +751,10 @@ class Transport:
         except asyncio.TimeoutError as exc:
             if not progress.expired(exc):
                 raise  # a hook's own TimeoutError: it reaches the caller unchanged
-            raise progress.timed_out(timeout.total, method, url) from None
+            error = progress.timed_out(timeout.total, method, url)
+            if error is progress.late_error:
+                raise error from error.__cause__  # as it was
+            raise error from None
 
     async def _exchange(
         self,
@@ -818,11 +829,12 @@ class Transport:
                 await self._report(request_info, progress, attempt, None, method, url)
             return result
         error = self._error_for(failure, session, method, url, timeout)
+        if error is not failure:
+            error.__cause__ = _safe_cause(failure)  # as ``raise error from ...`` would
+            error.__suppress_context__ = True
         if hooks.active or self._debug_on():
             await self._report(request_info, progress, attempt, error, method, url)
-        if error is failure:
-            raise error
-        raise error from _safe_cause(failure)
+        raise error
 
     def _wire(
         self, session: aiohttp.ClientSession, headers: dict[str, str], authorization: str
@@ -897,6 +909,8 @@ class Transport:
             await progress.within(self.hooks.run_after_success(request_info, response_info))
         else:
             progress.phase = "after_error"
+            if asyncio.get_running_loop().time() >= progress.deadline:
+                progress.late_error = error
             await progress.within(self.hooks.run_after_error(request_info, response_info, error))
 
     def _checked_auth(self, token: object) -> str:

@@ -125,7 +125,7 @@ async def _outcome(client: Gr4vy, session_id: str = SESSION_ID) -> BaseException
     call = client.checkout_sessions.get(session_id=session_id)
     try:
         await asyncio.wait_for(call, PATIENCE)
-    except TimeoutError:
+    except asyncio.TimeoutError:  # not TimeoutError before Python 3.11
         pytest.fail(f"the call was still waiting after {PATIENCE} s")
     except BaseException as error:
         return error
@@ -221,3 +221,21 @@ async def test_no_token_expires_while_its_request_waits_for_a_connection(
             )
     failed = [type(result).__name__ for result in results if isinstance(result, BaseException)]
     assert failed == []
+
+
+async def test_a_request_that_times_out_keeps_its_error_though_an_async_after_error_hook_waits(
+    gr4vy_fake: FakeGr4vy,
+) -> None:
+    seen: list[str] = []
+
+    async def exporter(request: RequestInfo, response: object, error: Exception) -> None:
+        await asyncio.sleep(0.05)  # an exporter's I/O, after the attempt's time ran out
+        seen.append(type(error).__name__)
+
+    session = gr4vy_fake.create_session()
+    gr4vy_fake.faults.enqueue("GET", Fault.latency(2))
+    async with client_for(gr4vy_fake, timeout_in_seconds=0.1, retries=RetryConfig.none()) as client:
+        client.hooks.register_after_error_hook(exporter)
+        error = await _outcome(client, session.id)
+    assert isinstance(error, errors.RequestTimeoutError)
+    assert isinstance(error.__cause__, asyncio.TimeoutError)
