@@ -789,9 +789,10 @@ class Transport:
             progress.phase = "request"
             sent_headers, middlewares = self._wire(session, headers, authorization)
             progress.sent = time.monotonic()
+            request_timeout = timeout
             left = progress.deadline - asyncio.get_running_loop().time()
             if left < (timeout.total or 0.0) - 0.001:  # the phases above waited
-                timeout = aiohttp.ClientTimeout(total=max(left, 0.001))
+                request_timeout = aiohttp.ClientTimeout(total=max(left, 0.001))
             # Everything we rely on is set here, per request, so a borrowed
             # session's defaults change nothing. Never follow a redirect: it
             # would carry the body (buyer data) to whatever host it names.
@@ -800,7 +801,7 @@ class Transport:
                 url,
                 data=body,
                 headers=sent_headers,
-                timeout=timeout,
+                timeout=request_timeout,
                 allow_redirects=False,
                 raise_for_status=False,
                 auto_decompress=True,
