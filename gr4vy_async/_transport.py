@@ -9,9 +9,10 @@ import inspect
 import ipaddress
 import logging
 import re
+import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol, TypeVar, Union, overload
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar, Union, cast, overload
 
 import aiohttp
 import msgspec
@@ -25,6 +26,7 @@ from .errors import (
     ConnectError,
     EventLoopError,
     Gr4vyError,
+    HookTimeoutError,
     InvalidRequestError,
     RequestTimeoutError,
     ResponseTooLargeError,
@@ -36,6 +38,32 @@ from .errors import (
 )
 from .hooks import REDACTED, Hooks, RequestInfo, ResponseInfo
 from .retries import RetryConfig
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout_at
+else:
+
+    @contextlib.asynccontextmanager
+    async def timeout_at(when: float) -> AsyncIterator[None]:
+        """Python 3.10's stand-in for :func:`asyncio.timeout_at`: cancel at ``when``."""
+        task = asyncio.current_task()
+        assert task is not None
+        fired: list[bool] = []
+
+        def fire() -> None:
+            fired.append(True)
+            task.cancel()
+
+        handle = asyncio.get_running_loop().call_at(when, fire)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if fired:
+                raise asyncio.TimeoutError from None
+            raise
+        finally:
+            handle.cancel()
+
 
 __all__ = [
     "ATTEMPT_LOG_FORMAT",
@@ -284,6 +312,131 @@ def _translate(
     return TransportError(f"request failed: {name}", **where)
 
 
+def _safe_cause(exc: BaseException) -> BaseException | None:
+    """What may stay a translated error's ``__cause__``: an OS or timeout error.
+
+    Anything else aiohttp raises can quote the response: a header line it
+    could not parse, or (``ServerDisconnectedError``) the headers of a
+    response cut short. Those are named in the message only.
+    """
+    if isinstance(exc, _ConnectionDropped) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return exc if isinstance(exc.message, str) else None
+    return exc if isinstance(exc, (OSError, asyncio.TimeoutError)) else None
+
+
+def _cancelled_by_caller() -> bool:
+    """Whether the running task was cancelled (``task.cancel()``), not just a future it awaited.
+
+    Python 3.10 cannot tell: there, every cancellation counts as the caller's.
+    """
+    cancelling = getattr(asyncio.current_task(), "cancelling", None)
+    return cancelling is None or cancelling() > 0
+
+
+class _ConnectionSlots:
+    """One slot per pooled connection: a request waits here, not in aiohttp's pool.
+
+    A request takes its token only once it holds a slot, so a long wait for
+    a connection never sends an expired token; and ``close()`` ends the
+    waiters with :class:`ClientClosedError`, where aiohttp would cancel them.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._semaphore = asyncio.Semaphore(size)
+        self._closed = False
+
+    async def acquire(self) -> None:
+        """Wait for a free connection; :class:`ClientClosedError` once closed."""
+        await self._semaphore.acquire()
+        if self._closed:
+            self._semaphore.release()  # wakes the next waiter, which ends the same way
+            raise ClientClosedError("the Gr4vy client was closed while the call waited")
+
+    @property
+    def busy(self) -> bool:
+        """Whether :meth:`acquire` would wait."""
+        return self._semaphore.locked()
+
+    def release(self) -> None:
+        """Give the slot back."""
+        self._semaphore.release()
+
+    def close(self) -> None:
+        """End every waiter, now and later, with :class:`ClientClosedError`."""
+        self._closed = True
+        self._semaphore.release()
+
+
+def _slots_for(
+    session: aiohttp.ClientSession | None, max_connections: int
+) -> _ConnectionSlots | None:
+    """Slots for our own pool, or for a borrowed session's connector limits (``None``: none)."""
+    if session is None:
+        return _ConnectionSlots(max_connections)
+    connector = getattr(session, "connector", None)
+    limits = [
+        n for n in (getattr(connector, "limit", 0), getattr(connector, "limit_per_host", 0)) if n
+    ]
+    return _ConnectionSlots(min(limits)) if limits else None
+
+
+class _Progress:
+    """An attempt's deadline, where it is (for the error when time runs out), its response."""
+
+    __slots__ = ("deadline", "late_error", "phase", "response", "sent")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.phase = "before_request"
+        self.response: aiohttp.ClientResponse | None = None
+        self.sent = time.monotonic()
+        #: The attempt's error when the request itself used up its time.
+        self.late_error: Gr4vyError | None = None
+
+    async def within(self, awaitable: Awaitable[T]) -> T:
+        """``awaitable``, cancelled at the deadline (``asyncio.TimeoutError``).
+
+        Only what may wait is wrapped: a timer per attempt costs more than
+        the rest of an attempt that waits for nothing (benchmarks/README.md).
+        """
+        async with timeout_at(self.deadline):
+            return await awaitable
+
+    def expired(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the deadline's timeout (not one the awaited code raised itself)."""
+        return (
+            isinstance(exc, asyncio.TimeoutError)
+            and asyncio.get_running_loop().time() >= self.deadline
+        )
+
+    def timed_out(self, seconds: float | None, method: str, url: URL) -> Gr4vyError:
+        """The error for an attempt whose timeout ran out in its current phase.
+
+        After-error hooks that start with no time left are cut short, and the
+        call raises the attempt's own error: the hooks did not cause the wait.
+        """
+        if self.late_error is not None:
+            return self.late_error
+        phase = self.phase
+        if phase == "bearer_auth":
+            return TokenProviderError(
+                f"bearer_auth: the token provider did not return within {seconds} s"
+            )
+        if phase.startswith(("before_", "after_")):
+            return HookTimeoutError(
+                f"{phase} hook did not return within {seconds} s", method=method, url=str(url)
+            )
+        if phase == "connection":
+            return RequestTimeoutError(
+                f"no connection free within {seconds} s (max_connections)",
+                method=method,
+                url=str(url),
+            )
+        return RequestTimeoutError(f"no response within {seconds} s", method=method, url=str(url))
+
+
 async def _read_body(response: aiohttp.ClientResponse, limit: int, method: str, url: URL) -> bytes:
     """The (decompressed) body, read until it passes ``limit`` bytes at most."""
     declared = response.content_length
@@ -357,7 +510,14 @@ class Transport:
                 field="bearer_auth",
                 reason="not a token",
             )
-        self._token_source = bearer_auth
+        # A provider with a coroutine ``token_async`` (``auth.with_token``'s)
+        # is awaited through it: it signs off the event loop.
+        self._fetch_token = cast(
+            "Callable[[], object]", getattr(bearer_auth, "token_async", bearer_auth)
+        )
+        self._cached_token = cast(
+            "Callable[[], str | None] | None", getattr(bearer_auth, "cached_token", None)
+        )
         #: A provider's last token and its checked header value (see ``_provider_auth``).
         self._last_auth: tuple[str, str] | None = None
         self._logger: DebugLogger = debug_logger if debug_logger is not None else logger
@@ -368,6 +528,7 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self._max_connections = max_connections
+        self._slots = _slots_for(session, max_connections)
         self._closed = False
 
     def _call_headers(
@@ -425,7 +586,7 @@ class Transport:
         and its sockets closed directly. The session stays this client's, so
         every later call from another loop raises :class:`EventLoopError` too.
         """
-        connector = session.connector
+        connector = getattr(session, "connector", None)
         session.detach()
         if connector is None:
             return
@@ -441,8 +602,13 @@ class Transport:
                 protocol.transport._sock = None
 
     async def aclose(self) -> None:
-        """Close the session if we own it; a borrowed one is left open. Idempotent."""
+        """Close the session if we own it; a borrowed one is left open. Idempotent.
+
+        Calls still waiting or in flight end with :class:`ClientClosedError`.
+        """
         self._closed = True
+        if self._slots is not None:
+            self._slots.close()
         session, self._session = self._session, None
         if session is None or not self._owns_session:
             return
@@ -505,8 +671,9 @@ class Transport:
 
         ``headers`` are added over the client's (``Authorization`` and the
         merchant header may not be set this way); ``base_url`` replaces the
-        client's server URL for this call. Each attempt asks ``bearer_auth``
-        for its token, logs one DEBUG line and runs the hooks.
+        client's server URL for this call. Each attempt runs the hooks, asks
+        ``bearer_auth`` for its token once a connection is free and logs one
+        DEBUG line, all within the timeout.
 
         Raises the :mod:`~gr4vy_async.errors` class for the response status,
         :class:`ResponseValidationError` for a 2xx that does not decode, and a
@@ -529,6 +696,10 @@ class Transport:
         while True:
             attempt += 1
             try:
+                if self._closed:
+                    raise ClientClosedError(
+                        "the Gr4vy client is closed", method=method, url=str(url)
+                    )
                 return await self._attempt(
                     session,
                     method,
@@ -559,29 +730,69 @@ class Transport:
         response_type: type[T] | None,
         attempt: int,
     ) -> T | None:
-        """One request on the wire: a fresh token, the hooks, one DEBUG line."""
-        # A provider is asked for its token on every attempt.
-        authorization = self._static_auth or await self._provider_auth()
-        sent_headers = {**headers, "Authorization": authorization}
+        """One attempt, all of it within ``timeout``: hooks, connection, token, request.
+
+        Its time running out in a phase raises that phase's error (see
+        :meth:`_Progress.timed_out`); ``aclose()`` ends it with
+        :class:`ClientClosedError`, whatever aiohttp raised.
+        """
+        progress = _Progress(asyncio.get_running_loop().time() + (timeout.total or 0.0))
+        try:
+            return await self._exchange(
+                session, method, url, headers, body, timeout, response_type, attempt, progress
+            )
+        except asyncio.CancelledError:
+            # aiohttp cancels the calls waiting in its pool when the session closes.
+            if self._closed and not _cancelled_by_caller():
+                raise ClientClosedError(
+                    "the Gr4vy client was closed during the call", method=method, url=str(url)
+                ) from None
+            raise
+        except asyncio.TimeoutError as exc:
+            if not progress.expired(exc):
+                raise  # a hook's own TimeoutError: it reaches the caller unchanged
+            error = progress.timed_out(timeout.total, method, url)
+            if error is progress.late_error:
+                raise error from error.__cause__  # as it was
+            raise error from None
+
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout: aiohttp.ClientTimeout,
+        response_type: type[T] | None,
+        attempt: int,
+        progress: _Progress,
+    ) -> T | None:
+        """The attempt itself: before-hooks, a free connection, a fresh token, one request."""
         hooks = self.hooks
         request_info = None
         if hooks.active:
             request_info = RequestInfo(
                 method, str(url), {**headers, "Authorization": REDACTED}, attempt
             )
-            await hooks.run_before_request(request_info)
-        middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = _MIDDLEWARES
-        if not self._owns_session and (session.headers or session.auth or session.trust_env):
-            middlewares = (
-                functools.partial(_as_sent_by_us, sent_headers, session.headers),
-                _no_silent_retry,
-            )
-            # Authorization goes in through the middleware, not as a header aiohttp
-            # would refuse beside the session's auth or netrc credentials.
-            sent_headers = headers
-        sent = time.monotonic()
-        response: aiohttp.ClientResponse | None = None
+            await progress.within(hooks.run_before_request(request_info))
+        slots = self._slots
+        if slots is not None:
+            progress.phase = "connection"
+            await (progress.within(slots.acquire()) if slots.busy else slots.acquire())
+        result: T | None = None
+        failure: Exception | None = None
         try:
+            # Taken now, with a connection free: it cannot expire in a queue.
+            progress.phase = "bearer_auth"
+            authorization = self._static_auth or await self._provider_auth(progress)
+            progress.phase = "request"
+            sent_headers, middlewares = self._wire(session, headers, authorization)
+            progress.sent = time.monotonic()
+            request_timeout = timeout
+            left = progress.deadline - asyncio.get_running_loop().time()
+            if left < (timeout.total or 0.0) - 0.001:  # the phases above waited
+                request_timeout = aiohttp.ClientTimeout(total=max(left, 0.001))
             # Everything we rely on is set here, per request, so a borrowed
             # session's defaults change nothing. Never follow a redirect: it
             # would carry the body (buyer data) to whatever host it names.
@@ -590,50 +801,85 @@ class Transport:
                 url,
                 data=body,
                 headers=sent_headers,
-                timeout=timeout,
+                timeout=request_timeout,
                 allow_redirects=False,
                 raise_for_status=False,
                 auto_decompress=True,
                 middlewares=middlewares,
             ) as response:
+                progress.response = response
                 raw = await _read_body(response, self.max_response_bytes, method, url)
                 status = response.status
                 if status >= 300:
                     raise error_for_response(
                         status, response.headers, raw, method=method, url=str(url)
                     )
-                result = (
-                    None
-                    if response_type is None
-                    else _decode(response, raw, response_type, method, url)
-                )
+                if response_type is not None:
+                    result = _decode(response, raw, response_type, method, url)
         except Exception as exc:
-            error = (
-                exc
-                if isinstance(exc, Gr4vyError)
-                else _translate(exc, session, method, url, timeout.total)
-            )
+            if progress.phase != "request":
+                raise  # the token provider failed or stalled: no request, no after-hooks
+            failure = exc
+        finally:
+            if slots is not None:
+                slots.release()
+        # Raised out here, not in the except: aiohttp's exception stays off
+        # __context__, and the after-error hooks do not see it as one.
+        if failure is None:
             if hooks.active or self._debug_on():
-                await self._report(request_info, response, attempt, sent, error, method, url)
-            if error is exc:
-                raise
-            raise error from exc
+                await self._report(request_info, progress, attempt, None, method, url)
+            return result
+        error = self._error_for(failure, session, method, url, timeout)
+        if error is not failure:
+            error.__cause__ = _safe_cause(failure)  # as ``raise error from ...`` would
+            error.__suppress_context__ = True
         if hooks.active or self._debug_on():
-            await self._report(request_info, response, attempt, sent, None, method, url)
-        return result
+            await self._report(request_info, progress, attempt, error, method, url)
+        raise error
+
+    def _wire(
+        self, session: aiohttp.ClientSession, headers: dict[str, str], authorization: str
+    ) -> tuple[dict[str, str], tuple[aiohttp.ClientMiddlewareType, ...]]:
+        """The headers to pass aiohttp and the middlewares that make them exactly what is sent."""
+        sent_headers = {**headers, "Authorization": authorization}
+        if not self._owns_session and (session.headers or session.auth or session.trust_env):
+            # Authorization goes in through the middleware, not as a header aiohttp
+            # would refuse beside the session's auth or netrc credentials.
+            return headers, (
+                functools.partial(_as_sent_by_us, sent_headers, session.headers),
+                _no_silent_retry,
+            )
+        return sent_headers, _MIDDLEWARES
+
+    def _error_for(
+        self,
+        failure: Exception,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        timeout: aiohttp.ClientTimeout,
+    ) -> Gr4vyError:
+        """The Gr4vyError an attempt that failed with ``failure`` raises."""
+        if isinstance(failure, Gr4vyError):
+            return failure
+        if self._closed:  # aclose() closed the connection under the request
+            return ClientClosedError(
+                "the Gr4vy client was closed during the call", method=method, url=str(url)
+            )
+        return _translate(failure, session, method, url, timeout.total)
 
     async def _report(
         self,
         request_info: RequestInfo | None,
-        response: aiohttp.ClientResponse | None,
+        progress: _Progress,
         attempt: int,
-        sent: float,
         error: Gr4vyError | None,
         method: str,
         url: URL,
     ) -> None:
         """The attempt's DEBUG line and after-success / after-error hooks."""
-        elapsed = time.monotonic() - sent
+        elapsed = time.monotonic() - progress.sent
+        response = progress.response
         if self._debug_on():
             # The status, or the error's class when no (whole) response came.
             outcome: object = (
@@ -660,9 +906,13 @@ class Transport:
         )
         if error is None:
             assert response_info is not None
-            await self.hooks.run_after_success(request_info, response_info)
+            progress.phase = "after_success"
+            await progress.within(self.hooks.run_after_success(request_info, response_info))
         else:
-            await self.hooks.run_after_error(request_info, response_info, error)
+            progress.phase = "after_error"
+            if asyncio.get_running_loop().time() >= progress.deadline:
+                progress.late_error = error
+            await progress.within(self.hooks.run_after_error(request_info, response_info, error))
 
     def _checked_auth(self, token: object) -> str:
         if isinstance(token, str):
@@ -683,19 +933,25 @@ class Transport:
             )
         return _Credential(f"Bearer {token}")
 
-    async def _provider_auth(self) -> str:
-        """The provider's token for this attempt; its own failure becomes a Gr4vyError."""
-        source = self._token_source
-        assert not isinstance(source, str)
+    async def _provider_auth(self, progress: _Progress) -> str:
+        """The provider's token for this attempt; its own failure becomes a Gr4vyError.
+
+        A token the provider has at hand (``cached_token()``) is taken without
+        a timer; one that must be awaited is awaited until the deadline.
+        """
         try:
-            token: Any = source()
+            token: Any = self._cached_token() if self._cached_token is not None else None
+            if token is None:
+                token = self._fetch_token()
             if not isinstance(token, str) and inspect.isawaitable(token):
-                token = await token
+                token = await progress.within(token)
             if inspect.iscoroutine(token):
                 token.close()  # refused below; closed, so no "never awaited" warning
         except Gr4vyError:
             raise
         except Exception as exc:
+            if progress.expired(exc):
+                raise  # _attempt says the provider did not return in time
             raise TokenProviderError(
                 f"bearer_auth: the token provider raised {type(exc).__name__}"
             ) from exc
@@ -728,13 +984,15 @@ def _decode(
     try:
         return decoder_for(response_type).decode(raw)
     except (msgspec.DecodeError, RecursionError, ValueError) as exc:
-        status = response.status
         reason = _QUOTED.sub("'...'", str(exc))[:200]
-        raise ResponseValidationError(
-            f"{status}: the response body is not a valid {response_type.__name__}: {reason}",
-            status_code=status,
-            headers=response.headers,
-            body=_body_prefix(raw),
-            method=method,
-            url=str(url),
-        ) from exc
+    # Raised out here: msgspec's error quotes the value, so it is neither
+    # __cause__ nor __context__; the reason above is its text without it.
+    status = response.status
+    raise ResponseValidationError(
+        f"{status}: the response body is not a valid {response_type.__name__}: {reason}",
+        status_code=status,
+        headers=response.headers,
+        body=_body_prefix(raw),
+        method=method,
+        url=str(url),
+    )

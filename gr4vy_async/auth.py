@@ -13,16 +13,19 @@ The private key never appears in a repr, str, exception message or log.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import enum
 import hashlib
 import json
 import math
+import os
 import textwrap
 import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias
 
 import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -394,15 +397,50 @@ def update_token(
 # --------------------------------------------------------------------------- provider
 
 
+#: The thread ``token_async`` signs in, and the process it belongs to.
+_signer: tuple[int, concurrent.futures.ThreadPoolExecutor] | None = None
+
+
+def _signing_thread() -> concurrent.futures.ThreadPoolExecutor:
+    """The one thread :meth:`TokenProvider.token_async` signs in (made on first use).
+
+    A forked child has no thread behind its parent's executor: it makes its own.
+    """
+    global _signer
+    pid = os.getpid()
+    if _signer is None or _signer[0] != pid:
+        _signer = (pid, concurrent.futures.ThreadPoolExecutor(1, "gr4vy-async-sign"))
+    return _signer[1]
+
+
+class _Token(NamedTuple):
+    token: str
+    refresh_at: float
+    expires_at: float
+
+
 class TokenProvider:
     """A ``bearer_auth`` that keeps one token and re-signs it near expiry.
 
     ``provider()`` returns the current token, signing a new one only
     when none is left or the current one expires within ``refresh_margin``
     seconds. Concurrent calls at expiry sign once. Made by :func:`with_token`.
+
+    The client awaits :meth:`token_async` instead, which signs in a thread
+    and ahead of expiry, so that no request waits on a signature but the
+    first one.
     """
 
-    __slots__ = ("_clock", "_current", "_expires_in", "_key", "_lock", "_margin", "_scopes")
+    __slots__ = (
+        "_clock",
+        "_current",
+        "_expires_in",
+        "_key",
+        "_lock",
+        "_margin",
+        "_pending",
+        "_scopes",
+    )
 
     def __init__(
         self,
@@ -427,8 +465,10 @@ class TokenProvider:
         self._margin = refresh_margin
         self._clock = clock
         self._lock = threading.Lock()
-        # (token, time to re-sign at), swapped as one value.
-        self._current: tuple[str, float] | None = None
+        # The token and when to re-sign it, swapped as one value.
+        self._current: _Token | None = None
+        #: The process and signature under way in its signing thread, if any (one at a time).
+        self._pending: tuple[int, concurrent.futures.Future[_Token]] | None = None
 
     @property
     def kid(self) -> str:
@@ -440,19 +480,67 @@ class TokenProvider:
 
         A plain call returning a ``str``, as the SDK's ``with_token`` callback.
         """
-        current = self._current
-        if current is not None and self._clock() < current[1]:
-            return current[0]
+        token = self.cached_token()
+        if token is not None:
+            return token
         # One loop cannot interleave here (nothing awaits); the lock and second
         # check keep it one signature per expiry across threads too.
         with self._lock:
             current = self._current
+            if current is None or self._clock() >= current.refresh_at:
+                current = self._current = self._signed()
+            return current.token
+
+    def cached_token(self) -> str | None:
+        """The current token if it is not yet due for re-signing, else ``None``; never signs."""
+        current = self._current
+        if current is not None and self._clock() < current.refresh_at:
+            return current.token
+        return None
+
+    async def token_async(self) -> str:
+        """The current token, without signing on the event loop.
+
+        Within ``refresh_margin`` of expiry, the current token is returned
+        while the next one is signed in a thread. A call waits only when no
+        token is valid (the first call, or after a long idle), and then for
+        the one signature under way.
+        """
+        current = self._current
+        if current is not None:
             now = self._clock()
-            if current is None or now >= current[1]:
-                token = _sign(self._key, self._scopes, self._expires_in, now)
-                current = (token, int(now) + self._expires_in - self._margin)
+            if now < current.refresh_at:
+                return current.token
+            if now < current.expires_at:
+                self._sign_in_thread()
+                return current.token
+        return (await asyncio.wrap_future(self._sign_in_thread())).token
+
+    def _sign_in_thread(self) -> concurrent.futures.Future[_Token]:
+        """The signature under way, or a new one started in the signing thread."""
+        pid = os.getpid()
+        with self._lock:
+            if self._pending is None or self._pending[0] != pid:  # none, or the parent's
+                self._pending = (pid, _signing_thread().submit(self._sign_and_keep))
+            return self._pending[1]
+
+    def _sign_and_keep(self) -> _Token:
+        """Sign (in the signing thread) and make the new token the current one."""
+        try:
+            current = self._signed()
+            with self._lock:
                 self._current = current
-            return current[0]
+            return current
+        finally:
+            with self._lock:  # after the submitter set it: it held the lock
+                self._pending = None
+
+    def _signed(self) -> _Token:
+        """A new token, signed now."""
+        now = self._clock()
+        token = _sign(self._key, self._scopes, self._expires_in, now)
+        expires_at = int(now) + self._expires_in
+        return _Token(token, expires_at - self._margin, expires_at)
 
     def __repr__(self) -> str:
         return f"TokenProvider(kid={self._key.kid!r})"

@@ -80,7 +80,6 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from .checkout_sessions import canonical_session_id
 from .errors import (
     ClientClosedError,
     ConnectError,
@@ -92,6 +91,7 @@ from .errors import (
 )
 from .hooks import raised_after_success
 from .retries import NOT_PROCESSED_STATUSES, RetryConfig
+from .session_ids import canonical_session_id
 
 __all__ = [
     "DUPLICATE",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -11,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET, UnsetType
 
 from . import models
-from ._codec import encode_fields, encode_request, hint
+from ._codec import encode_fields, encode_request
 from ._transport import Transport
 from .errors import InvalidRequestError
 from .retries import RetryConfig
+from .session_ids import canonical_session_id
 from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 
 if TYPE_CHECKING:
@@ -23,30 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["CheckoutSessions", "canonical_session_id"]
 
 _COLLECTION = "/checkout/sessions"
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def canonical_session_id(session_id: str | uuid.UUID) -> str:
-    """A session id as Gr4vy writes it (lower case, hyphens), checked before any I/O.
-
-    The one check of a session id: the operations on one session, ``get_many``,
-    ``delete_many`` and the CLI all use it. A :class:`uuid.UUID` or any text
-    :class:`uuid.UUID` reads (upper case, braces, no hyphens) is accepted;
-    anything else raises :class:`~gr4vy_async.errors.InvalidRequestError`,
-    which also stops path injection.
-    """
-    if isinstance(session_id, str):
-        if _CANONICAL_UUID.fullmatch(session_id):
-            return session_id
-        try:
-            return str(uuid.UUID(session_id))
-        except ValueError:
-            pass
-    elif isinstance(session_id, uuid.UUID):
-        return str(session_id)
-    raise InvalidRequestError(
-        f"session_id: expected a UUID, got {hint(session_id)}", field="session_id"
-    )
 
 
 def _timeout(timeout_in_seconds: float | None, timeout_ms: float | None) -> float | None:
@@ -397,8 +373,8 @@ class CheckoutSessions:
 
         ``name`` (``"get_many"``, ``"delete_many"``) is what a journal records its lines as.
         """
-        # Imported here: bulk builds on this module (canonical_session_id), and
-        # its import (~7 ms, `python -X importtime`) is paid by bulk jobs only.
+        # Imported here: bulk's import (~7 ms, `python -X importtime`) is paid
+        # by bulk jobs only.
         from .bulk import run_bulk
 
         def one(session_id: str, policy: RetryConfig) -> Coroutine[Any, Any, Any]:

@@ -19,7 +19,6 @@ from ._transport import (
     Transport,
     _Credential,
     check_server_url,
-    check_timeout,
 )
 from .checkout_sessions import CheckoutSessions
 from .errors import InvalidRequestError
@@ -78,8 +77,10 @@ class Gr4vy:
     client's requests); otherwise the client makes one in the running loop and
     closes it on exit. A client belongs to one event loop.
 
-    ``timeout_in_seconds`` bounds each attempt; ``retries.max_elapsed`` bounds
-    when a retry may start. ``max_response_bytes`` caps a response body
+    ``timeout_in_seconds`` bounds each attempt: its hooks, the wait for a
+    pooled connection, the token provider and the request; ``retries.max_elapsed``
+    bounds when a retry may start, so a call ends within about
+    ``max_elapsed + timeout_in_seconds``. ``max_response_bytes`` caps a response body
     (decompressed). ``debug_logger`` receives one DEBUG line per attempt
     (default: the ``gr4vy_async`` logger; the ``GR4VY_DEBUG`` environment
     variable turns it on). ``client.hooks`` registers hooks
@@ -126,8 +127,7 @@ class Gr4vy:
                     f"{name}: httpx clients are not used here; pass "
                     "session=aiohttp.ClientSession(...) to borrow a session"
                 )
-        timeout = timeout_seconds(timeout_in_seconds, timeout_ms)
-        timeout = check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
+        timeout = timeout_seconds(timeout_in_seconds, timeout_ms)  # checked by Transport
         for name, count in (
             ("max_response_bytes", max_response_bytes),
             ("max_connections", max_connections),
@@ -162,7 +162,7 @@ class Gr4vy:
             base_url=self.server_url,
             bearer_auth=bearer_auth,
             merchant_account_id=merchant_account_id,
-            timeout=timeout,
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
             retries=retries if retries is not None else RetryConfig(),
             headers=headers,
             session=session,

@@ -6,7 +6,8 @@ The tree (each line a class; indented classes are subclasses)::
     ├── InvalidRequestError        bad input, raised before any I/O (also a ValueError)
     ├── ClientClosedError          the client is closed (also a RuntimeError)
     ├── EventLoopError             the client is used from another event loop (also a RuntimeError)
-    ├── TokenProviderError         the bearer_auth provider raised
+    ├── TokenProviderError         the bearer_auth provider raised or did not return in time
+    ├── HookTimeoutError           a hook did not return within the attempt's timeout
     ├── JournalError               a bulk run's journal could not be written
     ├── TransportError             no HTTP response (the SDK's name: NoResponseError)
     │   ├── ConnectError           the connection failed or was dropped
@@ -87,6 +88,7 @@ __all__ = [
     "Gr4vyError",
     "HTTPValidationError",
     "HTTPValidationErrorData",
+    "HookTimeoutError",
     "InvalidRequestError",
     "JournalError",
     "NoResponseError",
@@ -249,7 +251,16 @@ class EventLoopError(Gr4vyError, RuntimeError):
 
 
 class TokenProviderError(Gr4vyError):
-    """The ``bearer_auth`` provider raised; its exception is the ``__cause__``."""
+    """The ``bearer_auth`` provider raised (its exception is the ``__cause__``),
+    or did not return within the attempt's timeout. Not retried."""
+
+
+class HookTimeoutError(Gr4vyError):
+    """A hook did not return within the attempt's timeout.
+
+    Not retried: after the request was sent, Gr4vy may have done it (a
+    session deleted), and the same hook would stall again.
+    """
 
 
 class JournalError(Gr4vyError):
@@ -267,7 +278,12 @@ class JournalError(Gr4vyError):
 
 
 class TransportError(Gr4vyError):
-    """The request got no HTTP response; ``__cause__`` is the aiohttp error."""
+    """The request got no HTTP response.
+
+    ``__cause__`` is the OS or timeout error, when there is one whose text
+    cannot hold what the server sent; an error from parsing a malformed
+    response is named in the message only.
+    """
 
 
 #: SDK 2.4.27's name for an error without a response: ``except errors.NoResponseError``.

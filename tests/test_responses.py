@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-import msgspec
 import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
@@ -245,7 +244,10 @@ async def test_success_body_that_does_not_decode_raises_response_validation_erro
     with pytest.raises(errors.ResponseValidationError, match="expires_at") as info:
         await client.checkout_sessions.get(session_id=SESSION_ID)
     assert info.value.status_code == 200
-    assert isinstance(info.value.__cause__, msgspec.ValidationError)
+    # msgspec's error quotes values from the body: its text (sanitized) is in
+    # the message, the error itself is in no chain (issue 19, item 10).
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
 
 
 DEEP_200 = (
