@@ -9,6 +9,7 @@ run FakeGr4vy and two SAQ workers as processes of their own
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import signal
@@ -533,7 +534,7 @@ def test_without_a_redis_server_the_tests_fail_with_one_line_saying_how_to_get_o
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The queue tests needed a system redis-server; a fresh machine has only Python."""
-    monkeypatch.setattr(cluster.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     monkeypatch.setenv("PATH", "")
     with pytest.raises(pytest.fail.Exception) as failure, cluster.redis_server():
         pass
@@ -686,7 +687,7 @@ async def test_a_report_tampered_with_or_of_another_version_exits_2_naming_the_c
     key = chunk_key("tamper", ids[:2])
     reports = queue.namespace("gr4vy:tamper:reports")
     for bad in ('{"chunk": "x", "counts": "many"}', "not json"):
-        await queue.redis.hset(reports, key, bad)
+        await queue.redis.hset(reports, key, bad)  # type: ignore[misc]
         for command in ("summary", "enqueue"):
             code, out, err = await _cli(command, redis_url, "--run", "tamper")
             assert (code, out) == (2, "")
@@ -726,7 +727,7 @@ async def test_command_line_exit_codes_match_the_cli(
             assert time.monotonic() < deadline, "the producer enqueued nothing"
             await asyncio.sleep(0.02)
         process.send_signal(signal.SIGINT)
-        _, err = await asyncio.wait_for(process.communicate(), PATIENCE)
+        _, raw_err = await asyncio.wait_for(process.communicate(), PATIENCE)
     finally:
         os.close(write)
-    assert (process.returncode, err) == (130, b"saq_cleanup: interrupted\n")
+    assert (process.returncode, raw_err) == (130, b"saq_cleanup: interrupted\n")
