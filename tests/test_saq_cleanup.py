@@ -9,6 +9,7 @@ run FakeGr4vy and two SAQ workers as processes of their own
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import json
 import os
@@ -28,6 +29,7 @@ from saq.queue.redis import RedisQueue
 from support import cluster
 
 from gr4vy_async import Gr4vy, RetryConfig
+from gr4vy_async._keyfile import MAX_KEY_FILE
 from gr4vy_async.bulk import DUPLICATE
 from gr4vy_async.contrib.saq_cleanup import (
     QUEUE_NAME,
@@ -40,6 +42,7 @@ from gr4vy_async.contrib.saq_cleanup import (
     delete_chunk,
     enqueue_ids,
     main,
+    private_key,
     read_ids,
     summarize,
     worker_settings,
@@ -731,3 +734,94 @@ async def test_command_line_exit_codes_match_the_cli(
     finally:
         os.close(write)
     assert (process.returncode, raw_err) == (130, b"saq_cleanup: interrupted\n")
+
+
+def test_private_key_reads_the_pem_its_base64_or_a_path_and_never_echoes_it(
+    pem: str, tmp_path: Path
+) -> None:
+    """The worker template read GR4VY_PRIVATE_KEY as a path; the CLI documents it as the PEM."""
+    path = tmp_path / "key.pem"
+    path.write_text(pem)
+    for value in (pem, base64.b64encode(pem.encode()).decode(), str(path)):
+        assert private_key({"GR4VY_PRIVATE_KEY": value}) == pem
+    assert private_key({"GR4VY_PRIVATE_KEY_FILE": str(path)}) == pem
+    secret = "s3cr3t-key-material"
+    with pytest.raises(InvalidRequestError, match="GR4VY_PRIVATE_KEY: not a PEM key") as error:
+        private_key({"GR4VY_PRIVATE_KEY": secret})
+    assert secret not in str(error.value)
+    assert error.value.__suppress_context__
+    os.mkfifo(tmp_path / "fifo")  # refused at once, not waited on
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (MAX_KEY_FILE + 1))
+    for where, why in ((tmp_path / "fifo", "not a regular file"), (big, "larger than 64 KiB")):
+        with pytest.raises(InvalidRequestError, match=why):
+            private_key({"GR4VY_PRIVATE_KEY_FILE": str(where)})
+    with pytest.raises(InvalidRequestError, match="no private key"):
+        private_key({})
+
+
+async def test_a_worker_signs_with_a_private_key_given_as_pem_text_as_the_cli_takes_it(
+    queue: RedisQueue, redis_url: str, tmp_path: Path, pem: str
+) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(5)]
+    async with cluster.fake_process(tmp_path, ids) as (server_url, _):
+        [worker] = await cluster.workers(
+            tmp_path, 1, REDIS_URL=redis_url, GR4VY_SERVER_URL=server_url, GR4VY_PRIVATE_KEY=pem
+        )
+        try:
+            await cluster.until_workers(queue, 1, PATIENCE)
+            await enqueue_ids(queue, ids, run="pem")
+            summary = await cluster.finished(queue, "pem", PATIENCE)
+        finally:
+            await cluster.stop([worker])
+    assert summary.ok, summary.lines()
+    assert summary.counts["done"] == 5
+    assert pem.splitlines()[1] not in (tmp_path / "w0.err").read_text()
+
+
+async def test_a_worker_given_a_bad_key_stops_with_a_message_that_does_not_hold_it(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Set CLI-style, the template's FileNotFoundError printed the key into the worker's log."""
+    secret = "MHcCAQEEIsecret/material=="
+    [worker] = await cluster.workers(
+        tmp_path,
+        1,
+        REDIS_URL=redis_url,
+        GR4VY_SERVER_URL="http://127.0.0.1:1",
+        GR4VY_PRIVATE_KEY=secret,
+    )
+    assert await asyncio.wait_for(worker.wait(), PATIENCE) != 0
+    log = (tmp_path / "w0.err").read_text()
+    assert "GR4VY_PRIVATE_KEY: not a PEM key, a base64 PEM or a readable file" in log
+    assert secret not in log
+
+
+async def test_an_idle_worker_stops_without_the_grace_period_warning(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    """Every stop logged "Some tasks did not finish within the shutdown grace period"."""
+    env = {"REDIS_URL": redis_url, "GR4VY_SERVER_URL": "http://127.0.0.1:1"}
+    [worker] = await cluster.workers(tmp_path, 1, **env)
+    await cluster.until_workers(queue, 1, PATIENCE)
+    worker.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(worker.wait(), PATIENCE) == 0
+    assert "did not finish" not in (tmp_path / "w0.err").read_text()
+
+
+async def test_sigterm_to_the_parent_of_saq_workers_2_stops_it_and_its_children(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    """The parent stopped alone and waited for its children: it hung for 20 s."""
+    env = {"REDIS_URL": redis_url, "GR4VY_SERVER_URL": "http://127.0.0.1:1"}
+    [parent] = await cluster.workers(tmp_path, 1, forks=2, **env)
+    try:
+        await cluster.until_workers(queue, 2, PATIENCE)
+        children = cluster.children(parent.pid)
+        assert len(children) == 1
+        parent.send_signal(signal.SIGTERM)
+        # Bounded well under the 20 s it hung: a hang fails, whatever the machine.
+        assert await asyncio.wait_for(parent.wait(), 10) == 0
+        assert not any(cluster.running(pid) for pid in children)
+    finally:
+        await cluster.stop([parent])

@@ -60,9 +60,8 @@ from types import MappingProxyType
 from typing import Any, TextIO
 
 import msgspec
-import saq.worker
 from redis.exceptions import RedisError
-from saq import Job, Status
+from saq import Job, Status, Worker
 from saq.queue.redis import RedisQueue
 from saq.types import Context, PartialTimersDict, SettingsDict
 
@@ -700,7 +699,7 @@ def _check_delete_options(options: Mapping[str, Any]) -> Mapping[str, Any]:
 class _IdleStop(logging.Filter):
     """Drops SAQ's grace-period warning when no job was running: then only its own loops were."""
 
-    def __init__(self, worker: saq.Worker[Context]) -> None:
+    def __init__(self, worker: Worker[Context]) -> None:
         super().__init__()
         self.worker = worker
 
@@ -708,14 +707,20 @@ class _IdleStop(logging.Filter):
         return bool(self.worker.job_task_contexts) or not str(record.msg).startswith(_GRACE_WARNING)
 
 
-def _stop_sibling_workers() -> None:
+def _stop_forked_workers() -> None:
     """SIGTERM the worker processes ``saq --workers N`` forked from this one.
 
-    SAQ's parent process stops on SIGTERM but leaves its children running
-    (and waits for them at exit): a SIGTERM to the parent alone hung.
+    SAQ's parent process stops on SIGTERM but leaves its children running,
+    then waits for them at exit: a SIGTERM to the parent alone hung. Those
+    children are plain ``multiprocessing.Process`` objects of the ``saq``
+    command (a process pool's are of other classes).
     """
+    main = sys.modules["__main__"]
+    spec = getattr(main, "__spec__", None)
+    if "saq.__main__" not in sys.modules and getattr(spec, "name", None) != "saq.__main__":
+        return
     for child in multiprocessing.active_children():
-        if getattr(child, "_target", None) is saq.worker.start:
+        if type(child) is multiprocessing.Process:
             child.terminate()
 
 
@@ -753,7 +758,7 @@ def worker_settings(
         ctx[_DELETE_OPTIONS] = checked  # type: ignore[literal-required]
 
     async def shutdown(ctx: Context) -> None:
-        _stop_sibling_workers()
+        _stop_forked_workers()
         gr4vy = ctx.pop(_CLIENT, None)  # type: ignore[misc]
         if isinstance(gr4vy, Gr4vy):
             await gr4vy.aclose()

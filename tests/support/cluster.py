@@ -131,18 +131,41 @@ async def fake_process(
             await process.wait()
 
 
-async def workers(folder: Path, count: int, **env: str) -> list[Process]:
-    """``count`` SAQ worker processes ``w0``, ``w1``...; ``env``: ``cleanup_worker.py``'s."""
+async def workers(folder: Path, count: int, *, forks: int = 1, **env: str) -> list[Process]:
+    """``count`` SAQ worker processes ``w0``, ``w1``...; ``env``: ``cleanup_worker.py``'s.
+
+    ``forks``: ``saq --workers``, the worker processes each one runs (itself included).
+    """
     base = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(SUPPORT), os.environ.get("PYTHONPATH", "")]),
         **env,
     }
     command = (sys.executable, "-m", "saq", "cleanup_worker.settings", "--quiet")
+    command += ("--workers", str(forks))
     return [
         await _started(*command, env={**base, "WORKER_ID": f"w{n}"}, log=folder / f"w{n}.err")
         for n in range(count)
     ]
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, read from ``/proc``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 async def until_workers(queue: RedisQueue, count: int, patience: float) -> None:
