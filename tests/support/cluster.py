@@ -144,8 +144,8 @@ async def workers(
         "PYTHONPATH": os.pathsep.join([str(SUPPORT), os.environ.get("PYTHONPATH", "")]),
         **env,
     }
-    command = (sys.executable, "-m", "saq", "cleanup_worker.settings", "--quiet")
-    command += ("--workers", str(forks))
+    command = [sys.executable, "-m", "saq", "cleanup_worker.settings", "--quiet"]
+    command += ["--workers", str(forks)]
     return [
         await _started(*command, env={**base, "WORKER_ID": f"w{n}"}, log=folder / f"w{n}.err")
         for n in range(first, first + count)
