@@ -54,7 +54,7 @@ from saq import Job
 from saq.queue.redis import RedisQueue
 from saq.types import Context, PartialTimersDict, SettingsDict
 
-from ..bulk import DUPLICATE, BulkReport, Outcome, _aiter
+from ..bulk import DUPLICATE, BulkReport, Outcome, as_async_iterator
 from ..checkout_sessions import CheckoutSessions
 from ..client import Gr4vy
 from ..errors import InvalidRequestError
@@ -337,7 +337,7 @@ async def _chunks(
     ids: Iterable[str | uuid.UUID] | AsyncIterable[str | uuid.UUID], size: int
 ) -> AsyncIterator[list[str]]:
     chunk: list[str] = []
-    async for raw in _aiter(ids):
+    async for raw in as_async_iterator(ids):
         text = str(raw).strip()
         if text:
             chunk.append(text)
