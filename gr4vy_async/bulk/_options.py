@@ -69,7 +69,10 @@ class BulkOptions:
         if self.on_progress is not None and not callable(self.on_progress):
             raise _bad("on_progress", f"a function or None, got {hint(self.on_progress)}")
         if not isinstance(self.retries, RetryConfig):
-            raise _bad("retries", f"a gr4vy_async.RetryConfig, got {hint(self.retries)}")
+            kind = type(self.retries)
+            raise _bad(
+                "retries", f"a gr4vy_async.RetryConfig, got {kind.__module__}.{kind.__name__}"
+            )
 
 
 def _bad(name: str, expected: str) -> InvalidRequestError:
