@@ -46,7 +46,7 @@ async def run_bulk(
     journal = None
     if options.journal is not None:
         journal = await asyncio.to_thread(Journal, options.journal, options.operation)
-    runner = Runner(ids, call, options, report, journal)
+    runner = _Runner(ids, call, options, report, journal)
     try:
         await runner.run()
     finally:
@@ -60,7 +60,7 @@ async def run_bulk(
 
 
 @dataclasses.dataclass(eq=False, slots=True)
-class Held:
+class _Held:
     """An id given to a flight, and whether a request for it is out."""
 
     session_id: str
@@ -80,7 +80,7 @@ class Held:
         return Outcome.NOT_ATTEMPTED, None
 
 
-class Runner:
+class _Runner:
     """One batch: a reader that feeds ids to at most ``concurrency`` flights.
 
     Only the reader takes ids from the source, and it is never cancelled
@@ -120,7 +120,7 @@ class Runner:
         self.stopping = False
         self.ends_at: float | None = None
         self.room = asyncio.Semaphore(options.concurrency)
-        self.held: set[Held] = set()
+        self.held: set[_Held] = set()
         self.flights: set[asyncio.Task[None]] = set()
         self.crash: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.raise_after: BaseException | None = None
@@ -205,7 +205,7 @@ class Runner:
             await asyncio.wait(set(self.flights))
 
     def launch(self, session_id: str) -> None:
-        held = Held(session_id)
+        held = _Held(session_id)
         self.held.add(held)
         task = asyncio.ensure_future(self.fly(held))
         self.flights.add(task)
@@ -217,7 +217,7 @@ class Runner:
         self.flights.discard(task)
         self.room.release()
 
-    async def fly(self, held: Held) -> None:
+    async def fly(self, held: _Held) -> None:
         """One id, from its first send to its outcome; holds one of the ``concurrency`` slots."""
         try:
             outcome, detail, kind = await self.attempt(held)
@@ -229,7 +229,7 @@ class Runner:
             if not self.crash.done():
                 self.crash.set_exception(error)
 
-    async def attempt(self, held: Held) -> tuple[Outcome, Any, str | None]:
+    async def attempt(self, held: _Held) -> tuple[Outcome, Any, str | None]:
         """Send until the id has its outcome; rate limits are waited out here."""
         first: float | None = None
         while True:
