@@ -230,7 +230,7 @@ async def worst_lag(run: Callable[[], object]) -> tuple[float, float, int]:
 
 async def run_lag(count: int) -> None:
     from gr4vy_async import RetryConfig
-    from gr4vy_async.bulk import BulkReport, run_bulk
+    from gr4vy_async.bulk import BulkOptions, BulkReport, run_bulk
 
     async def instant(session_id: str, policy: RetryConfig) -> None:
         return None
@@ -250,9 +250,7 @@ async def run_lag(count: int) -> None:
                 lambda ids=ids: run_bulk(  # type: ignore[misc]
                     ids,
                     instant,
-                    retries=RetryConfig(),
-                    concurrency=16,
-                    missing_ok=True,
+                    BulkOptions(retries=RetryConfig(), concurrency=16, missing_ok=True),
                     report=BulkReport(keep_ids=False),
                 )
             )

@@ -18,7 +18,7 @@ from .session_ids import canonical_session_id
 from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 
 if TYPE_CHECKING:
-    from .bulk import BulkProgress, BulkReport
+    from .bulk import BulkOptions, BulkProgress, BulkReport
 
 __all__ = ["CheckoutSessions", "canonical_session_id"]
 
@@ -260,60 +260,30 @@ class CheckoutSessions:
         timeout_in_seconds: float | None = None,
         retries: RetryConfig | None = None,
     ) -> BulkReport:
-        """Delete many checkout sessions with ``concurrency`` workers.
+        """Delete many checkout sessions; the report says where each went.
 
-        Every id read ends in exactly one outcome of the returned report: deleted
-        (``done``), already gone (``missing``, a 404 when ``missing_ok``),
-        ``failed`` (a small :class:`~gr4vy_async.bulk.Failure` record; an id
-        still waiting out a 425/429 when the run ends fails with it),
-        ``skipped`` (malformed, duplicate, or done per the journal),
-        ``cancelled`` (sent but not finished when cancelled or out of time) or
-        ``not_attempted`` (never sent: stopped early or out of time).
-
-        - A 425/429 makes that id wait its ``Retry-After`` and try again while
-          the others go on; the batch paces its send rate adaptively. A
-          rate-limited id is sent again only while the wait ends within
-          ``max_elapsed`` of its first attempt and before ``deadline``
-          (425/429 do not count against ``max_attempts``;
-          ``RetryConfig.none()`` retries nothing).
-        - ``deadline``: seconds for sending; the rest of the ids are then
-          read, nothing sent, and counted ``not_attempted``.
-        - ``stop_after``: stop after that many consecutive failures no retry
-          can fix, of any kind: 401, 403 (not "resource active"), a rejected
-          TLS certificate, DNS, a refused connection (``None`` or 0: never);
-          a success or a 404/409-like answer for one id ends the streak.
-          ``report.stopped`` and ``report.stop_cause`` say why.
-        - ``journal``: a file; finished ids are appended as JSON lines naming
-          this operation, written in batches off the event loop; a rerun with
-          the same journal skips ids already done or missing. A journal of
-          another operation, a directory or an unwritable path is refused
-          before any request; a write that fails stops the run and raises
-          :class:`~gr4vy_async.errors.JournalError` (``.report``) once every
-          id has its outcome.
-        - An after-success hook that raises leaves its id ``done``, stops the
-          run and is raised unchanged once every id has its outcome.
-        - Pass ``report=`` to keep what finished when you cancel
-          (``report.stopped == "cancelled"``; ``report.unread`` counts ids
-          never read); for millions of ids pass ``keep_ids=False,
-          dedupe=False`` and memory stays flat (counts, and the first 1,000
-          failures).
+        A bulk run as :mod:`gr4vy_async.bulk` describes it (outcomes, rate
+        limits, stops, journal); the options are
+        :class:`~gr4vy_async.bulk.BulkOptions`, plus ``report`` (filled as ids
+        finish) and, for each request, ``merchant_account_id`` and
+        ``timeout_in_seconds``. ``retries`` defaults to the client's policy.
         """
-        return await self._many(
-            self.delete,
-            "delete_many",
-            session_ids,
+        from .bulk import BulkOptions  # on first use, as in _many
+
+        options = BulkOptions(
             concurrency=concurrency,
             missing_ok=missing_ok,
-            report=report,
             keep_ids=keep_ids,
             dedupe=dedupe,
             on_progress=on_progress,
             journal=journal,
             deadline=deadline,
             stop_after=stop_after,
-            merchant_account_id=merchant_account_id,
-            timeout_in_seconds=timeout_in_seconds,
-            retries=retries,
+            retries=self._transport.retries if retries is None else retries,
+            operation="delete_many",
+        )
+        return await self._many(
+            self.delete, session_ids, options, report, merchant_account_id, timeout_in_seconds
         )
 
     async def get_many(
@@ -337,37 +307,34 @@ class CheckoutSessions:
 
         Options and outcomes as for :meth:`delete_many`; a 404 is ``missing``
         (``failed`` with ``missing_ok=False``). With ``keep_ids=False`` no
-        results are kept, and ids a journal records are skipped (their
-        sessions are not fetched again).
+        results are kept.
         """
-        return await self._many(
-            self.get,
-            "get_many",
-            session_ids,
+        from .bulk import BulkOptions  # on first use, as in _many
+
+        options = BulkOptions(
             concurrency=concurrency,
             missing_ok=missing_ok,
-            report=report,
             keep_ids=keep_ids,
             dedupe=dedupe,
             on_progress=on_progress,
             journal=journal,
             deadline=deadline,
             stop_after=stop_after,
-            merchant_account_id=merchant_account_id,
-            timeout_in_seconds=timeout_in_seconds,
-            retries=retries,
+            retries=self._transport.retries if retries is None else retries,
+            operation="get_many",
+        )
+        return await self._many(
+            self.get, session_ids, options, report, merchant_account_id, timeout_in_seconds
         )
 
     async def _many(
         self,
         operation: Callable[..., Coroutine[Any, Any, Any]],
-        name: str,
         session_ids: Iterable[str | uuid.UUID] | AsyncIterable[str | uuid.UUID],
-        *,
+        options: BulkOptions,
+        report: BulkReport | None,
         merchant_account_id: str | UnsetType | None,
         timeout_in_seconds: float | None,
-        retries: RetryConfig | None,
-        **options: Any,
     ) -> BulkReport:
         """``operation`` (``self.get`` or ``self.delete``) over many ids, via :func:`run_bulk`.
 
@@ -385,6 +352,4 @@ class CheckoutSessions:
                 retries=policy,
             )
 
-        return await run_bulk(
-            session_ids, one, retries=retries or self._transport.retries, operation=name, **options
-        )
+        return await run_bulk(session_ids, one, options, report=report)

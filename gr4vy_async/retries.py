@@ -121,9 +121,13 @@ class RetryConfig:
         except (ValueError, OverflowError):  # an odd header is no reason to fail the id
             asked = None
         wait = max(0.0, min(default if asked is None else asked, self.retry_after_cap))
-        if elapsed + wait > self.max_elapsed or (remaining is not None and wait >= remaining):
+        if self.out_of_time(elapsed + wait) or (remaining is not None and wait >= remaining):
             return None
         return wait
+
+    def out_of_time(self, elapsed: float) -> bool:
+        """Whether an attempt ``elapsed`` seconds after the first is past ``max_elapsed``."""
+        return elapsed > self.max_elapsed
 
     @functools.cached_property
     def _wait(self) -> Callable[[tenacity.RetryCallState], float]:

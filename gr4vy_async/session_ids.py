@@ -20,7 +20,7 @@ import uuid
 from ._codec import hint
 from .errors import InvalidRequestError
 
-__all__ = ["canonical_session_id", "is_session_id", "why_not_a_session_id"]
+__all__ = ["canonical_session_id", "is_session_id", "listed_session_id", "why_not_a_session_id"]
 
 _CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ANY_CASE = re.compile(_CANONICAL.pattern, re.IGNORECASE | re.ASCII)
@@ -81,3 +81,17 @@ def canonical_session_id(session_id: str | uuid.UUID) -> str:
         return str(session_id)
     # Checked above: ASCII hex digits, with or without the hyphens in place.
     return str(uuid.UUID(hex=session_id.replace("-", "")))
+
+
+def listed_session_id(raw: object) -> str:
+    """The canonical form of one id of many (a bulk source, a line of an ids file).
+
+    The same rule as :func:`canonical_session_id`; the error says what the
+    value is (``not a UUID: str of length 23``), never the value (a secret
+    pasted into the wrong file). A file reader strips its line first; a value
+    handed to ``delete_many`` is taken as it is.
+    """
+    try:
+        return canonical_session_id(raw)  # type: ignore[arg-type]
+    except InvalidRequestError:
+        raise InvalidRequestError(f"not a UUID: {hint(raw)}", field="session_id") from None

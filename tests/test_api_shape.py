@@ -13,9 +13,10 @@ from types import ModuleType
 import pytest
 
 import gr4vy_async
-from gr4vy_async import Gr4vy, RetryConfig, auth, bulk, cli, client, errors
+from gr4vy_async import Gr4vy, RetryConfig, auth, cli, client, errors
 from gr4vy_async._transport import USER_AGENT
 from gr4vy_async.checkout_sessions import canonical_session_id
+from gr4vy_async.session_ids import listed_session_id
 from gr4vy_async.testing import FakeGr4vy, Fault
 from gr4vy_async.testing.keys import KeyPair
 
@@ -186,7 +187,7 @@ def test_one_session_id_check_for_calls_bulk_and_cli(raw: object) -> None:
     assert field == "session_id"
     assert expected in (ID, None)
     try:
-        from_bulk: str | None = bulk._normalize(raw)
+        from_bulk: str | None = listed_session_id(raw)
     except errors.InvalidRequestError:
         from_bulk = None
     assert from_bulk == expected

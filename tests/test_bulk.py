@@ -22,7 +22,15 @@ from typing import Any
 import pytest
 
 from gr4vy_async import Gr4vy, RetryConfig, errors
-from gr4vy_async.bulk import JOURNALED, AdaptiveRate, BulkProgress, BulkReport, Outcome, run_bulk
+from gr4vy_async.bulk import (
+    JOURNALED,
+    AdaptiveRate,
+    BulkOptions,
+    BulkProgress,
+    BulkReport,
+    Outcome,
+    run_bulk,
+)
 from gr4vy_async.testing import FakeGr4vy, Fault
 
 FAST = RetryConfig(initial_delay=0, max_delay=0.01, retry_after_cap=0.05)
@@ -149,9 +157,7 @@ def test_bad_concurrency_is_rejected() -> None:
             run_bulk(
                 [],
                 lambda s, p: asyncio.sleep(0),
-                retries=RetryConfig(),
-                concurrency=0,
-                missing_ok=True,
+                BulkOptions(retries=RetryConfig(), concurrency=0, missing_ok=True),
             )
         )
 
@@ -170,11 +176,8 @@ async def test_a_raising_progress_callback_does_not_count_an_id_twice() -> None:
         await run_bulk(
             ids,
             call,
-            retries=RetryConfig(),
-            concurrency=3,
-            missing_ok=True,
+            BulkOptions(retries=RetryConfig(), concurrency=3, missing_ok=True, on_progress=explode),
             report=report,
-            on_progress=explode,
         )
     recorded = report.done + report.cancelled + report.not_attempted
     assert len(recorded) == len(set(recorded))
@@ -185,9 +188,7 @@ async def test_one_string_is_not_a_batch_of_ids() -> None:
         await run_bulk(
             "4137b1cf-39ac-42a8-bad6-1c680d5dab6b",
             lambda s, p: asyncio.sleep(0),
-            retries=RetryConfig(),
-            concurrency=1,
-            missing_ok=True,
+            BulkOptions(retries=RetryConfig(), concurrency=1, missing_ok=True),
         )
 
 
@@ -200,7 +201,9 @@ async def test_retries_none_means_no_rate_limit_waits_either() -> None:
         raise errors.Error429("429", status_code=429, headers={"Retry-After": "0"})
 
     report = await run_bulk(
-        [str(uuid.uuid4())], call, retries=RetryConfig.none(), concurrency=1, missing_ok=True
+        [str(uuid.uuid4())],
+        call,
+        BulkOptions(retries=RetryConfig.none(), concurrency=1, missing_ok=True),
     )
     assert calls == 1
     assert report.failed[0].status == 429
@@ -212,11 +215,11 @@ async def test_malformed_ids_make_the_report_not_ok_but_duplicates_do_not() -> N
 
     same = str(uuid.uuid4())
     duplicates = await run_bulk(
-        [same, same], call, retries=RetryConfig(), concurrency=1, missing_ok=True
+        [same, same], call, BulkOptions(retries=RetryConfig(), concurrency=1, missing_ok=True)
     )
     assert duplicates.ok
     malformed = await run_bulk(
-        ["nope"], call, retries=RetryConfig(), concurrency=1, missing_ok=True
+        ["nope"], call, BulkOptions(retries=RetryConfig(), concurrency=1, missing_ok=True)
     )
     assert not malformed.ok
 
@@ -243,9 +246,7 @@ async def test_a_rate_limited_id_waits_alone_while_the_others_go_on() -> None:
     report = await run_bulk(
         [first, *others],
         call,
-        retries=RetryConfig(retry_after_cap=0.2),
-        concurrency=2,
-        missing_ok=True,
+        BulkOptions(retries=RetryConfig(retry_after_cap=0.2), concurrency=2, missing_ok=True),
     )
     assert sorted(report.done) == sorted([first, *others])
     assert report.rate_limited == 1
@@ -281,7 +282,7 @@ async def test_rate_limit_waits_are_bounded_by_max_elapsed(status: int) -> None:
 
     policy = RetryConfig(max_attempts=2, max_elapsed=0.35, retry_after_cap=0.1)
     report = await run_bulk(
-        [str(uuid.uuid4())], call, retries=policy, concurrency=1, missing_ok=True
+        [str(uuid.uuid4())], call, BulkOptions(retries=policy, concurrency=1, missing_ok=True)
     )
     (failure,) = report.failed
     assert failure.status == status
@@ -302,9 +303,7 @@ async def test_rate_limits_do_not_count_against_max_attempts() -> None:
     report = await run_bulk(
         [str(uuid.uuid4())],
         call,
-        retries=RetryConfig(max_attempts=2),
-        concurrency=1,
-        missing_ok=True,
+        BulkOptions(retries=RetryConfig(max_attempts=2), concurrency=1, missing_ok=True),
     )
     assert report.counts[Outcome.DONE] == 1
     assert calls == 6
@@ -322,10 +321,9 @@ async def test_an_odd_retry_after_is_waited_by_default_not_a_crash() -> None:
     report = await run_bulk(
         [str(uuid.uuid4())],
         call,
-        retries=RetryConfig(),
-        concurrency=1,
-        missing_ok=True,
-        default_rate_limit_wait=0.01,
+        BulkOptions(
+            retries=RetryConfig(), concurrency=1, missing_ok=True, default_rate_limit_wait=0.01
+        ),
     )
     assert report.counts[Outcome.DONE] == 1
 
@@ -398,7 +396,9 @@ async def test_any_exception_from_one_call_is_that_ids_outcome() -> None:
         if session_id in raising:
             raise raising[session_id]
 
-    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True)
+    report = await run_bulk(
+        ids, call, BulkOptions(retries=RetryConfig(), concurrency=4, missing_ok=True)
+    )
     assert_accounted_once(report, ids)
     assert {(f.id, f.error) for f in report.failed} == {
         (ids[3], "RuntimeError"),
@@ -421,7 +421,7 @@ async def test_a_systemic_failure_stops_the_batch_early(status: int) -> None:
         raise errors.APIError(f"{status} revoked", status_code=status)
 
     report = await run_bulk(
-        ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True, stop_after=10
+        ids, call, BulkOptions(retries=RetryConfig(), concurrency=4, missing_ok=True, stop_after=10)
     )
     assert_accounted_once(report, ids)
     assert 10 <= calls <= 10 + 4  # the ones in flight when it stopped finish
@@ -459,7 +459,7 @@ async def test_failures_that_are_not_systemic_or_not_consecutive_do_not_stop() -
         raise errors.APIError("401", status_code=401)
 
     report = await run_bulk(
-        ids, call, retries=RetryConfig(), concurrency=1, missing_ok=True, stop_after=3
+        ids, call, BulkOptions(retries=RetryConfig(), concurrency=1, missing_ok=True, stop_after=3)
     )
     assert report.stopped is None
     assert report.counts[Outcome.NOT_ATTEMPTED] == 0
@@ -475,7 +475,7 @@ async def test_a_deadline_ends_the_batch_with_every_id_accounted_for() -> None:
         await asyncio.sleep(0.02)
 
     report = await run_bulk(
-        ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True, deadline=0.2
+        ids, call, BulkOptions(retries=RetryConfig(), concurrency=4, missing_ok=True, deadline=0.2)
     )
     assert_accounted_once(report, ids)
     assert report.stopped == "deadline of 0.2 s reached"
@@ -491,10 +491,12 @@ async def test_a_bad_deadline_is_refused_before_any_call(bad: object) -> None:
         await run_bulk(
             [str(uuid.uuid4())],
             lambda s, p: asyncio.sleep(0),
-            retries=RetryConfig(),
-            concurrency=1,
-            missing_ok=True,
-            deadline=bad,  # type: ignore[arg-type]
+            BulkOptions(
+                retries=RetryConfig(),
+                concurrency=1,
+                missing_ok=True,
+                deadline=bad,  # type: ignore[arg-type]
+            ),
         )
 
 
@@ -518,7 +520,9 @@ async def test_a_journal_records_every_finished_id_and_a_rerun_skips_the_done(
             raise errors.Error500("500", status_code=500)
 
     first = await run_bulk(
-        [*ids, "junk"], call, retries=RetryConfig(), concurrency=4, missing_ok=True, journal=journal
+        [*ids, "junk"],
+        call,
+        BulkOptions(retries=RetryConfig(), concurrency=4, missing_ok=True, journal=journal),
     )
     assert first.counts[Outcome.FAILED] == 2
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
@@ -533,7 +537,9 @@ async def test_a_journal_records_every_finished_id_and_a_rerun_skips_the_done(
         file.write(b'{"id": "cut sh')
     sent.clear()
     second = await run_bulk(
-        ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True, journal=journal
+        ids,
+        call,
+        BulkOptions(retries=RetryConfig(), concurrency=4, missing_ok=True, journal=journal),
     )
     assert sorted(sent) == sorted([ids[5], ids[6]])  # only the failed ones again
     assert second.counts[Outcome.DONE] == 2
@@ -585,9 +591,7 @@ async def test_many_ids_never_freeze_the_event_loop(kind: str) -> None:
     report = await run_bulk(
         ids,
         instant,
-        retries=RetryConfig(),
-        concurrency=8,
-        missing_ok=True,
+        BulkOptions(retries=RetryConfig(), concurrency=8, missing_ok=True),
         report=BulkReport(keep_ids=False),
     )
     finished = True
@@ -613,7 +617,10 @@ async def test_a_cancel_at_any_moment_loses_no_id(ticks: int) -> None:
     report = BulkReport()
     task = asyncio.ensure_future(
         run_bulk(
-            source(), call, retries=RetryConfig(), concurrency=4, missing_ok=True, report=report
+            source(),
+            call,
+            BulkOptions(retries=RetryConfig(), concurrency=4, missing_ok=True),
+            report=report,
         )
     )
     for _ in range(ticks):
@@ -677,12 +684,10 @@ async def _peak_memory(
         report = await run_bulk(
             ids,
             call,
-            retries=RetryConfig(),
-            concurrency=16,
-            missing_ok=True,
+            BulkOptions(
+                retries=RetryConfig(), concurrency=16, missing_ok=True, dedupe=False, **options
+            ),
             report=BulkReport(keep_ids=False),
-            dedupe=False,
-            **options,
         )
         return report, tracemalloc.get_traced_memory()[1]
     finally:

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gr4vy_async import Gr4vy, RetryConfig, errors
-from gr4vy_async.bulk import BulkReport, Outcome, run_bulk
+from gr4vy_async.bulk import BulkOptions, BulkReport, Outcome, run_bulk
 from gr4vy_async.testing import FakeGr4vy, Fault
 
 FAST = RetryConfig(initial_delay=0, max_delay=0.01, retry_after_cap=0.05)
@@ -73,9 +73,10 @@ async def test_a_deadline_with_an_async_source_gives_every_id_an_outcome() -> No
         await asyncio.sleep(0.01)
 
     report = await run_bulk(
-        slow_source(ids, read), call, retries=RetryConfig(), concurrency=4, missing_ok=True,
-        deadline=0.1,
-    )  # fmt: skip
+        slow_source(ids, read),
+        call,
+        BulkOptions(retries=RetryConfig(), concurrency=4, missing_ok=True, deadline=0.1),
+    )
     assert read == ids  # read to its end after the deadline: nothing sent, each id counted
     assert outcomes(report) == collections.Counter(ids)
     assert report.counts[Outcome.NOT_ATTEMPTED] > 0
@@ -100,7 +101,12 @@ async def test_a_cancel_says_so_and_counts_what_was_never_read(source_kind: str)
     source = ids if source_kind == "list" else slow_source(ids, read, pause=0)
     report = BulkReport()
     task = asyncio.ensure_future(
-        run_bulk(source, call, retries=RetryConfig(), concurrency=2, missing_ok=True, report=report)
+        run_bulk(
+            source,
+            call,
+            BulkOptions(retries=RetryConfig(), concurrency=2, missing_ok=True),
+            report=report,
+        )
     )
     await two_sent.wait()
     task.cancel()
@@ -154,7 +160,9 @@ async def test_a_cancelled_error_the_run_did_not_ask_for_is_an_outcome_not_a_can
         if session_id == ids[10]:
             raise asyncio.CancelledError
 
-    report = await run_bulk(ids, call, retries=RetryConfig(), concurrency=2, missing_ok=True)
+    report = await run_bulk(
+        ids, call, BulkOptions(retries=RetryConfig(), concurrency=2, missing_ok=True)
+    )
     assert ids[10] in report.cancelled
     assert outcomes(report) == collections.Counter(ids)
     assert "not by this run" in (report.stopped or "")
@@ -222,7 +230,7 @@ async def test_systemic_failures_of_mixed_kinds_stop_the_run(statuses: tuple[int
         raise errors.APIError(f"{status}", status_code=status)
 
     report = await run_bulk(
-        ids, call, retries=RetryConfig(), concurrency=1, missing_ok=True, stop_after=6
+        ids, call, BulkOptions(retries=RetryConfig(), concurrency=1, missing_ok=True, stop_after=6)
     )
     assert "HTTP 401" in (report.stopped or "")
     assert report.counts[Outcome.NOT_ATTEMPTED] > 150
@@ -238,7 +246,7 @@ async def test_a_per_id_answer_breaks_the_streak() -> None:
         raise errors.error_for_response(status, {}, b"", method="DELETE", url="u")
 
     report = await run_bulk(
-        ids, call, retries=RetryConfig(), concurrency=1, missing_ok=False, stop_after=3
+        ids, call, BulkOptions(retries=RetryConfig(), concurrency=1, missing_ok=False, stop_after=3)
     )
     assert report.stopped is None
     assert report.counts[Outcome.FAILED] == 60
@@ -311,9 +319,10 @@ async def test_a_directory_as_journal_is_refused_before_any_call(tmp_path: Path)
     for bad in (tmp_path, tmp_path / "no" / "such" / "dir.jsonl"):
         with pytest.raises(errors.InvalidRequestError, match="journal"):
             await run_bulk(
-                ids_for(3), call, retries=RetryConfig(), concurrency=1, missing_ok=True,
-                journal=bad,
-            )  # fmt: skip
+                ids_for(3),
+                call,
+                BulkOptions(retries=RetryConfig(), concurrency=1, missing_ok=True, journal=bad),
+            )
     assert calls == 0
 
 
@@ -321,7 +330,7 @@ _FULL_DISK = textwrap.dedent(
     """
     import asyncio, json, resource, signal, sys, uuid
     from gr4vy_async import RetryConfig, errors
-    from gr4vy_async.bulk import BulkReport, run_bulk
+    from gr4vy_async.bulk import BulkOptions, BulkReport, run_bulk
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit: EFBIG, not a kill
     resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
@@ -333,8 +342,9 @@ _FULL_DISK = textwrap.dedent(
     async def main():
         report = BulkReport()
         try:
-            await run_bulk(ids, call, retries=RetryConfig(), concurrency=4, missing_ok=True,
-                           report=report, journal=sys.argv[1])
+            options = BulkOptions(retries=RetryConfig(), concurrency=4, missing_ok=True,
+                                  journal=sys.argv[1])
+            await run_bulk(ids, call, options, report=report)
         except errors.JournalError as error:
             seen = (report.done + report.not_attempted + report.cancelled
                     + [f.id for f in report.failed])
@@ -383,7 +393,9 @@ async def test_a_rate_limit_wait_past_the_deadline_fails_the_id_at_once() -> Non
         raise errors.APIError("429", status_code=429, headers={"Retry-After": "30"})
 
     report = await run_bulk(
-        ids_for(1), call, retries=RetryConfig(), concurrency=1, missing_ok=True, deadline=5
+        ids_for(1),
+        call,
+        BulkOptions(retries=RetryConfig(), concurrency=1, missing_ok=True, deadline=5),
     )
     (failure,) = report.failed  # not held until the deadline and then "cancelled"
     assert failure.status == 429

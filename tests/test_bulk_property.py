@@ -25,8 +25,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gr4vy_async import Gr4vy, RetryConfig, bulk, errors
+from gr4vy_async import Gr4vy, RetryConfig, errors
 from gr4vy_async.bulk import BulkProgress, BulkReport, Outcome
+from gr4vy_async.bulk._journal import Journal
 from gr4vy_async.testing import FakeGr4vy, Fault
 
 SOURCES = ["list", "generator", "async", "slow async"]
@@ -135,8 +136,8 @@ async def scenario(
 
     async with client:
         with (
-            mock.patch.object(bulk._Journal, "_write", write),
-            mock.patch.object(bulk._Journal, "FLUSH_LINES", 1),
+            mock.patch.object(Journal, "_write", write),
+            mock.patch.object(Journal, "FLUSH_LINES", 1),
         ):
             run = asyncio.ensure_future(
                 client.checkout_sessions.delete_many(

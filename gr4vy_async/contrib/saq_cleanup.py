@@ -66,11 +66,13 @@ from saq.queue.redis import RedisQueue
 from saq.types import Context, PartialTimersDict, SettingsDict
 
 from .._keyfile import read_pem
-from ..bulk import DUPLICATE, BulkReport, Outcome, _aiter, _normalize
+from .._terminal import printable
+from ..bulk import DUPLICATE, BulkReport, Outcome, as_async_iterator
 from ..checkout_sessions import CheckoutSessions
-from ..cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _printable
+from ..cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from ..client import Gr4vy
 from ..errors import InvalidRequestError
+from ..session_ids import listed_session_id
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -117,11 +119,6 @@ _DELETE_OPTIONS = "gr4vy_delete_options"
 _GRACE_WARNING = "Some tasks did not finish within the shutdown grace period"
 
 
-def _shown(text: str) -> str:
-    """Server or user text made safe for a terminal: the CLI's one rule."""
-    return _printable(text)
-
-
 # --------------------------------------------------------------------------- reports
 
 
@@ -134,7 +131,7 @@ class FailedId(msgspec.Struct, frozen=True):
 
     def text(self) -> str:
         """Status and message for a terminal, the status once (messages often start with it)."""
-        message = _shown(self.message)
+        message = printable(self.message)
         if self.status is None or message.startswith(f"{self.status} "):
             return message
         return f"{self.status} {message}"
@@ -154,7 +151,7 @@ class SkippedId(msgspec.Struct, frozen=True):
     def text(self) -> str:
         """The summary's line for it, which never shows the id's text."""
         where = "an id" if self.line is None else f"line {self.line}"
-        return f"skipped {where}: {_shown(self.reason)}"
+        return f"skipped {where}: {printable(self.reason)}"
 
 
 class ChunkReport(msgspec.Struct):
@@ -296,7 +293,7 @@ class CleanupSummary:
         lines += [f"pending chunk {key}" for key in self.pending]
         lines += [f"lost chunk {key}: its job will not run; enqueue again" for key in self.lost]
         lines += [
-            f"stopped chunk {s.chunk}: {_shown(s.reason)}"
+            f"stopped chunk {s.chunk}: {printable(s.reason)}"
             + ("" if s.cause is None else f": {s.cause.text()}")
             for s in self.stopped
         ]
@@ -466,7 +463,7 @@ async def _batches(
     """``ids`` as lists of up to ``size`` (line number, text), blank ones dropped."""
     batch: list[tuple[int, str]] = []
     line = 0
-    async for raw in _aiter(ids):
+    async for raw in as_async_iterator(ids):
         line += 1
         text = str(raw).strip()
         if text:
@@ -510,7 +507,7 @@ class _Producer:
     async def _named(self, line: int, text: str) -> str | None:
         """The canonical id, or None once a malformed one is recorded as skipped."""
         try:
-            return _normalize(text)
+            return listed_session_id(text)
         except InvalidRequestError as exc:
             self.tally["skipped"] += 1
             skipped = msgspec.json.encode(SkippedId("", str(exc), line)).decode()
@@ -974,7 +971,7 @@ def _os_error(error: OSError) -> str:
 
 
 def _complain(message: str) -> None:
-    print(f"saq_cleanup: {_shown(message)}", file=sys.stderr)
+    print(f"saq_cleanup: {printable(message)}", file=sys.stderr)
 
 
 if __name__ == "__main__":
