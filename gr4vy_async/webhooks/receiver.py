@@ -83,7 +83,7 @@ class SeenIds:
 
 
 class WebhookReceiver:
-    """The aiohttp handler of a webhook endpoint; ``receiver.attach(app, "/webhooks/gr4vy")``.
+    """A webhook endpoint for an aiohttp app: ``receiver.attach(app, "/webhooks/gr4vy")``.
 
     Per delivery: the body is read up to ``max_body_bytes`` (413 beyond),
     verified against ``secrets`` within ``tolerance`` (401 when the signature
@@ -95,7 +95,8 @@ class WebhookReceiver:
     (or 500 if it raised, and the id is forgotten so Gr4vy's retry is
     handled); still running, the answer is 202 and the task goes on in the
     background, logged if it fails. :meth:`close` (on the app's cleanup,
-    with :meth:`attach`) waits for those tasks.
+    with :meth:`attach`; call it yourself when you route :meth:`handle`)
+    waits for those tasks.
     """
 
     def __init__(
@@ -123,7 +124,7 @@ class WebhookReceiver:
 
     def attach(self, app: web.Application, path: str) -> None:
         """Serve ``POST path`` and :meth:`close` on the app's cleanup."""
-        app.router.add_post(path, self)
+        app.router.add_post(path, self.handle)
         app.on_cleanup.append(self._cleanup)
 
     async def _cleanup(self, app: web.Application) -> None:
@@ -134,7 +135,8 @@ class WebhookReceiver:
         while self.background:
             await asyncio.gather(*self.background, return_exceptions=True)
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
+        """The aiohttp handler (``app.router.add_post(path, receiver.handle)``)."""
         body = await self._body(request)
         if body is None:
             return _reply(413, "body too large")
