@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from gr4vy_async import errors
 from gr4vy_async.webhooks import (
     MAX_SIGNATURES,
+    Secrets,
     WebhookEvent,
     parse,
     sign,
@@ -27,12 +28,14 @@ from gr4vy_async.webhooks import (
     verify_webhook,
 )
 
-SDK_SECRET = "Ik4L-8FH0ihWczctcIPXZRR_8F0fPNgmhEfVBbZ3zNwqQVa1Or4tBz4Pgw2eNaVDod7H56Y268h_wohEUaWbUg"
+SDK_SECRET = (
+    "Ik4L-8FH0ihWczctcIPXZRR_8F0fPNgmhEfVBbZ3zNwqQVa1Or4tBz4Pgw2eNaVDod7H56Y268h_wohEUaWbUg"
+)
 SDK_SIGNATURE = "78aca0c78005107a654a957b8566fa6e0e5e06aea92d7da72a6da9e5a690d013"
 SDK_TIMESTAMP = "1744018920"
 SECRET = "whsec-test-" + "k" * 40
 OTHER_SECRET = "whsec-other-" + "o" * 40
-EVENT = {
+EVENT: dict[str, Any] = {
     "type": "event",
     "id": "0b3b3f3c-5b6a-4a8e-9f0e-2f0d6f3c2a11",
     "name": "transaction.captured",
@@ -43,7 +46,9 @@ EVENT = {
 BODY = json.dumps(EVENT).encode()
 
 
-def signed(body: bytes | str = BODY, secret: str = SECRET, at: int | None = None) -> tuple[str, str]:
+def signed(
+    body: bytes | str = BODY, secret: str = SECRET, at: int | None = None
+) -> tuple[str, str]:
     return sign(body, secret, int(time.time()) if at is None else at)
 
 
@@ -152,12 +157,13 @@ def test_several_secrets_for_a_rotation() -> None:
 
 
 def test_str_and_bytes_payloads_sign_alike() -> None:
-    text = "{\"name\": \"caf\u00e9\"}"
+    text = '{"name": "caf\u00e9"}'
     assert sign(text, SECRET, 1) == sign(text.encode(), SECRET, 1)
 
 
 def test_bad_configuration_is_an_invalid_request() -> None:
-    for secrets in ("", [], ["ok", b""]):
+    no_secrets: list[Secrets] = ["", [], ["ok", b""]]
+    for secrets in no_secrets:
         with pytest.raises(errors.InvalidRequestError, match="secrets"):
             verify(BODY, secrets, *signed())
     with pytest.raises(errors.InvalidRequestError, match="tolerance"):
@@ -176,7 +182,8 @@ def test_parse_returns_the_event_with_every_field_kept() -> None:
     assert isinstance(event, WebhookEvent)
     assert (event.id, event.name, event.type) == (EVENT["id"], "payout.settled-next-year", "event")
     assert event.merchant_account_id == "default"
-    assert event.created_at is not None and event.created_at.year == 2026
+    assert event.created_at is not None
+    assert event.created_at.year == 2026
     assert event.target["new_field"] == [1]
     assert event.checkout_session_id == "cs-1"
     assert event.extra == {"schema_version": 7}
@@ -272,7 +279,11 @@ def test_messages_never_hold_a_secret_a_signature_or_the_payload() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(payload=st.binary(max_size=200), secret=st.text(min_size=1, max_size=40), at=st.integers(0, 2**40))
+@given(
+    payload=st.binary(max_size=200),
+    secret=st.text(min_size=1, max_size=40),
+    at=st.integers(0, 2**40),
+)
 def test_what_sign_makes_verify_accepts(payload: bytes, secret: str, at: int) -> None:
     signature, timestamp = sign(payload, secret, at)
     verify(payload, secret, signature, timestamp, now=at)

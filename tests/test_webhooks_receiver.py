@@ -125,8 +125,10 @@ async def test_a_bad_delivery_is_refused_with_a_one_line_reason(
     body = event_body()
     got_status, text = await post(client, *tamper(body, headers_for(body)))
     assert got_status == status
-    assert text.startswith(reason) and text.count("\n") == 1
-    assert SECRET not in text and "e-1" not in text
+    assert text.startswith(reason)
+    assert text.count("\n") == 1
+    assert SECRET not in text
+    assert "e-1" not in text
     assert recorder.events == []
 
 
@@ -135,10 +137,14 @@ async def test_ten_thousand_signatures_are_refused(serve: Serve) -> None:
     recorder = Recorder()
     client, _ = await serve(recorder)
     body = event_body()
-    for candidates, reason in ((["0" * 64] * 10_000, "Got more than 8190 bytes"), (["0"] * 2000, "Too many")):
+    for candidates, reason in (
+        (["0" * 64] * 10_000, "Got more than 8190 bytes"),
+        (["0"] * 2000, "Too many"),
+    ):
         headers = {**headers_for(body), SIGNATURES_HEADER: ",".join(candidates)}
         status, text = await post(client, body, headers)
-        assert status == 400 and reason in text
+        assert status == 400
+        assert reason in text
     assert recorder.events == []
 
 
@@ -149,7 +155,8 @@ async def test_a_stale_or_future_delivery_is_refused(serve: Serve, age: int) -> 
     signature, timestamp = sign(body, SECRET, int(time.time()) - age)
     headers = {SIGNATURES_HEADER: signature, TIMESTAMP_HEADER: timestamp}
     status, text = await post(client, body, headers)
-    assert status == 401 and "Timestamp too" in text
+    assert status == 401
+    assert "Timestamp too" in text
 
 
 @pytest.mark.parametrize("chunked", [False, True])
@@ -193,8 +200,10 @@ async def test_a_failed_handler_answers_500_and_the_retry_gets_through(
     body = event_body()
     assert await post(client, body, headers_for(body)) == (500, "handler failed\n")
     assert await post(client, body, headers_for(body)) == (200, "ok\n")
-    assert len(recorder.events) == 2 and len(recorder.finished) == 1
-    assert "RuntimeError" in caplog.text and "4111" not in caplog.text
+    assert len(recorder.events) == 2
+    assert len(recorder.finished) == 1
+    assert "RuntimeError" in caplog.text
+    assert "4111" not in caplog.text
 
 
 async def test_a_slow_handler_is_acknowledged_in_time_and_awaited_on_cleanup() -> None:
@@ -214,14 +223,16 @@ async def test_a_slow_handler_is_acknowledged_in_time_and_awaited_on_cleanup() -
     await client.start_server()
     body = event_body()
     assert await post(client, body, headers_for(body)) == (202, "accepted: being handled\n")
-    assert len(receiver.background) == 1 and recorder.finished == []
+    assert len(receiver.background) == 1
+    assert recorder.finished == []
     closing = asyncio.ensure_future(client.close())
     await wait_until(lambda: cleanups == ["before"])
     assert not closing.done()  # the receiver's cleanup waits for on_event
     gate.set()
     await closing
     assert cleanups == ["before", "after"]
-    assert len(recorder.finished) == 1 and receiver.background == set()
+    assert len(recorder.finished) == 1
+    assert receiver.background == set()
 
 
 async def test_a_background_failure_is_logged_without_its_message(
@@ -239,14 +250,20 @@ async def test_a_background_failure_is_logged_without_its_message(
     with caplog.at_level(logging.ERROR, "gr4vy_async.webhooks"):
         gate.set()
         await receiver.close()
-    assert "ValueError" in caplog.text and "e-1" in caplog.text and "4111" not in caplog.text
+    assert "ValueError" in caplog.text
+    assert "e-1" in caplog.text
+    assert "4111" not in caplog.text
 
 
 def test_seen_ids_keep_the_last_maxsize() -> None:
     seen = SeenIds(maxsize=2)
-    assert seen.add("a") and seen.add("b") and not seen.add("a")
+    assert seen.add("a")
+    assert seen.add("b")
+    assert not seen.add("a")
     assert seen.add("c")  # evicts b, the least recently seen
-    assert not seen.add("a") and seen.add("b") and len(seen) == 2
+    assert not seen.add("a")
+    assert seen.add("b")
+    assert len(seen) == 2
     with pytest.raises(ValueError, match="maxsize"):
         SeenIds(0)
 
@@ -268,12 +285,16 @@ async def test_the_fake_delivers_a_transaction_event_for_its_session(serve: Serv
     client, _ = await serve(recorder)
     async with FakeGr4vy() as fake:
         session = fake.create_session({"metadata": {"order": "o-1"}})
-        delivery = await fake.send_webhook(str(client.make_url(PATH)), SECRET, session_id=session.id)
-        assert delivery.delivered and delivery.statuses == [200]
+        delivery = await fake.send_webhook(
+            str(client.make_url(PATH)), SECRET, session_id=session.id
+        )
+        assert delivery.delivered
+        assert delivery.statuses == [200]
         (event,) = recorder.events
         assert event.checkout_session_id == session.id
         assert event.webhook_id == delivery.webhook_id
-        assert event.target["type"] == "transaction" and event.merchant_account_id == "default"
+        assert event.target["type"] == "transaction"
+        assert event.merchant_account_id == "default"
         assert ("default", event.checkout_session_id) in fake.sessions
         with pytest.raises(ValueError, match="no such session"):
             await fake.send_webhook("http://127.0.0.1:9", SECRET, session_id="nope")
@@ -304,7 +325,9 @@ async def test_the_fake_gives_up_after_its_retries() -> None:
         delivery = await deliver(
             str(client.make_url(PATH)), SECRET, {"id": "e", "name": "n"}, retry_delays=NO_WAIT
         )
-    assert delivery.statuses == [503] * 4 and not delivery.delivered and len(statuses) == 4
+    assert delivery.statuses == [503] * 4
+    assert not delivery.delivered
+    assert len(statuses) == 4
 
 
 async def test_a_delivery_with_no_answer_in_time_is_retried() -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -40,6 +41,8 @@ from gr4vy_async.webhooks import (
 
 SECRET = "whsec-queue-" + "q" * 40
 PATH = "/webhooks/gr4vy"
+#: Upper bound on any wait for Redis or the worker; a hang fails instead of blocking CI.
+PATIENCE = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +75,19 @@ async def receiver_app(queue: RedisQueue) -> TestClient[web.Request, web.Applica
     return client
 
 
+async def until(check: Callable[[], Awaitable[object]]) -> None:
+    """Poll Redis until ``check()`` is true; fail after ``PATIENCE`` seconds."""
+    deadline = time.monotonic() + PATIENCE
+    while not await check():
+        assert time.monotonic() < deadline, "not reached in time"
+        await asyncio.sleep(0.005)
+
+
+async def completed(queue: RedisQueue, key: str) -> bool:
+    job = await queue.job(key)
+    return job is not None and job.status == Status.COMPLETE
+
+
 async def replay(client: TestClient[web.Request, web.Application], body: bytes, wid: str) -> int:
     signature, timestamp = sign(body, SECRET)
     headers = {SIGNATURES_HEADER: signature, TIMESTAMP_HEADER: timestamp, ID_HEADER: wid}
@@ -89,16 +105,17 @@ async def test_each_event_is_one_job_however_often_it_is_delivered(queue: RedisQ
     running = asyncio.ensure_future(worker.start())
     clients: list[TestClient[web.Request, web.Application]] = []
     try:
-        while not await queue.redis.exists(queue.namespace("sweep")):  # SAQ's startup sweep done
-            await asyncio.sleep(0.005)
+        await until(lambda: queue.redis.exists(queue.namespace("sweep")))  # SAQ's startup sweep
         async with FakeGr4vy() as fake:
             clients.append(await receiver_app(queue))
             delivery = await fake.send_webhook(str(clients[0].make_url(PATH)), SECRET)
         assert delivery.delivered
         key = "gr4vy-webhook:" + delivery.webhook_id
-        while (job := await queue.job(key)) is None or job.status != Status.COMPLETE:
-            await asyncio.sleep(0.005)  # polling Redis for the end of the job
-        assert job.ttl == JOB_TTL and job.function == FUNCTION
+        await until(lambda: completed(queue, key))
+        job = await queue.job(key)
+        assert job is not None
+        assert job.ttl == JOB_TTL
+        assert job.function == FUNCTION
 
         for _ in range(2):  # Gr4vy retries after the web app restarted: an empty in-memory cache
             clients.append(await receiver_app(queue))
