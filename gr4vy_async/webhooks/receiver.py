@@ -30,7 +30,7 @@ __all__ = [
     "WebhookReceiver",
 ]
 
-logger = logging.getLogger("gr4vy_async.webhooks")
+_logger = logging.getLogger("gr4vy_async.webhooks")
 
 #: Largest body read (bytes); a larger one is refused with 413 before it is verified.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -208,7 +208,7 @@ def _keys(event: WebhookEvent) -> list[str]:
 
 def _log_failure(event: WebhookEvent, task: asyncio.Task[object]) -> None:
     # The exception's type only: its message may hold buyer data from the event.
-    logger.error(
+    _logger.error(
         "on_event raised %s for webhook event %s (%s)",
         type(task.exception()).__name__,
         event.id,
