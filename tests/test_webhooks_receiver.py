@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from support.helpers import wait_until
 
+from gr4vy_async import errors
 from gr4vy_async.testing import FakeGr4vy
 from gr4vy_async.testing.webhooks import Delivery, deliver
 from gr4vy_async.webhooks import (
@@ -264,7 +265,7 @@ def test_seen_ids_keep_the_last_maxsize() -> None:
     assert not seen.add("a")
     assert seen.add("b")
     assert len(seen) == 2
-    with pytest.raises(ValueError, match="maxsize"):
+    with pytest.raises(errors.InvalidRequestError, match="maxsize"):
         SeenIds(0)
 
 
@@ -273,7 +274,7 @@ def test_seen_ids_keep_the_last_maxsize() -> None:
     [({"secrets": ""}, "secrets"), ({"secrets": []}, "secrets"), ({"ack_within": 5}, "5 s")],
 )
 def test_bad_receiver_options_are_refused(options: dict[str, Any], match: str) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(errors.InvalidRequestError, match=match):
         WebhookReceiver(options.pop("secrets", SECRET), Recorder(), **options)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from ..webhooks import ID_HEADER, SIGNATURES_HEADER, TIMESTAMP_HEADER, Secrets, sign
+from ..webhooks import ID_HEADER, SIGNATURES_HEADER, TIMESTAMP_HEADER, Secrets, secret_keys, sign
 
 __all__ = ["DEFAULT_RETRY_DELAYS", "Delivery", "DeliveryAttempt", "deliver", "transaction_event"]
 
@@ -101,7 +101,7 @@ async def deliver(
     Stops at the first 2xx or when ``retry_delays`` run out; returns the
     :class:`Delivery` either way.
     """
-    keys = [secrets] if isinstance(secrets, str | bytes) else list(secrets)
+    keys = secret_keys(secrets)
     body = event if isinstance(event, bytes) else msgspec.json.encode(event)
     delivery = Delivery(webhook_id or str(uuid.uuid4()), body)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
@@ -114,7 +114,7 @@ async def deliver(
 
 
 async def _attempt(
-    session: aiohttp.ClientSession, url: str, keys: list[str | bytes], delivery: Delivery
+    session: aiohttp.ClientSession, url: str, keys: list[bytes], delivery: Delivery
 ) -> DeliveryAttempt:
     now = int(time.time())
     headers = {

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from ..errors import WebhookVerificationError
+from ..errors import InvalidRequestError, WebhookVerificationError
 from .signatures import (
     DEFAULT_TOLERANCE,
     ID_HEADER,
@@ -19,6 +19,7 @@ from .signatures import (
     Secrets,
     WebhookEvent,
     parse,
+    secret_keys,
 )
 
 __all__ = [
@@ -60,7 +61,7 @@ class SeenIds:
 
     def __init__(self, maxsize: int = 10_000) -> None:
         if maxsize < 1:
-            raise ValueError("maxsize must be >= 1")
+            raise InvalidRequestError("maxsize must be >= 1")
         self.maxsize = maxsize
         self._ids: OrderedDict[str, None] = OrderedDict()
 
@@ -109,11 +110,9 @@ class WebhookReceiver:
         ack_within: float = DEFAULT_ACK_WITHIN,
         seen: SeenStore | None = None,
     ) -> None:
-        self._secrets = [secrets] if isinstance(secrets, str | bytes) else list(secrets)
-        if not self._secrets or not all(self._secrets):
-            raise ValueError("secrets: give at least one, none empty")
+        self._secrets = secret_keys(secrets)
         if not 0 <= ack_within < 5:
-            raise ValueError("ack_within must be >= 0 and under Gr4vy's 5 s")
+            raise InvalidRequestError("ack_within must be >= 0 and under Gr4vy's 5 s")
         self._on_event = on_event
         self._tolerance = tolerance
         self._max_body_bytes = max_body_bytes
@@ -181,7 +180,7 @@ class WebhookReceiver:
         if not done:
             self._to_background(task, event)
             return _reply(202, "accepted: being handled")
-        if task.exception() is not None:
+        if _failed(task):
             for key in keys:
                 self.seen.discard(key)
             _log_failure(event, task)
@@ -194,7 +193,7 @@ class WebhookReceiver:
 
     def _finished(self, task: asyncio.Task[object], event: WebhookEvent) -> None:
         self.background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        if _failed(task):
             _log_failure(event, task)
 
 
@@ -206,11 +205,16 @@ def _keys(event: WebhookEvent) -> list[str]:
     return keys
 
 
+def _failed(task: asyncio.Task[object]) -> bool:
+    return task.cancelled() or task.exception() is not None
+
+
 def _log_failure(event: WebhookEvent, task: asyncio.Task[object]) -> None:
     # The exception's type only: its message may hold buyer data from the event.
+    failure = "CancelledError" if task.cancelled() else type(task.exception()).__name__
     _logger.error(
         "on_event raised %s for webhook event %s (%s)",
-        type(task.exception()).__name__,
+        failure,
         event.id,
         event.name,
     )

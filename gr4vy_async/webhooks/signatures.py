@@ -32,6 +32,7 @@ __all__ = [
     "Secrets",
     "WebhookEvent",
     "parse",
+    "secret_keys",
     "sign",
     "verify",
     "verify_webhook",
@@ -123,7 +124,7 @@ def verify(
     second, ``None`` skips the check. Raises
     :class:`~gr4vy_async.errors.WebhookVerificationError` naming the check.
     """
-    keys = _secret_list(secrets)
+    keys = secret_keys(secrets)
     if tolerance is not None and not tolerance >= 0:
         raise InvalidRequestError("tolerance: must be a number of seconds >= 0, or None")
     if not signature_header or not timestamp_header:
@@ -201,7 +202,8 @@ def _candidates(header: str) -> list[bytes]:
     return [part.strip().encode() for part in header.split(",")]
 
 
-def _secret_list(secrets: Secrets) -> list[bytes]:
+def secret_keys(secrets: Secrets) -> list[bytes]:
+    """``secrets`` (one, or several) as HMAC keys; :class:`InvalidRequestError` if none or empty."""
     items = [secrets] if isinstance(secrets, str | bytes) else list(secrets)
     keys = [_encoded(item) for item in items]
     if not keys or not all(keys):
