@@ -266,7 +266,7 @@ def test_messages_never_hold_a_secret_a_signature_or_the_payload() -> None:
     now = int(time.time())
     signature, _ = sign(BODY, SECRET, now)
     attempts = [
-        (BODY, signature[:-1] + "0", str(now)),
+        (BODY, signature[:-1] + ("1" if signature.endswith("0") else "0"), str(now)),
         (BODY, signature, str(now - 10_000)),
         (b"\x00secret-payload", signature, "x" + SECRET),
     ]
