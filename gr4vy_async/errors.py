@@ -9,6 +9,7 @@ The tree (each line a class; indented classes are subclasses)::
     ├── TokenProviderError         the bearer_auth provider raised or did not return in time
     ├── HookTimeoutError           a hook did not return within the attempt's timeout
     ├── JournalError               a bulk run's journal could not be written
+    ├── WebhookVerificationError   a webhook delivery did not verify (also a ValueError)
     ├── TransportError             no HTTP response (the SDK's name: NoResponseError)
     │   ├── ConnectError           the connection failed or was dropped
     │   └── RequestTimeoutError    the request did not finish in time
@@ -99,6 +100,7 @@ __all__ = [
     "ResponseValidationError",
     "TokenProviderError",
     "TransportError",
+    "WebhookVerificationError",
     "error_for_response",
 ]
 
@@ -275,6 +277,18 @@ class JournalError(Gr4vyError):
         super().__init__(message)
         self.report = report
         self.errno = errno
+
+
+class WebhookVerificationError(Gr4vyError, ValueError):
+    """A webhook delivery did not verify (:mod:`gr4vy_async.webhooks`).
+
+    ``check`` names the check that failed (``"signature"``, ``"timestamp_too_old"``...);
+    the message never holds a secret, a signature or the payload.
+    """
+
+    def __init__(self, message: str, *, check: str) -> None:
+        super().__init__(message)
+        self.check = check
 
 
 class TransportError(Gr4vyError):

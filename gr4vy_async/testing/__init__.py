@@ -4,7 +4,8 @@ Part of the package (no extra needed): import ``FakeGr4vy``, ``Fault``,
 ``FaultScript`` and ``RecordedRequest`` from here. The submodules hold the
 rest: ``faults`` (where ``Fault`` is defined, with the documented error
 bodies), ``keys`` (P-521 key pairs), ``payloads`` (the seed's bodies),
-``preload`` (sessions and faults from the command line), ``demo`` (what
+``preload`` (sessions and faults from the command line), ``webhooks``
+(signed webhook deliveries), ``demo`` (what
 ``gr4vy-async demo`` runs) and ``pytest_plugin`` (the fixtures).
 """
 

@@ -49,6 +49,7 @@ from .faults import (
     error_body,
     validation_body,
 )
+from .webhooks import Delivery, deliver, transaction_event
 
 __all__ = ["DEFAULT_MERCHANT_ACCOUNT_ID", "Clock", "FakeGr4vy", "RecordedRequest"]
 
@@ -502,6 +503,29 @@ class FakeGr4vy:
         update = validate(body if body is not None else {}, models.CheckoutSessionUpdate)
         chosen = None if session_id is None else str(uuid.UUID(session_id))
         return self._sessions.create(merchant_account_id, update, chosen)
+
+    async def send_webhook(
+        self,
+        url: str,
+        secrets: str | bytes | Iterable[str | bytes],
+        *,
+        session_id: str | None = None,
+        merchant_account_id: str = DEFAULT_MERCHANT_ACCOUNT_ID,
+        name: str = "transaction.captured",
+        **delivery: Any,
+    ) -> Delivery:
+        """Deliver a signed transaction event for a stored session to ``url``, as Gr4vy does.
+
+        ``session_id`` (default: a session created now) must be stored on the
+        fake. ``delivery``: :func:`~gr4vy_async.testing.webhooks.deliver`'s
+        options (``retry_delays``, ``timeout``, ``webhook_id``).
+        """
+        if session_id is None:
+            session_id = self.create_session(merchant_account_id=merchant_account_id).id
+        elif self._sessions.find((merchant_account_id, session_id)) is None:
+            raise ValueError("session_id: no such session stored on the fake")
+        event = transaction_event(session_id, merchant_account_id=merchant_account_id, name=name)
+        return await deliver(url, secrets, event, **delivery)
 
     def reset(self) -> None:
         """Forget every session, fault and recorded request."""

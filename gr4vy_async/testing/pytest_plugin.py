@@ -6,6 +6,9 @@ them available: ``gr4vy_fake`` (a running :class:`FakeGr4vy`) and
 ``gr4vy_fake_options`` to configure the fake (a ``public_key``, a ``clock``);
 ``gr4vy_key_pair`` is a P-521 key pair for a fake that checks signatures,
 and ``gr4vy_bearer_auth`` what ``gr4vy_client`` authenticates with.
+``gr4vy_webhook_secret`` is a webhook secret made for the test, and
+``gr4vy_send_webhook(url)`` delivers a signed transaction event with it from
+``gr4vy_fake`` (:meth:`FakeGr4vy.send_webhook`).
 
 ``pytest --gr4vy-evolve`` (``--gr4vy-evolve-seed N``) makes every
 ``gr4vy_fake`` answer as a later API release might (``FakeGr4vy(evolve=True)``);
@@ -20,7 +23,8 @@ mode; otherwise they are plain async fixtures for whichever async plugin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -28,6 +32,7 @@ import pytest
 from .._transport import BearerAuth
 from ..client import Gr4vy
 from .fake import FakeGr4vy
+from .webhooks import Delivery
 
 if TYPE_CHECKING:
     from .keys import KeyPair
@@ -43,6 +48,8 @@ __all__ = [
     "gr4vy_fake",
     "gr4vy_fake_options",
     "gr4vy_key_pair",
+    "gr4vy_send_webhook",
+    "gr4vy_webhook_secret",
     "pytest_addoption",
     "pytest_configure",
 ]
@@ -156,3 +163,26 @@ async def gr4vy_client(
         server_url=gr4vy_fake.url, bearer_auth=gr4vy_bearer_auth, merchant_account_id="default"
     ) as client:
         yield client
+
+
+@pytest.fixture
+def gr4vy_webhook_secret() -> str:
+    """A webhook secret made for this test: configure the endpoint under test with it."""
+    return secrets.token_urlsafe(64)
+
+
+@pytest.fixture
+def gr4vy_send_webhook(
+    gr4vy_fake: FakeGr4vy, gr4vy_webhook_secret: str
+) -> Callable[..., Awaitable[Delivery]]:
+    """``await gr4vy_send_webhook(url, **options)``: ``gr4vy_fake.send_webhook`` with the secret.
+
+    Delivers a transaction event for a session on ``gr4vy_fake`` (a new one
+    unless ``session_id=`` names one), signed with ``gr4vy_webhook_secret``,
+    retried after a non-2xx with scaled-down delays; returns the ``Delivery``.
+    """
+
+    async def send(url: str, **options: Any) -> Delivery:
+        return await gr4vy_fake.send_webhook(url, gr4vy_webhook_secret, **options)
+
+    return send
