@@ -15,8 +15,11 @@ import stat
 __all__ = ["NotRegularFile", "open_regular", "read_at_most"]
 
 
-class NotRegularFile(Exception):
+class NotRegularFile(OSError):
     """A path names a FIFO, a device, a directory or a socket, not a regular file."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EINVAL, "not a regular file", path)
 
 
 def open_regular(path: str, *, write: bool = False) -> int:

@@ -38,7 +38,7 @@ from support.cli_runner import run_cli
 
 import gr4vy_async
 from gr4vy_async.cli import build_parser
-from gr4vy_async.contrib.saq_cleanup import _parser as queue_parser
+from gr4vy_async.contrib.saq_cleanup.command_line import build_parser as queue_parser
 from gr4vy_async.testing.__main__ import build_parser as fake_parser
 from gr4vy_async.testing.fake import FakeGr4vy
 from gr4vy_async.testing.keys import KeyPair
