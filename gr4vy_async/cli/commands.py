@@ -27,6 +27,7 @@ __all__ = ["demo", "embed", "one_session", "token", "version"]
 
 
 async def version(args: argparse.Namespace, out: TextIO) -> int:
+    """The version (``--version`` too, as argparse prints it)."""
     if args.output == "table":
         out.write(f"{PROG} {__version__}\n")
     else:
@@ -35,6 +36,7 @@ async def version(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def demo(args: argparse.Namespace, out: TextIO) -> int:
+    """Create, get, update and delete a session on an embedded fake."""
     from ..testing.demo import run_demo
 
     if args.output == "table":
@@ -43,6 +45,7 @@ async def demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def token(args: argparse.Namespace, out: TextIO) -> int:
+    """A signed API token (bare when piped), or the scopes with ``--list-scopes``."""
     if args.list_scopes:
         from ..auth import JWTScope
 
@@ -65,6 +68,7 @@ async def token(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def embed(args: argparse.Namespace, out: TextIO) -> int:
+    """An Embed token pinned to a new checkout session, or to ``--checkout-session ID``."""
     import jwt
 
     from .. import auth
@@ -113,6 +117,7 @@ _SESSION_CALLS: dict[
 
 
 async def one_session(args: argparse.Namespace, out: TextIO) -> int:
+    """``checkout-sessions create``, ``get`` or ``update``: the session, in the output format."""
     body = _session_body(args)
     async with make_client(args) as client:
         session = await _SESSION_CALLS[args.action](client.checkout_sessions, args, body)
