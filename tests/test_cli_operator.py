@@ -233,11 +233,13 @@ async def test_debug_lines_escape_server_text() -> None:
 
 
 def test_one_escaping_function_for_the_package() -> None:
-    from gr4vy_async import _terminal
-    from gr4vy_async.cli import exits, output
+    from gr4vy_async import _command_line, _terminal
+    from gr4vy_async.cli import output
 
     assert vars(output)["printable"] is _terminal.printable
-    assert vars(exits)["printable"] is _terminal.printable  # every command line's one-line errors
+    assert (
+        vars(_command_line)["printable"] is _terminal.printable
+    )  # every command line's one-line errors
     assert _terminal.printable("a\x1b[31m\u202eb\nc") == "a\\u001b[31m\\u202eb c"
 
 

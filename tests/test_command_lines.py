@@ -2,7 +2,7 @@
 
 ``gr4vy-async``, ``python -m gr4vy_async.contrib.saq_cleanup`` and
 ``python -m gr4vy_async.testing`` run through one helper
-(:func:`gr4vy_async.cli.exits.run_command_line`): 0 ok, 1 failed, 2 usage or
+(:func:`gr4vy_async._command_line.run_command_line`): 0 ok, 1 failed, 2 usage or
 bad input as one line ``<prog>: error: <message>``, 130 interrupted.
 """
 
@@ -19,8 +19,8 @@ import pytest
 from support.cli_runner import invoke
 
 import gr4vy_async
+from gr4vy_async import _command_line as exits
 from gr4vy_async import id_files
-from gr4vy_async.cli import exits
 
 PACKAGE = Path(gr4vy_async.__file__).parent
 #: The modules of the command lines and of the rules they share.
@@ -32,6 +32,7 @@ COMMAND_LINE_MODULES = sorted(
         PACKAGE / "__main__.py",
         PACKAGE / "id_files.py",
         PACKAGE / "_files.py",
+        PACKAGE / "_command_line.py",
         PACKAGE / "_keyfile.py",
         PACKAGE / "_terminal.py",
         PACKAGE / "session_ids.py",
@@ -156,3 +157,13 @@ def test_no_private_name_is_imported_across_the_command_line_modules() -> None:
 def test_no_command_line_module_is_over_500_lines() -> None:
     sizes = {path.name: len(path.read_text().splitlines()) for path in COMMAND_LINE_MODULES}
     assert {name: size for name, size in sizes.items() if size > 500} == {}
+
+
+def test_the_fake_and_the_queue_recipe_do_not_import_the_cli() -> None:
+    """The convention is below all three: no back-arrow from testing or contrib to the CLI."""
+    code = (
+        "import sys\n"
+        "import gr4vy_async.testing.__main__, gr4vy_async.contrib.saq_cleanup\n"
+        "assert 'gr4vy_async.cli' not in sys.modules, sorted(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)  # noqa: S603

@@ -9,7 +9,7 @@ flags win over either from the environment.
 Only the standard library is needed; the ``cli`` extra adds a progress bar
 (tqdm) and ``-o yaml`` (PyYAML). Exit status: see :data:`EXIT_STATUS_HELP`.
 Errors print one line on stderr, never a traceback and never the token
-(:mod:`.exits`, the convention of the package's three command lines).
+(:mod:`gr4vy_async._command_line`, the convention of the package's three command lines).
 
 The package: :mod:`.options` (the global options, flag > environment >
 default, and the value parsers), :mod:`.parser` (the argument parser),
@@ -27,8 +27,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TextIO
 
-from ..errors import Gr4vyError, InvalidRequestError
-from .exits import (
+from .._command_line import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -36,6 +35,7 @@ from .exits import (
     UsageError,
     run_command_line,
 )
+from ..errors import Gr4vyError, InvalidRequestError
 from .files import SMALL_INPUT_LIMIT
 from .options import GLOBAL_OPTIONS, OUTPUTS, PROG, GlobalOption, name_the_option, resolve_globals
 from .output import debug_lines
@@ -66,7 +66,7 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 def _explain(error: BaseException) -> tuple[int, str | None] | None:
-    """The exit status and line of what a command raised (see :mod:`.exits`)."""
+    """The exit status and line of what a command raised (see :mod:`gr4vy_async._command_line`)."""
     if isinstance(error, BrokenPipeError):
         # The reader (``| head``) has gone: stop quietly, as the Python docs'
         # SIGPIPE note advises, with stdout on devnull so exit's flush stays quiet.

@@ -13,9 +13,9 @@ import msgspec
 
 from .. import models
 from .._codec import validate
+from .._command_line import EXIT_OK, UsageError
 from .._version import __version__
 from .credentials import make_client, private_key
-from .exits import EXIT_OK, UsageError
 from .files import body_flag, json_body
 from .options import PROG
 from .output import emit, emit_token

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from .._command_line import UsageError
 from .._keyfile import read_pem
 from ..client import Gr4vy
 from ..errors import InvalidRequestError
-from .exits import UsageError
 
 if TYPE_CHECKING:
     from ..auth import TokenProvider

@@ -19,13 +19,13 @@ from typing import Any, TextIO
 
 import msgspec
 
+from .._command_line import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, complain
 from .._files import NotRegularFile
 from ..bulk import BulkReport, Failure, Outcome
 from ..errors import Error404, Gr4vyError, InvalidRequestError
 from ..id_files import IdLines, count_ids, open_id_lines
 from ..session_ids import canonical_session_id
 from .credentials import make_client
-from .exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, complain
 from .files import STDIN_HINT, check_writable
 from .options import PROG, SHOWABLE, session_id_argument
 from .output import bulk_problem, progress_bar, report_json, write_delete

@@ -2,7 +2,7 @@
 
 Every path goes through :func:`~gr4vy_async._files.open_regular` (a FIFO or
 a device is refused, never waited on); a body is at most
-:data:`SMALL_INPUT_LIMIT`. Problems are :class:`~.exits.UsageError`, naming
+:data:`SMALL_INPUT_LIMIT`. Problems are :class:`~gr4vy_async._command_line.UsageError`, naming
 the flag.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 import msgspec
 
+from .._command_line import UsageError
 from .._files import NotRegularFile, open_regular, read_at_most
-from .exits import UsageError
 
 __all__ = [
     "SMALL_INPUT_LIMIT",

@@ -17,11 +17,11 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._command_line import UsageError
 from .._keyfile import MAX_KEY_FILE
 from ..client import DEFAULT_TIMEOUT, SERVERS
 from ..errors import InvalidRequestError
 from ..session_ids import canonical_session_id
-from .exits import UsageError
 
 __all__ = [
     "GLOBAL_OPTIONS",

@@ -19,9 +19,9 @@ from typing import Any, TextIO
 
 import msgspec
 
+from .._command_line import UsageError
 from .._terminal import UNSAFE, UNSAFE_IN_DOCUMENTS, EscapingFormatter, escape, printable
 from ..bulk import BulkProgress, BulkReport, Outcome
-from .exits import UsageError
 from .options import PROG
 
 __all__ = [

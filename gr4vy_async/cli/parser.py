@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from .._command_line import ArgumentParser
 from .._version import __version__
 from . import commands, delete
-from .exits import ArgumentParser
 from .files import SMALL_INPUT_SHOWN
 from .options import (
     GLOBAL_OPTIONS,
@@ -83,7 +83,7 @@ def _global_options_parser() -> argparse.ArgumentParser:
 
     Nothing has a parser default: an option given after the command must not
     be reset by the command's parser, and the environment and defaults are
-    applied afterwards by :func:`_resolve_globals` (flag > environment > default).
+    applied afterwards by :func:`~.options.resolve_globals` (flag > environment > default).
     """
     parent = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     group = parent.add_argument_group("global options (before or after the command)")

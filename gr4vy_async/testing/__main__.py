@@ -7,7 +7,7 @@ release might (``FakeGr4vy(evolve=True)``). Prints one line,
 ``listening on http://HOST:PORT``, once it accepts connections (so a parent
 process can wait for it), then serves until SIGINT or SIGTERM and exits 0.
 Errors follow the package's command-line convention
-(:mod:`gr4vy_async.cli.exits`): a bad option, key file or session exits 2,
+(:mod:`gr4vy_async._command_line`): a bad option, key file or session exits 2,
 a port it cannot bind 1, each with one line on stderr.
 """
 
@@ -20,7 +20,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ..cli.exits import EXIT_FAILED, EXIT_OK, ArgumentParser, UsageError, run_command_line
+from .._command_line import EXIT_FAILED, EXIT_OK, ArgumentParser, UsageError, run_command_line
 from .fake import FakeGr4vy
 from .preload import FaultSpec, load_sessions, parse_fault, preload
 
@@ -141,7 +141,7 @@ def _explain(error: BaseException) -> tuple[int, str | None] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line; returns the exit status (see :mod:`gr4vy_async.cli.exits`)."""
+    """The command line; returns the exit status (see :mod:`gr4vy_async._command_line`)."""
     return run_command_line(PROG, build_parser(), argv, _run, _explain)
 
 

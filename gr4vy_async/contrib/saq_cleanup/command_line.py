@@ -10,7 +10,7 @@ from typing import TextIO
 import msgspec
 from redis.exceptions import RedisError
 
-from ...cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgumentParser, run_command_line
+from ..._command_line import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgumentParser, run_command_line
 from ...errors import InvalidRequestError
 from ...id_files import IdLines, open_id_lines
 from .producer import DEFAULT_CHUNK_SIZE, JobOptions, enqueue_ids
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     0 done; 1 failed (Redis unreachable, say) or, for ``summary``, the run is
     unknown, not finished or not clean; 2 bad usage or input (an ids file
     that does not open, a stored report that does not read); 130 interrupted.
-    See :mod:`gr4vy_async.cli.exits`.
+    See :mod:`gr4vy_async._command_line`.
     """
     stdout = out or sys.stdout
     return run_command_line(PROG, build_parser(), argv, lambda args: _run(args, stdout), _explain)

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, NoReturn
 
-from .._terminal import printable
+from ._terminal import printable
 
 __all__ = [
     "EXIT_FAILED",
