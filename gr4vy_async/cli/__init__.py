@@ -15,7 +15,9 @@ The package: :mod:`.options` (the global options, flag > environment >
 default, and the value parsers), :mod:`.parser` (the argument parser),
 :mod:`.files` (bodies and output files), :mod:`.credentials` (the client),
 :mod:`.output` (table, JSON, YAML, reports, progress), :mod:`.commands` and
-:mod:`.delete` (the commands).
+:mod:`.delete` (the commands). It stays on argparse rather than click: the
+command line needs nothing outside the standard library, and its messages,
+``--help`` and intermixed options are the ones users and scripts know.
 """
 
 from __future__ import annotations
