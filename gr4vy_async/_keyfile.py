@@ -1,8 +1,9 @@
 """A private key as a person gives it: the PEM itself, the PEM in base64, or a file's path.
 
-One reading for every entry point that takes a key by name (the queue recipe's
-workers; the CLI's ``--private-key`` reads the same three forms). The value is
-never echoed: a key pasted where a path was expected must not reach a log.
+The one reading for every entry point that takes a key by name: the CLI's
+``--private-key`` (and ``GR4VY_PRIVATE_KEY``/``GR4VY_PRIVATE_KEY_FILE``) and
+the queue recipe's workers. The value is never echoed: a key pasted where a
+path was expected must not reach a log.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import os
-import stat
 
+from ._files import NotRegularFile, open_regular, read_at_most
 from .errors import InvalidRequestError
 
-#: A P-521 PEM is about 400 bytes; anything this big is not a key.
+__all__ = ["MAX_KEY_FILE", "read_pem"]
+
+#: A P-521 PEM is about 400 bytes (a certificate chain a few KiB): anything bigger is no key.
 MAX_KEY_FILE = 64 * 1024
 
 
@@ -34,23 +36,19 @@ def read_pem(value: str, source: str) -> str:
         if "-----BEGIN" in decoded:
             return decoded
     try:
-        return _read_file(value)
-    except OSError as exc:
-        reason = exc.strerror or "unreadable"
+        data = read_at_most(open_regular(value), MAX_KEY_FILE)
+    except NotRegularFile:
+        raise InvalidRequestError(f"{source}: not a regular file") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the value
+        why = getattr(exc, "strerror", None) or "not a path"
         raise InvalidRequestError(
-            f"{source}: not a PEM key, a base64 PEM or a readable file ({reason})"
+            f"{source}: not a PEM key, a base64 PEM or a readable file ({why})"
         ) from None
+    if data is None:
+        raise InvalidRequestError(
+            f"{source}: the key file is larger than {MAX_KEY_FILE // 1024} KiB"
+        )
+    try:
+        return data.decode()
     except UnicodeDecodeError:
         raise InvalidRequestError(f"{source}: the file is not a PEM key (not text)") from None
-
-
-def _read_file(path: str) -> str:
-    # O_NONBLOCK: opening a FIFO with no writer would wait forever.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(0, "not a regular file")
-        data = stream.read(MAX_KEY_FILE + 1)
-    if len(data) > MAX_KEY_FILE:
-        raise OSError(0, f"larger than {MAX_KEY_FILE // 1024} KiB")
-    return data.decode()

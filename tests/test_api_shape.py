@@ -193,7 +193,7 @@ def test_one_session_id_check_for_calls_bulk_and_cli(raw: object) -> None:
     assert from_bulk == expected
     if isinstance(raw, str):
         try:
-            from_cli: str | None = cli._session_id(raw)
+            from_cli: str | None = cli.options.session_id_argument(raw)
         except Exception:
             from_cli = None
         assert from_cli == expected

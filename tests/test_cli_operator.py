@@ -233,9 +233,13 @@ async def test_debug_lines_escape_server_text() -> None:
 
 
 def test_one_escaping_function_for_the_package() -> None:
-    from gr4vy_async import _terminal, cli
+    from gr4vy_async import _command_line, _terminal
+    from gr4vy_async.cli import output
 
-    assert vars(cli)["_printable"] is _terminal.printable
+    assert vars(output)["printable"] is _terminal.printable
+    assert (
+        vars(_command_line)["printable"] is _terminal.printable
+    )  # every command line's one-line errors
     assert _terminal.printable("a\x1b[31m\u202eb\nc") == "a\\u001b[31m\\u202eb c"
 
 
@@ -264,7 +268,7 @@ FILE_CASES: dict[str, tuple[list[str], str]] = {
     "key fifo": (["--private-key", "{fifo}", "token"], "error: --private-key: not a regular file"),
     "key too large": (
         ["--private-key", "{big}", "token"],
-        "error: --private-key: the key file is larger than 1 MiB",
+        "error: --private-key: the key file is larger than 64 KiB",
     ),
     "journal /dev/stdout": (
         ["checkout-sessions", "delete", SESSION_ID, "--journal", "/dev/stdout"],
@@ -444,11 +448,11 @@ async def test_the_progress_bar_of_an_ids_file_has_its_total(
 
 
 def test_the_progress_bar_of_a_regular_file_has_its_total(tmp_path: Path) -> None:
-    from gr4vy_async.cli import _count_ids
+    from gr4vy_async.id_files import count_ids
 
     (tmp_path / "ids.txt").write_bytes(b"a\n\n  \nb\r\nc")
-    assert _count_ids(str(tmp_path / "ids.txt")) == 3
-    assert _count_ids("-") is None
+    assert count_ids(str(tmp_path / "ids.txt")) == 3
+    assert count_ids("-") is None
 
 
 # --------------------------------------------------------------------------- JSON when piped

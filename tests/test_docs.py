@@ -38,8 +38,8 @@ from support.cli_runner import run_cli
 
 import gr4vy_async
 from gr4vy_async.cli import build_parser
-from gr4vy_async.contrib.saq_cleanup import _parser as queue_parser
-from gr4vy_async.testing.__main__ import _parse as fake_parse
+from gr4vy_async.contrib.saq_cleanup.command_line import build_parser as queue_parser
+from gr4vy_async.testing.__main__ import build_parser as fake_parser
 from gr4vy_async.testing.fake import FakeGr4vy
 from gr4vy_async.testing.keys import KeyPair
 
@@ -67,7 +67,7 @@ CI_MARKER = re.compile(r"<!-- ci:(\w+) -->\s*$")
 OURS: dict[tuple[str, ...], Callable[[list[str]], object]] = {
     ("gr4vy-async",): build_parser().parse_args,
     ("python", "-m", "gr4vy_async"): build_parser().parse_args,
-    ("python", "-m", "gr4vy_async.testing"): fake_parse,
+    ("python", "-m", "gr4vy_async.testing"): fake_parser().parse_args,
     ("python", "-m", "gr4vy_async.contrib.saq_cleanup"): queue_parser().parse_args,
 }
 

@@ -49,6 +49,7 @@ from gr4vy_async.contrib.saq_cleanup import (
     summarize,
     worker_settings,
 )
+from gr4vy_async.contrib.saq_cleanup.command_line import PROG
 from gr4vy_async.errors import ClientClosedError, InvalidRequestError
 from gr4vy_async.testing import FakeGr4vy
 from gr4vy_async.testing.faults import RESOURCE_ACTIVE, Fault
@@ -697,7 +698,7 @@ async def test_a_report_tampered_with_or_of_another_version_exits_2_naming_the_c
         code, out, err = await _cli(command, redis_url, "--run", "tamper")
         assert (code, out) == (2, "")
         assert len(err.splitlines()) == 1, err
-        assert err.startswith(f"saq_cleanup: chunk {key}: its stored report does not read")
+        assert err.startswith(f"{PROG}: error: chunk {key}: its stored report does not read")
 
 
 async def test_command_line_exit_codes_match_the_cli(
@@ -706,11 +707,11 @@ async def test_command_line_exit_codes_match_the_cli(
     """2 usage or input, 1 failure, 130 interrupted."""
     assert (await _cli("summary", redis_url))[0] == 2  # --run missing
     code, _, err = await _cli("enqueue", redis_url, "--run", "x", "--from-file", "/nonexistent")
-    assert (code, err) == (2, "saq_cleanup: No such file or directory: /nonexistent\n")
+    assert (code, err) == (2, f"{PROG}: error: No such file or directory: /nonexistent\n")
     code, _, err = await _cli("summary", "redis://127.0.0.1:1", "--run", "x")
     assert code == 1
     assert len(err.splitlines()) == 1
-    assert err.startswith("saq_cleanup: redis: ")
+    assert err.startswith(f"{PROG}: redis: ")
 
     # Ctrl-C while the producer waits for more ids on a pipe that stays open.
     read, write = os.pipe()
@@ -735,7 +736,7 @@ async def test_command_line_exit_codes_match_the_cli(
         _, raw_err = await asyncio.wait_for(process.communicate(), PATIENCE)
     finally:
         os.close(write)
-    assert (process.returncode, raw_err) == (130, b"saq_cleanup: interrupted\n")
+    assert (process.returncode, raw_err) == (130, f"{PROG}: interrupted\n".encode())
 
 
 def test_private_key_reads_the_pem_its_base64_or_a_path_and_never_echoes_it(

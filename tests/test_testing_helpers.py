@@ -182,7 +182,7 @@ async def test_sessions_file_and_faults(tmp_path: Path) -> None:
         (("--fault", "FETCH=503"), 2, "route must be a method"),
         (("--fault", "GET checkout/sessions=503"), 2, "route must be a method"),
         (("--fault", '"DELETE /checkout/sessions/{session_id}=404'), 2, "route must be"),
-        (("--session", "not-a-uuid"), 1, "session 'not-a-uuid'"),
+        (("--session", "not-a-uuid"), 2, "session 'not-a-uuid'"),  # bad input: 2, as every CLI
     ],
 )
 def test_bad_options_say_what_is_wrong(

@@ -6,6 +6,9 @@
 release might (``FakeGr4vy(evolve=True)``). Prints one line,
 ``listening on http://HOST:PORT``, once it accepts connections (so a parent
 process can wait for it), then serves until SIGINT or SIGTERM and exits 0.
+Errors follow the package's command-line convention
+(:mod:`gr4vy_async._command_line`): a bad option, key file or session exits 2,
+a port it cannot bind 1, each with one line on stderr.
 """
 
 from __future__ import annotations
@@ -17,16 +20,23 @@ import signal
 import sys
 from pathlib import Path
 
+from .._command_line import EXIT_FAILED, EXIT_OK, ArgumentParser, UsageError, run_command_line
 from .fake import FakeGr4vy
 from .preload import FaultSpec, load_sessions, parse_fault, preload
 
-__all__ = ["main", "serve"]
+__all__ = ["PROG", "build_parser", "main", "serve"]
+
+#: How the command is run, as its messages name it.
+PROG = "python -m gr4vy_async.testing"
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m gr4vy_async.testing",
+def build_parser() -> argparse.ArgumentParser:
+    """The command's argument parser."""
+    parser = ArgumentParser(
+        prog=PROG,
         description="Serve a fake Gr4vy checkout-sessions API on loopback.",
+        epilog="exit status: 0 stopped by SIGINT or SIGTERM, 1 cannot serve (a port in use), "
+        "2 bad usage or input, 130 interrupted while starting",
     )
     parser.add_argument("--port", type=int, default=0, help="port to bind (0: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -77,7 +87,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="seed of the unknown names and values --evolve adds (default 0)",
     )
-    return parser.parse_args(argv)
+    return parser
 
 
 def _fault(spec: str) -> FaultSpec:
@@ -100,9 +110,8 @@ async def serve(fake: FakeGr4vy) -> None:
         await stop.wait()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The command line; returns the exit status (1 when it cannot serve)."""
-    args = _parse(argv)
+def _fake(args: argparse.Namespace) -> FakeGr4vy:
+    """The fake the options describe, its sessions and faults stored; bad input: UsageError."""
     try:
         public_key = args.public_key.read_bytes() if args.public_key else None
         fake = FakeGr4vy(
@@ -115,12 +124,25 @@ def main(argv: list[str] | None = None) -> int:
         )
         sessions = load_sessions(args.sessions) if args.sessions else []
         preload(fake, session_ids=args.session, sessions=sessions, faults=args.fault)
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(fake))
-    except (OSError, ValueError) as exc:  # port in use, bad key file, bad session
-        print(f"python -m gr4vy_async.testing: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    except (OSError, ValueError) as exc:  # bad key file, bad session, bad option
+        raise UsageError(str(exc)) from None
+    return fake
+
+
+async def _run(args: argparse.Namespace) -> int:
+    await serve(_fake(args))
+    return EXIT_OK
+
+
+def _explain(error: BaseException) -> tuple[int, str | None] | None:
+    if isinstance(error, OSError):  # a port in use, an address not here
+        return EXIT_FAILED, str(error)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line; returns the exit status (see :mod:`gr4vy_async._command_line`)."""
+    return run_command_line(PROG, build_parser(), argv, _run, _explain)
 
 
 if __name__ == "__main__":
