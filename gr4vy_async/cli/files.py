@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import Any
 
@@ -19,6 +20,7 @@ from .._command_line import UsageError
 from .._files import NotRegularFile, open_regular, read_at_most
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "SMALL_INPUT_LIMIT",
     "SMALL_INPUT_SHOWN",
     "STDIN_HINT",
@@ -61,17 +63,42 @@ def body_flag(args: argparse.Namespace) -> str:
     return getattr(args, "body_flag", None) or "--body"
 
 
+#: The deepest nesting of a body: far beyond any body the API takes (it nests a few levels),
+#: and below where a JSON parser meets Python's recursion limit on any interpreter.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _json_depth(text: str) -> int:
+    """How deeply ``text`` nests arrays and objects (strings skipped), without parsing it."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        if bracket.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
 def json_body(args: argparse.Namespace) -> Any:
-    """The request body of ``--data``/``--body``, decoded; None when not given."""
+    """The request body of ``--data``/``--body``, decoded; None when not given.
+
+    The depth is checked before parsing, so every interpreter refuses the same
+    bodies with the same message (3.13 parses nesting where 3.11 hits its
+    recursion limit).
+    """
     if args.body is None:
         return None
     flag = body_flag(args)
+    text = read_text(args.body, flag)
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise UsageError(f"{flag} is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
     try:
-        return msgspec.json.decode(read_text(args.body, flag))
+        return msgspec.json.decode(text)
     except msgspec.DecodeError as exc:
         raise UsageError(f"{flag} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise UsageError(f"{flag} is nested too deeply") from None
 
 
 def check_writable(path: str | None, option: str) -> None:
