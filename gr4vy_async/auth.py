@@ -35,7 +35,8 @@ from jwt.algorithms import ECAlgorithm
 from msgspec import UNSET, UnsetType
 
 from ._awaitable import MustAwait
-from ._codec import _join
+from ._defaults import TOKEN_LIFETIME
+from ._redact import field_path
 from ._version import PRODUCT
 from .errors import InvalidRequestError
 
@@ -271,7 +272,7 @@ def _check_json_value(value: Any, path: str) -> None:
                 raise InvalidRequestError(
                     f"{path}: keys must be strings, not {type(key).__name__}", field=path
                 )
-            _check_json_value(item, _join(path, key))
+            _check_json_value(item, field_path(path, key))
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
             _check_json_value(item, f"{path}[{index}]")
@@ -312,7 +313,7 @@ def _sign(
 def get_token(
     private_key: PrivateKey,
     scopes: Sequence[JWTScope | str] | None = None,
-    expires_in: int = 3600,
+    expires_in: int = TOKEN_LIFETIME,
     embed_params: Mapping[str, Any] | None = None,
     checkout_session_id: str | None = None,
 ) -> str:
@@ -350,7 +351,7 @@ def get_embed_token(
     return get_token(
         private_key,
         scopes=[JWTScope.EMBED],
-        expires_in=3600,
+        expires_in=TOKEN_LIFETIME,
         embed_params=embed_params,
         checkout_session_id=checkout_session_id,
     )
@@ -360,7 +361,7 @@ def update_token(
     token: str,
     private_key: PrivateKey,
     scopes: Sequence[JWTScope | str] | None = None,
-    expires_in: int = 3600,
+    expires_in: int = TOKEN_LIFETIME,
     embed_params: Mapping[str, Any] | None = None,
     checkout_session_id: str | None = None,
 ) -> str:
@@ -446,7 +447,7 @@ class TokenProvider:
         self,
         private_key: PrivateKey,
         scopes: Sequence[JWTScope | str] | None = None,
-        expires_in: int = 3600,
+        expires_in: int = TOKEN_LIFETIME,
         *,
         refresh_margin: float | None = None,
         clock: Callable[[], float] = time.time,
@@ -549,7 +550,7 @@ class TokenProvider:
 def with_token(
     private_key: PrivateKey,
     scopes: Sequence[JWTScope | str] | None = None,
-    expires_in: int = 3600,
+    expires_in: int = TOKEN_LIFETIME,
     *,
     refresh_margin: float | None = None,
     clock: Callable[[], float] = time.time,
@@ -596,7 +597,7 @@ async def _embed_token_for_new_session(
     session = await client.checkout_sessions.create(
         request_body=request_body, merchant_account_id=merchant_account_id
     )
-    return _sign(key, [JWTScope.EMBED.value], 3600, time.time(), embed_params, session.id)
+    return _sign(key, [JWTScope.EMBED.value], TOKEN_LIFETIME, time.time(), embed_params, session.id)
 
 
 async def create_embed_token_with_checkout_session(

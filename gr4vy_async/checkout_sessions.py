@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET, UnsetType
 
 from . import models
+from ._call_options import call_options
 from ._codec import encode_fields, encode_request
 from ._transport import Transport
 from .errors import InvalidRequestError
 from .retries import RetryConfig
 from .session_ids import canonical_session_id
-from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 
 if TYPE_CHECKING:
     from .bulk import BulkOptions, BulkProgress, BulkReport
@@ -23,20 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["CheckoutSessions", "canonical_session_id"]
 
 _COLLECTION = "/checkout/sessions"
-
-
-def _timeout(timeout_in_seconds: float | None, timeout_ms: float | None) -> float | None:
-    """The call's timeout in seconds; SDK 2.4.27's ``timeout_ms`` is converted only when given."""
-    return (
-        timeout_in_seconds
-        if timeout_ms is None
-        else timeout_seconds(timeout_in_seconds, timeout_ms)
-    )
-
-
-def _policy(retries: AnyRetryConfig | None) -> RetryConfig | None:
-    """The call's policy; SDK 2.4.27's ``utils.RetryConfig`` is converted only when given."""
-    return retries if retries is None or type(retries) is RetryConfig else as_retry_policy(retries)
 
 
 def _session_path(session_id: str | uuid.UUID) -> str:
@@ -50,8 +36,8 @@ class CheckoutSessions:
     Every method also takes, for this call only: ``merchant_account_id``
     (sent as ``x-gr4vy-merchant-account-id``; ``None`` sends none; left out,
     the client's), ``timeout_in_seconds`` or ``timeout_ms``, ``retries`` (a
-    :class:`~gr4vy_async.RetryConfig` or the SDK's
-    :class:`gr4vy_async.utils.RetryConfig`), ``http_headers`` (set or replace
+    :class:`~gr4vy_async.RetryConfig`, which SDK 2.4.27's
+    :func:`gr4vy_async.utils.RetryConfig` also builds), ``http_headers`` (set or replace
     headers) and ``server_url`` (another base URL, checked like the
     client's). ``create_async``, ``get_async``, ``update_async`` and
     ``delete_async`` are the same methods under SDK 2.4.27's names.
@@ -59,31 +45,6 @@ class CheckoutSessions:
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
-
-    def _session_request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None,
-        merchant_account_id: str | UnsetType | None,
-        timeout_in_seconds: float | None,
-        retries: AnyRetryConfig | None,
-        timeout_ms: float | None,
-        http_headers: Mapping[str, str] | None,
-        server_url: str | None,
-    ) -> Coroutine[Any, Any, models.CheckoutSession]:
-        """One request whose success body is a CheckoutSession (the coroutine: no extra frame)."""
-        return self._transport.request(
-            method,
-            path,
-            body=body,
-            response_type=models.CheckoutSession,
-            merchant_account_id=merchant_account_id,
-            timeout=_timeout(timeout_in_seconds, timeout_ms),
-            retries=_policy(retries),
-            headers=http_headers,
-            base_url=server_url,
-        )
 
     async def create(
         self,
@@ -95,7 +56,7 @@ class CheckoutSessions:
         checkout_session_create: models.CheckoutSessionCreate | Mapping[str, Any] | None = None,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: AnyRetryConfig | None = None,
+        retries: RetryConfig | None = None,
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
@@ -120,16 +81,19 @@ class CheckoutSessions:
                 else list[models.BaseModel]
             )
             body = encode_request(request_body, body_type)
-        return await self._session_request(
+        return await self._transport.request(
             "POST",
             _COLLECTION,
             body,
-            merchant_account_id,
-            timeout_in_seconds,
-            retries,
-            timeout_ms,
-            http_headers,
-            server_url,
+            models.CheckoutSession,
+            call_options(
+                merchant_account_id,
+                timeout_in_seconds,
+                retries,
+                timeout_ms,
+                http_headers,
+                server_url,
+            ),
         )
 
     async def get(
@@ -138,22 +102,25 @@ class CheckoutSessions:
         session_id: str | uuid.UUID,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: AnyRetryConfig | None = None,
+        retries: RetryConfig | None = None,
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
     ) -> models.CheckoutSession:
         """Retrieve the information stored on a checkout session."""
-        return await self._session_request(
+        return await self._transport.request(
             "GET",
             _session_path(session_id),
             None,
-            merchant_account_id,
-            timeout_in_seconds,
-            retries,
-            timeout_ms,
-            http_headers,
-            server_url,
+            models.CheckoutSession,
+            call_options(
+                merchant_account_id,
+                timeout_in_seconds,
+                retries,
+                timeout_ms,
+                http_headers,
+                server_url,
+            ),
         )
 
     async def update(
@@ -175,7 +142,7 @@ class CheckoutSessions:
         intent: models.TransactionIntent | str | UnsetType | None = UNSET,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: AnyRetryConfig | None = None,
+        retries: RetryConfig | None = None,
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
@@ -202,16 +169,19 @@ class CheckoutSessions:
         }
         path = _session_path(session_id)
         body = {name: value for name, value in fields.items() if value is not UNSET}
-        return await self._session_request(
+        return await self._transport.request(
             "PUT",
             path,
             encode_fields(body, models.CheckoutSessionUpdate),
-            merchant_account_id,
-            timeout_in_seconds,
-            retries,
-            timeout_ms,
-            http_headers,
-            server_url,
+            models.CheckoutSession,
+            call_options(
+                merchant_account_id,
+                timeout_in_seconds,
+                retries,
+                timeout_ms,
+                http_headers,
+                server_url,
+            ),
         )
 
     async def delete(
@@ -220,7 +190,7 @@ class CheckoutSessions:
         session_id: str | uuid.UUID,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: AnyRetryConfig | None = None,
+        retries: RetryConfig | None = None,
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
@@ -229,12 +199,16 @@ class CheckoutSessions:
         await self._transport.request(
             "DELETE",
             _session_path(session_id),
-            response_type=None,
-            merchant_account_id=merchant_account_id,
-            timeout=_timeout(timeout_in_seconds, timeout_ms),
-            retries=_policy(retries),
-            headers=http_headers,
-            base_url=server_url,
+            None,
+            None,
+            call_options(
+                merchant_account_id,
+                timeout_in_seconds,
+                retries,
+                timeout_ms,
+                http_headers,
+                server_url,
+            ),
         )
 
     # SDK 2.4.27's async names: the same methods, not a second implementation.

@@ -480,7 +480,7 @@ def _parse_body(body: bytes, model: type[msgspec.Struct]) -> Any:
         return None
 
 
-def _body_prefix(body: bytes) -> str:
+def body_prefix(body: bytes) -> str:
     """The start of a response body as text, for an exception's ``body``."""
     return body[: BODY_PREFIX_LIMIT * 4].decode("utf-8", "replace")[:BODY_PREFIX_LIMIT]
 
@@ -518,7 +518,7 @@ def error_for_response(
         message,
         status_code=status,
         headers=headers,
-        body=_body_prefix(body),
+        body=body_prefix(body),
         data=data,
         method=method,
         url=url,

@@ -34,6 +34,8 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from ._redact import PLACEHOLDER, REDACTED
+
 __all__ = [
     "UNSET",
     "Address",
@@ -439,18 +441,6 @@ class _Request(
     """Base of request models: unset fields are left out of the JSON."""
 
 
-class _Redacted:
-    """Stands for a hidden value in rich's pretty printer (shown as ``<redacted>``)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<redacted>"
-
-
-_REDACTED = _Redacted()
-
-
 class _RedactedRepr:
     """Mixin of models holding personal or card data: no printer shows their values.
 
@@ -467,11 +457,11 @@ class _RedactedRepr:
         return [name for name in names if getattr(self, name) is not UNSET]
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}=<redacted>" for name in self._set_fields())
+        fields = ", ".join(f"{name}={REDACTED}" for name in self._set_fields())
         return f"{type(self).__name__}({fields})"
 
     def __rich_repr__(self) -> list[tuple[str, Any]]:
-        return [(name, _REDACTED) for name in self._set_fields()]
+        return [(name, PLACEHOLDER) for name in self._set_fields()]
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
