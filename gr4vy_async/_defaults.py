@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BODY_PREFIX_LIMIT",
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
@@ -20,3 +21,5 @@ DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 TOKEN_LIFETIME = 3600
 #: The logger every attempt's DEBUG line and retry INFO line go to.
 LOGGER_NAME = "gr4vy_async"
+#: How much of a response body an exception keeps in ``body`` (characters).
+BODY_PREFIX_LIMIT = 8192

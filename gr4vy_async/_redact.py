@@ -11,7 +11,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["PLACEHOLDER", "REDACTED", "Secret", "field_path", "hint", "is_field_name"]
+from ._defaults import BODY_PREFIX_LIMIT
+
+__all__ = [
+    "PLACEHOLDER",
+    "REDACTED",
+    "Secret",
+    "body_prefix",
+    "field_path",
+    "hint",
+    "is_field_name",
+]
 
 #: What stands for a hidden value, everywhere.
 REDACTED = "[redacted]"
@@ -79,3 +89,8 @@ def field_path(path: str, key: str) -> str:
     if not is_field_name(key):
         return f"{path}[...]"
     return f"{path}.{key}" if path else key
+
+
+def body_prefix(body: bytes) -> str:
+    """The start of a response body as text, all an exception keeps of it (``body``)."""
+    return body[: BODY_PREFIX_LIMIT * 4].decode("utf-8", "replace")[:BODY_PREFIX_LIMIT]

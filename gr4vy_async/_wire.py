@@ -19,6 +19,7 @@ import msgspec
 from yarl import URL
 
 from ._codec import ResponseBody, decoder_for
+from ._redact import body_prefix
 from .errors import (
     ClientClosedError,
     ConnectError,
@@ -27,7 +28,6 @@ from .errors import (
     ResponseTooLargeError,
     ResponseValidationError,
     TransportError,
-    body_prefix,
 )
 
 __all__ = [
