@@ -8,13 +8,12 @@ from typing import Any
 import msgspec
 
 from . import models
-from ._error_types import (
+from ._error_base import APIError, ResponseError
+from ._error_status import (
     ERRORS_BY_STATUS,
-    APIError,
     Error403,
     Error403Active,
     Error403Forbidden,
-    ResponseError,
     body_model,
 )
 from ._redact import body_prefix

@@ -47,11 +47,26 @@ response's ``status_code``, ``headers`` and ``text``.
 from __future__ import annotations
 
 from ._defaults import BODY_PREFIX_LIMIT
-from ._error_types import (
-    ERRORS_BY_STATUS,
+from ._error_base import (
     APIError,
     ClientClosedError,
     ConnectError,
+    EventLoopError,
+    Gr4vyError,
+    HookTimeoutError,
+    InvalidRequestError,
+    JournalError,
+    NoResponseError,
+    RawResponse,
+    RequestTimeoutError,
+    ResponseError,
+    ResponseTooLargeError,
+    ResponseValidationError,
+    TokenProviderError,
+    TransportError,
+)
+from ._error_status import (
+    ERRORS_BY_STATUS,
     Error400,
     Error400Data,
     Error401,
@@ -76,21 +91,8 @@ from ._error_types import (
     Error502Data,
     Error504,
     Error504Data,
-    EventLoopError,
-    Gr4vyError,
-    HookTimeoutError,
     HTTPValidationError,
     HTTPValidationErrorData,
-    InvalidRequestError,
-    JournalError,
-    NoResponseError,
-    RawResponse,
-    RequestTimeoutError,
-    ResponseError,
-    ResponseTooLargeError,
-    ResponseValidationError,
-    TokenProviderError,
-    TransportError,
 )
 from ._responses import error_for_response
 

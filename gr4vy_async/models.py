@@ -34,6 +34,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from ._error_base import InvalidRequestError
 from ._redact import PLACEHOLDER, REDACTED
 
 __all__ = [
@@ -405,8 +406,6 @@ class _Dumpable:
         names are the JSON names, so ``by_alias`` changes nothing.
         """
         if mode not in ("python", "json"):
-            from .errors import InvalidRequestError  # errors imports this module
-
             raise InvalidRequestError("mode: expected 'python' or 'json'", field="mode")
         dumped = _dumped(self, by_alias, exclude_none, exclude_defaults or exclude_unset)
         result: dict[str, Any] = msgspec.to_builtins(dumped) if mode == "json" else dumped
