@@ -103,7 +103,7 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self.allow_insecure_http = allow_insecure_http
         self.hooks = hooks if hooks is not None else Hooks()
-        self._timeout = aiohttp.ClientTimeout(total=_checks.timeout(timeout))
+        self._timeout = aiohttp.ClientTimeout(total=timeout)  # checked by the client
         base = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         self._headers = _checks.merge_headers(base, headers) if headers is not None else base
         if merchant_account_id is not None:
