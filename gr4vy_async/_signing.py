@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from jwt.algorithms import ECAlgorithm
 
+from ._checks import whole_number
 from ._redact import field_path
 from ._version import PRODUCT
 from .errors import InvalidRequestError
@@ -225,8 +226,8 @@ def scope_list(scopes: Sequence[JWTScope | str] | None) -> list[str]:
 
 
 def check_expires_in(expires_in: int) -> None:
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
-        raise InvalidRequestError(f"expires_in must be a positive int, not {expires_in!r}")
+    """A token's lifetime: whole seconds, at least 1."""
+    whole_number(expires_in, "expires_in")
 
 
 def check_embed_params(value: Any, path: str = "embed_params") -> None:

@@ -25,9 +25,9 @@ from msgspec import UNSET, UnsetType
 
 from . import _signing
 from ._awaitable import MustAwait
+from ._checks import finite_number, invalid
 from ._defaults import TOKEN_LIFETIME
 from ._signing import ISSUER, JWTScope, JWTScopes, PrivateKey
-from .errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from .models import CheckoutSession
@@ -188,10 +188,10 @@ class TokenProvider:
         _signing.check_expires_in(expires_in)
         if refresh_margin is None:
             refresh_margin = min(_DEFAULT_REFRESH_MARGIN, expires_in / 2)
-        if not 0 <= refresh_margin < expires_in:
-            raise InvalidRequestError(
-                f"refresh_margin must be >= 0 and < expires_in ({expires_in}), "
-                f"not {refresh_margin!r}"
+        if not (finite_number(refresh_margin) and 0 <= refresh_margin < expires_in):
+            raise invalid(
+                "refresh_margin",
+                f"a number of seconds, at least 0 and below expires_in ({expires_in})",
             )
         self._key = _signing.load_key(private_key)
         self._scopes = _signing.scope_list(scopes)
