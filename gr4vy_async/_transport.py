@@ -70,6 +70,11 @@ class State(enum.Enum):
     """Closed: every call, waiting or new, ends with ClientClosedError."""
 
 
+# Module-level names for the hot path: an Enum member read through its class costs
+# ~70 ns on CPython 3.11 (``State.CLOSED``), a global ~10 ns.
+_NEW, _OPEN, _CLOSED = State.NEW, State.OPEN, State.CLOSED
+
+
 def _always() -> bool:
     return True
 
@@ -124,7 +129,7 @@ class Transport:
         self._session = session
         self._max_connections = max_connections
         self._slots = slots_for(session, max_connections)
-        self.state = State.NEW
+        self.state = _NEW
 
     def _headers_for(self, options: CallOptions, has_body: bool) -> dict[str, str]:
         """A call's headers (extra ones checked): all but ``Authorization``.
@@ -152,7 +157,8 @@ class Transport:
         Raises :class:`EventLoopError` when called from another event loop than
         the session's: an aiohttp session cannot cross loops.
         """
-        if self.state is State.CLOSED:
+        state = self.state
+        if state is _CLOSED:
             raise ClientClosedError("the Gr4vy client is closed")
         session = self._session
         loop = asyncio.get_running_loop()
@@ -167,7 +173,8 @@ class Transport:
             raise EventLoopError(
                 "this client's session belongs to another event loop; create one client per loop"
             )
-        self.state = State.OPEN
+        if state is _NEW:
+            self.state = _OPEN
         return session
 
     async def aclose(self) -> None:
@@ -175,7 +182,7 @@ class Transport:
 
         Calls still waiting or in flight end with :class:`ClientClosedError`.
         """
-        self.state = State.CLOSED
+        self.state = _CLOSED
         if self._slots is not None:
             self._slots.close()
         session, self._session = self._session, None
@@ -257,7 +264,7 @@ class Transport:
         while True:
             attempt += 1
             try:
-                if self.state is State.CLOSED:
+                if self.state is _CLOSED:
                     raise ClientClosedError(
                         "the Gr4vy client is closed", method=method, url=str(url)
                     )
@@ -304,7 +311,7 @@ class Transport:
             )
         except asyncio.CancelledError:
             # aiohttp cancels the calls waiting in its pool when the session closes.
-            if self.state is State.CLOSED and not cancelled_by_caller():
+            if self.state is _CLOSED and not cancelled_by_caller():
                 raise ClientClosedError(
                     "the Gr4vy client was closed during the call", method=method, url=str(url)
                 ) from None
@@ -423,7 +430,7 @@ class Transport:
         """The Gr4vyError an attempt that failed with ``failure`` raises."""
         if isinstance(failure, Gr4vyError):
             return failure
-        if self.state is State.CLOSED:  # aclose() closed the connection under the request
+        if self.state is _CLOSED:  # aclose() closed the connection under the request
             return ClientClosedError(
                 "the Gr4vy client was closed during the call", method=method, url=str(url)
             )
