@@ -8,9 +8,9 @@ into seconds (the SDK's ``utils.RetryConfig`` already builds a
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
+import msgspec
 from msgspec import UNSET, UnsetType
 
 from . import _checks
@@ -19,8 +19,7 @@ from .retries import RetryConfig
 __all__ = ["NO_OPTIONS", "CallOptions", "call_options"]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class CallOptions:
+class CallOptions(msgspec.Struct, frozen=True):
     """What one call sets over the client's settings; ``None``/``UNSET``: the client's.
 
     ``merchant_account_id`` (``None`` sends none), ``timeout`` and
@@ -65,13 +64,12 @@ def call_options(
         merchant_account_id = _checks.header_value(
             _checks.MERCHANT_HEADER, merchant_account_id, "merchant_account_id"
         )
-    return CallOptions(
-        merchant_account_id,
-        timeout_in(timeout_in_seconds, timeout_ms),
-        retry_policy(retries),
-        http_headers,
-        server_url,
-    )
+    timeout = None
+    if timeout_in_seconds is not None or timeout_ms is not None:
+        timeout = timeout_in(timeout_in_seconds, timeout_ms)
+    if retries is not None and type(retries) is not RetryConfig:
+        retries = retry_policy(retries)
+    return CallOptions(merchant_account_id, timeout, retries, http_headers, server_url)
 
 
 def timeout_in(timeout_in_seconds: float | None, timeout_ms: float | None) -> float | None:

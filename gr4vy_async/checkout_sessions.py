@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from msgspec import UNSET, UnsetType
 
 from . import models
@@ -334,7 +334,7 @@ class CheckoutSessions:
             per_id = (
                 prepared
                 if policy is prepared.retries
-                else dataclasses.replace(prepared, retries=policy)
+                else msgspec.structs.replace(prepared, retries=policy)
             )
             return request(method, _session_path(session_id), None, response_type, per_id)
 
