@@ -110,3 +110,11 @@ async def test_the_transport_moves_through_its_states() -> None:
 
 def _state(transport: Transport) -> State:
     return transport.state
+
+
+def test_the_split_errors_still_live_in_errors_for_users() -> None:
+    """Tracebacks and pickles name ``gr4vy_async.errors``, wherever the class is written."""
+    for name in errors.__all__:
+        value = getattr(errors, name)
+        if isinstance(value, type) and issubclass(value, (BaseException, errors.RawResponse)):
+            assert value.__module__ == "gr4vy_async.errors", name
