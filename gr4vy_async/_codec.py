@@ -11,6 +11,7 @@ import msgspec
 from msgspec import inspect as mi
 
 from . import models
+from ._redact import field_path, hint, is_field_name
 from .errors import InvalidRequestError
 
 __all__ = [
@@ -19,8 +20,7 @@ __all__ = [
     "decoder_for",
     "encode_fields",
     "encode_request",
-    "finite_number",
-    "hint",
+    "type_options",
     "validate",
 ]
 
@@ -31,8 +31,6 @@ _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 _request_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 _type_infos: dict[Any, mi.Type] = {}
 _PATH = re.compile(r" - at `\$(?:\.)?(?P<path>[^`]*)`$")
-#: How the API's field names look: a dict key shaped otherwise is not repeated in a message.
-_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 #: A msgpack float64 with every exponent bit set: NaN or infinity (or such bytes in a string).
 _NON_FINITE_FLOAT = re.compile(rb"\xcb[\x7f\xff][\xf0-\xff]")
 #: msgspec messages that quote the bad value (enum, literal or tag values).
@@ -62,20 +60,6 @@ def _request_decoder(type_: Any) -> msgspec.json.Decoder[Any]:
 
 def _invalid(path: str, message: str) -> InvalidRequestError:
     return InvalidRequestError(f"{path or '<body>'}: {message}", field=path, reason=message)
-
-
-def hint(value: Any) -> str:
-    """What a bad value is, without the value: ``str of length 37``, ``int``, ``None``.
-
-    Error messages show this instead of the value, which may be personal data
-    or a secret pasted into the wrong argument.
-    """
-    if value is None:
-        return "None"
-    name = type(value).__name__
-    if isinstance(value, (str, bytes)):
-        return f"{name} of length {len(value)}"
-    return name
 
 
 class RequestBody(bytes):
@@ -113,23 +97,12 @@ class ResponseBody(RequestBody):
 _CONTAINERS = (dict, list, tuple, msgspec.Struct)
 
 
-def _join(path: str, key: str) -> str:
-    """``path.key``; a key that does not look like a field name is ``path[...]``, as msgspec has it.
-
-    A caller's dict key may be personal data or a secret (an email as a key),
-    so only keys shaped like the API's own field names are named.
-    """
-    if not _FIELD_NAME.fullmatch(key):
-        return f"{path}[...]"
-    return f"{path}.{key}" if path else key
-
-
-def _options(type_: mi.Type) -> list[mi.Type]:
+def type_options(type_: mi.Type) -> list[mi.Type]:
     """The alternatives a type allows (its union members), constraints set aside."""
     if isinstance(type_, mi.Metadata):
         type_ = type_.type
     if isinstance(type_, mi.UnionType):
-        return [option for member in type_.types for option in _options(member)]
+        return [option for member in type_.types for option in type_options(member)]
     return [type_]
 
 
@@ -148,7 +121,7 @@ class _KeyCheck:
         self.struct: type | None = None  #: the model a dict (or instance) stands for
         self.values: _KeyCheck | None = None  #: for the values of a ``dict[str, X]``
         self.items: _KeyCheck | None = None  #: for the items of a ``list[X]``
-        for option in _options(type_):
+        for option in type_options(type_):
             if isinstance(option, mi.StructType):
                 self.struct = option.cls
             elif isinstance(option, mi.DictType):
@@ -165,17 +138,18 @@ class _KeyCheck:
                 names, fields = _model_plan(self.struct)
                 for key, item in value.items():
                     if key not in names:
-                        named = _FIELD_NAME.fullmatch(key)
+                        named = is_field_name(key)
                         raise _invalid(
-                            _join(path, key), "unknown field" + ("" if named else f" ({hint(key)})")
+                            field_path(path, key),
+                            "unknown field" + ("" if named else f" ({hint(key)})"),
                         )
                     field = fields.get(key)
                     if field is not None and isinstance(item, _CONTAINERS):
-                        field[1](item, _join(path, key))
+                        field[1](item, field_path(path, key))
             elif self.values is not None:
                 for key, item in value.items():
                     if isinstance(item, _CONTAINERS):
-                        self.values(item, _join(path, key))
+                        self.values(item, field_path(path, key))
         elif isinstance(value, (list, tuple)):
             if self.items is not None:
                 for index, item in enumerate(value):
@@ -187,7 +161,7 @@ class _KeyCheck:
             for key, (attribute, check) in _model_plan(type(value))[1].items():
                 item = getattr(value, attribute)
                 if isinstance(item, _CONTAINERS):
-                    check(item, _join(path, key))
+                    check(item, field_path(path, key))
 
 
 _key_checks: dict[Any, _KeyCheck | None] = {}
@@ -199,7 +173,7 @@ _model_plans: dict[type, tuple[frozenset[str], dict[str, tuple[str, _KeyCheck]]]
 def _key_check(type_: mi.Type) -> _KeyCheck | None:
     """The key check for ``type_``, or ``None`` where no JSON object can be."""
     check = _KeyCheck(type_)
-    if check.struct or check.items or any(isinstance(o, mi.DictType) for o in _options(type_)):
+    if check.struct or check.items or any(isinstance(o, mi.DictType) for o in type_options(type_)):
         return check
     return None
 
@@ -238,7 +212,7 @@ def _find_non_finite(value: Any, path: str) -> None:
             raise _invalid(path, f"must be a finite number, not {value}")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _find_non_finite(item, _join(path, str(key)))
+            _find_non_finite(item, field_path(path, str(key)))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _find_non_finite(item, f"{path}[{index}]")
@@ -280,16 +254,6 @@ def encode_request(value: Any, type_: Any, *, path: str = "") -> RequestBody:
 
 def _too_deep(path: str) -> InvalidRequestError:
     return _invalid(path, "nested too deeply to encode")
-
-
-def finite_number(value: object) -> bool:
-    """Whether ``value`` is an int or float (not a bool) with a finite float value."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float
-        return False
 
 
 def encode_fields(fields: dict[str, Any], type_: type[msgspec.Struct]) -> RequestBody:

@@ -7,15 +7,16 @@ import uuid
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from msgspec import UNSET, UnsetType
 
 from . import models
+from ._call_options import call_options
 from ._codec import encode_fields, encode_request
 from ._transport import Transport
 from .errors import InvalidRequestError
 from .retries import RetryConfig
 from .session_ids import canonical_session_id
-from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 
 if TYPE_CHECKING:
     from .bulk import BulkOptions, BulkProgress, BulkReport
@@ -23,20 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["CheckoutSessions", "canonical_session_id"]
 
 _COLLECTION = "/checkout/sessions"
-
-
-def _timeout(timeout_in_seconds: float | None, timeout_ms: float | None) -> float | None:
-    """The call's timeout in seconds; SDK 2.4.27's ``timeout_ms`` is converted only when given."""
-    return (
-        timeout_in_seconds
-        if timeout_ms is None
-        else timeout_seconds(timeout_in_seconds, timeout_ms)
-    )
-
-
-def _policy(retries: AnyRetryConfig | None) -> RetryConfig | None:
-    """The call's policy; SDK 2.4.27's ``utils.RetryConfig`` is converted only when given."""
-    return retries if retries is None or type(retries) is RetryConfig else as_retry_policy(retries)
 
 
 def _session_path(session_id: str | uuid.UUID) -> str:
@@ -50,8 +37,8 @@ class CheckoutSessions:
     Every method also takes, for this call only: ``merchant_account_id``
     (sent as ``x-gr4vy-merchant-account-id``; ``None`` sends none; left out,
     the client's), ``timeout_in_seconds`` or ``timeout_ms``, ``retries`` (a
-    :class:`~gr4vy_async.RetryConfig` or the SDK's
-    :class:`gr4vy_async.utils.RetryConfig`), ``http_headers`` (set or replace
+    :class:`~gr4vy_async.RetryConfig`, which SDK 2.4.27's
+    :func:`gr4vy_async.utils.RetryConfig` also builds), ``http_headers`` (set or replace
     headers) and ``server_url`` (another base URL, checked like the
     client's). ``create_async``, ``get_async``, ``update_async`` and
     ``delete_async`` are the same methods under SDK 2.4.27's names.
@@ -59,31 +46,6 @@ class CheckoutSessions:
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
-
-    def _session_request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None,
-        merchant_account_id: str | UnsetType | None,
-        timeout_in_seconds: float | None,
-        retries: AnyRetryConfig | None,
-        timeout_ms: float | None,
-        http_headers: Mapping[str, str] | None,
-        server_url: str | None,
-    ) -> Coroutine[Any, Any, models.CheckoutSession]:
-        """One request whose success body is a CheckoutSession (the coroutine: no extra frame)."""
-        return self._transport.request(
-            method,
-            path,
-            body=body,
-            response_type=models.CheckoutSession,
-            merchant_account_id=merchant_account_id,
-            timeout=_timeout(timeout_in_seconds, timeout_ms),
-            retries=_policy(retries),
-            headers=http_headers,
-            base_url=server_url,
-        )
 
     async def create(
         self,
@@ -95,7 +57,7 @@ class CheckoutSessions:
         checkout_session_create: models.CheckoutSessionCreate | Mapping[str, Any] | None = None,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: AnyRetryConfig | None = None,
+        retries: RetryConfig | None = None,
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
@@ -120,16 +82,19 @@ class CheckoutSessions:
                 else list[models.BaseModel]
             )
             body = encode_request(request_body, body_type)
-        return await self._session_request(
+        return await self._transport.request(
             "POST",
             _COLLECTION,
             body,
-            merchant_account_id,
-            timeout_in_seconds,
-            retries,
-            timeout_ms,
-            http_headers,
-            server_url,
+            models.CheckoutSession,
+            call_options(
+                merchant_account_id,
+                timeout_in_seconds,
+                retries,
+                timeout_ms,
+                http_headers,
+                server_url,
+            ),
         )
 
     async def get(
@@ -138,22 +103,25 @@ class CheckoutSessions:
         session_id: str | uuid.UUID,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: AnyRetryConfig | None = None,
+        retries: RetryConfig | None = None,
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
     ) -> models.CheckoutSession:
         """Retrieve the information stored on a checkout session."""
-        return await self._session_request(
+        return await self._transport.request(
             "GET",
             _session_path(session_id),
             None,
-            merchant_account_id,
-            timeout_in_seconds,
-            retries,
-            timeout_ms,
-            http_headers,
-            server_url,
+            models.CheckoutSession,
+            call_options(
+                merchant_account_id,
+                timeout_in_seconds,
+                retries,
+                timeout_ms,
+                http_headers,
+                server_url,
+            ),
         )
 
     async def update(
@@ -175,7 +143,7 @@ class CheckoutSessions:
         intent: models.TransactionIntent | str | UnsetType | None = UNSET,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: AnyRetryConfig | None = None,
+        retries: RetryConfig | None = None,
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
@@ -202,16 +170,19 @@ class CheckoutSessions:
         }
         path = _session_path(session_id)
         body = {name: value for name, value in fields.items() if value is not UNSET}
-        return await self._session_request(
+        return await self._transport.request(
             "PUT",
             path,
             encode_fields(body, models.CheckoutSessionUpdate),
-            merchant_account_id,
-            timeout_in_seconds,
-            retries,
-            timeout_ms,
-            http_headers,
-            server_url,
+            models.CheckoutSession,
+            call_options(
+                merchant_account_id,
+                timeout_in_seconds,
+                retries,
+                timeout_ms,
+                http_headers,
+                server_url,
+            ),
         )
 
     async def delete(
@@ -220,7 +191,7 @@ class CheckoutSessions:
         session_id: str | uuid.UUID,
         merchant_account_id: str | UnsetType | None = UNSET,
         timeout_in_seconds: float | None = None,
-        retries: AnyRetryConfig | None = None,
+        retries: RetryConfig | None = None,
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
@@ -229,12 +200,16 @@ class CheckoutSessions:
         await self._transport.request(
             "DELETE",
             _session_path(session_id),
-            response_type=None,
-            merchant_account_id=merchant_account_id,
-            timeout=_timeout(timeout_in_seconds, timeout_ms),
-            retries=_policy(retries),
-            headers=http_headers,
-            base_url=server_url,
+            None,
+            None,
+            call_options(
+                merchant_account_id,
+                timeout_in_seconds,
+                retries,
+                timeout_ms,
+                http_headers,
+                server_url,
+            ),
         )
 
     # SDK 2.4.27's async names: the same methods, not a second implementation.
@@ -283,7 +258,7 @@ class CheckoutSessions:
             operation="delete_many",
         )
         return await self._many(
-            self.delete, session_ids, options, report, merchant_account_id, timeout_in_seconds
+            "DELETE", None, session_ids, options, report, merchant_account_id, timeout_in_seconds
         )
 
     async def get_many(
@@ -324,32 +299,43 @@ class CheckoutSessions:
             operation="get_many",
         )
         return await self._many(
-            self.get, session_ids, options, report, merchant_account_id, timeout_in_seconds
+            "GET",
+            models.CheckoutSession,
+            session_ids,
+            options,
+            report,
+            merchant_account_id,
+            timeout_in_seconds,
         )
 
     async def _many(
         self,
-        operation: Callable[..., Coroutine[Any, Any, Any]],
+        method: str,
+        response_type: type[models.CheckoutSession] | None,
         session_ids: Iterable[str | uuid.UUID] | AsyncIterable[str | uuid.UUID],
         options: BulkOptions,
         report: BulkReport | None,
         merchant_account_id: str | UnsetType | None,
         timeout_in_seconds: float | None,
     ) -> BulkReport:
-        """``operation`` (``self.get`` or ``self.delete``) over many ids, via :func:`run_bulk`.
+        """A ``method`` request (GET or DELETE) for each of many ids, via :func:`run_bulk`.
 
-        ``name`` (``"get_many"``, ``"delete_many"``) is what a journal records its lines as.
+        The per-request options are built (and checked) once for the run; the
+        runner's policy is the run's unless it passes another.
         """
         # Imported here: bulk's import (~7 ms, `python -X importtime`) is paid
         # by bulk jobs only.
         from .bulk import run_bulk
 
+        prepared = call_options(merchant_account_id, timeout_in_seconds, options.retries)
+        request = self._transport.request
+
         def one(session_id: str, policy: RetryConfig) -> Coroutine[Any, Any, Any]:
-            return operation(
-                session_id=session_id,
-                merchant_account_id=merchant_account_id,
-                timeout_in_seconds=timeout_in_seconds,
-                retries=policy,
+            per_id = (
+                prepared
+                if policy is prepared.retries
+                else msgspec.structs.replace(prepared, retries=policy)
             )
+            return request(method, _session_path(session_id), None, response_type, per_id)
 
         return await run_bulk(session_ids, one, options, report=report)

@@ -11,20 +11,21 @@ from types import TracebackType
 import aiohttp
 from msgspec import UNSET, UnsetType
 
-from ._codec import hint
-from ._transport import (
+from . import _checks
+from ._call_options import retry_policy, timeout_in
+from ._defaults import (
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RESPONSE_BYTES,
-    BearerAuth,
-    DebugLogger,
-    Transport,
-    _Credential,
-    check_server_url,
+    DEFAULT_TIMEOUT,
+    LOGGER_NAME,
 )
+from ._redact import Secret, hint
+from ._tokens import BearerAuth
+from ._transport import DebugLogger, Transport
 from .checkout_sessions import CheckoutSessions
 from .errors import InvalidRequestError
 from .hooks import Hooks
 from .retries import RetryConfig
-from .utils import AnyRetryConfig, as_retry_policy, timeout_seconds
 
 __all__ = ["DEFAULT_TIMEOUT", "SERVERS", "Gr4vy"]
 
@@ -34,7 +35,6 @@ SERVERS: Mapping[str, str] = {
     "production": "https://api.{id}.gr4vy.app",
 }
 _INSTANCE_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-DEFAULT_TIMEOUT = 30.0
 
 
 def _resolve_base_url(
@@ -42,7 +42,7 @@ def _resolve_base_url(
 ) -> str:
     """The API base URL, checked: https, unless loopback or explicitly allowed."""
     if server_url is not None:
-        return check_server_url(server_url, allow_insecure_http)
+        return _checks.server_url(server_url, allow_insecure_http)
     template = SERVERS.get(server)
     if template is None:
         raise InvalidRequestError(
@@ -57,7 +57,7 @@ def _debug_logger(debug_logger: DebugLogger | None) -> DebugLogger | None:
     """``debug_logger``, or, as in the official SDK, DEBUG on when ``GR4VY_DEBUG`` is set."""
     if debug_logger is None and os.getenv("GR4VY_DEBUG"):
         logging.basicConfig()  # a stderr handler on the root logger, if it has none
-        logging.getLogger("gr4vy_async").setLevel(logging.DEBUG)
+        logging.getLogger(LOGGER_NAME).setLevel(logging.DEBUG)
     return debug_logger
 
 
@@ -88,7 +88,8 @@ class Gr4vy:
 
     SDK 2.4.27's options work too: ``timeout_ms`` (for
     ``timeout_in_seconds``), ``retry_config`` (for ``retries``: its
-    :class:`gr4vy_async.utils.RetryConfig` or ours; ``None`` never retries),
+    a :class:`RetryConfig`, which ``gr4vy_async.utils.RetryConfig`` builds from
+    the SDK's settings; ``None`` never retries),
     ``url_params`` (``{name}`` values for ``server_url``; ignored without
     one, as in the SDK), the SDK's positional order (``Gr4vy("token")``), and
     ``merchant_account_id`` from ``GR4VY_MERCHANT_ACCOUNT_ID`` when not given.
@@ -107,7 +108,7 @@ class Gr4vy:
         server_url: str | None = None,
         client: object = None,
         async_client: object = None,
-        retry_config: AnyRetryConfig | UnsetType | None = UNSET,
+        retry_config: RetryConfig | UnsetType | None = UNSET,
         timeout_ms: float | None = None,
         debug_logger: DebugLogger | None = None,
         *,
@@ -115,36 +116,33 @@ class Gr4vy:
         retries: RetryConfig | None = None,
         headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
-        max_connections: int = 100,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if isinstance(bearer_auth, str):  # this frame's locals may be printed
-            bearer_auth = _Credential(bearer_auth)
+            bearer_auth = Secret(bearer_auth)
         for name, given in (("client", client), ("async_client", async_client)):
             if given is not None:  # SDK 2.4.27's httpx clients: say what to use instead
                 raise InvalidRequestError(
                     f"{name}: httpx clients are not used here; pass "
                     "session=aiohttp.ClientSession(...) to borrow a session"
                 )
-        timeout = timeout_seconds(timeout_in_seconds, timeout_ms)  # checked by Transport
-        for name, count in (
-            ("max_response_bytes", max_response_bytes),
-            ("max_connections", max_connections),
-        ):
-            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                raise InvalidRequestError(
-                    f"{name}: expected a whole number, at least 1", field=name, reason="range"
-                )
+        timeout = timeout_in(timeout_in_seconds, timeout_ms)
+        _checks.whole_number(max_response_bytes, "max_response_bytes")
+        _checks.whole_number(max_connections, "max_connections")
         if retry_config is not UNSET:
             if retries is not None:
-                raise InvalidRequestError("retry_config: pass retries or retry_config, not both")
-            retries = RetryConfig.none() if retry_config is None else as_retry_policy(retry_config)
+                raise _checks.invalid(
+                    "retry_config", "retries or retry_config, not both", "both given"
+                )
+            retries = RetryConfig.none() if retry_config is None else retry_config
+        retries = retry_policy(retries)
         if url_params and server_url is not None:  # as in the SDK, ignored without server_url
             for name, value in url_params.items():
                 server_url = server_url.replace(f"{{{name}}}", value)
         if bearer_auth is None:
-            bearer_auth = _Credential(os.environ.get("GR4VY_BEARER_AUTH", ""))
+            bearer_auth = Secret(os.environ.get("GR4VY_BEARER_AUTH", ""))
             if not bearer_auth:
                 raise InvalidRequestError(
                     "bearer_auth: pass a token or token provider (or set GR4VY_BEARER_AUTH)"

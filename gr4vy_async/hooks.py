@@ -22,6 +22,7 @@ import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 
+from ._redact import REDACTED
 from .errors import Gr4vyError
 
 __all__ = [
@@ -34,9 +35,6 @@ __all__ = [
     "ResponseInfo",
     "raised_after_success",
 ]
-
-#: What a hook sees instead of the ``Authorization`` header's value.
-REDACTED = "[redacted]"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -34,6 +34,9 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from ._error_base import InvalidRequestError
+from ._redact import PLACEHOLDER, REDACTED
+
 __all__ = [
     "UNSET",
     "Address",
@@ -403,8 +406,6 @@ class _Dumpable:
         names are the JSON names, so ``by_alias`` changes nothing.
         """
         if mode not in ("python", "json"):
-            from .errors import InvalidRequestError  # errors imports this module
-
             raise InvalidRequestError("mode: expected 'python' or 'json'", field="mode")
         dumped = _dumped(self, by_alias, exclude_none, exclude_defaults or exclude_unset)
         result: dict[str, Any] = msgspec.to_builtins(dumped) if mode == "json" else dumped
@@ -439,18 +440,6 @@ class _Request(
     """Base of request models: unset fields are left out of the JSON."""
 
 
-class _Redacted:
-    """Stands for a hidden value in rich's pretty printer (shown as ``<redacted>``)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<redacted>"
-
-
-_REDACTED = _Redacted()
-
-
 class _RedactedRepr:
     """Mixin of models holding personal or card data: no printer shows their values.
 
@@ -467,11 +456,11 @@ class _RedactedRepr:
         return [name for name in names if getattr(self, name) is not UNSET]
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}=<redacted>" for name in self._set_fields())
+        fields = ", ".join(f"{name}={REDACTED}" for name in self._set_fields())
         return f"{type(self).__name__}({fields})"
 
     def __rich_repr__(self) -> list[tuple[str, Any]]:
-        return [(name, _REDACTED) for name in self._set_fields()]
+        return [(name, PLACEHOLDER) for name in self._set_fields()]
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))

@@ -19,16 +19,21 @@ from email.utils import parsedate_to_datetime
 
 import tenacity
 
-from ._codec import finite_number
+from ._checks import non_negative, whole_number
 from .errors import (
     ConnectError,
     Gr4vyError,
-    InvalidRequestError,
     RequestTimeoutError,
     TransportError,
 )
 
-__all__ = ["IDEMPOTENT_METHODS", "NOT_PROCESSED_STATUSES", "RetryConfig", "retry_after_seconds"]
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "NOT_PROCESSED_STATUSES",
+    "RetryConfig",
+    "retry_after_seconds",
+    "sleep",
+]
 
 _DELTA_SECONDS = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() takes "²"
 
@@ -59,13 +64,9 @@ class RetryConfig:
 
     def __post_init__(self) -> None:
         """Reject what would make a call hang or retry without end (NaN, infinity, a string)."""
-        attempts = self.max_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise _bad_setting("max_attempts", "a whole number, at least 1")
+        whole_number(self.max_attempts, "RetryConfig.max_attempts")
         for name in ("initial_delay", "max_delay", "max_elapsed", "retry_after_cap"):
-            value = getattr(self, name)
-            if not (finite_number(value) and value >= 0):
-                raise _bad_setting(name, "a finite number of seconds, at least 0")
+            non_negative(getattr(self, name), f"RetryConfig.{name}")
 
     @classmethod
     def none(cls) -> RetryConfig:
@@ -173,12 +174,6 @@ class RetryConfig:
         return None if self._stop(state) else wait
 
 
-def _bad_setting(name: str, expected: str) -> InvalidRequestError:
-    return InvalidRequestError(
-        f"RetryConfig.{name}: expected {expected}", field=f"RetryConfig.{name}", reason="range"
-    )
-
-
 def _failed_state(
     error: BaseException | None, attempt: int, started: float
 ) -> tenacity.RetryCallState:
@@ -191,7 +186,7 @@ def _failed_state(
     return state
 
 
-async def _sleep(seconds: float) -> None:
+async def sleep(seconds: float) -> None:
     """The wait between attempts (a seam tests replace to record waits)."""
     await asyncio.sleep(seconds)
 

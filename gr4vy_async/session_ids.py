@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from ._codec import hint
+from ._redact import hint
 from .errors import InvalidRequestError
 
 __all__ = ["canonical_session_id", "is_session_id", "listed_session_id", "why_not_a_session_id"]

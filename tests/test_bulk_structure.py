@@ -91,10 +91,8 @@ BAD_OPTIONS = {
     "deadline-huge-int": ("deadline", {"deadline": 10**400}),
     "stop-after-negative": ("stop_after", {"stop_after": -1}),
     "progress-not-callable": ("on_progress", {"on_progress": "print"}),
-    "retries-sdk-config": (
-        "retries",
-        {"retries": utils.RetryConfig("backoff", utils.BackoffStrategy(1, 2, 1.5, 3), False)},
-    ),
+    # SDK 2.4.27's settings build a RetryConfig (accepted, below); anything else is refused.
+    "retries-not-a-policy": ("retries", {"retries": utils.BackoffStrategy(1, 2, 1.5, 3)}),
 }
 
 
@@ -109,6 +107,18 @@ async def test_a_bad_option_is_refused_with_its_field_before_any_request(
         assert fake.requests == []
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: expected ")
+
+
+@pytest.mark.parametrize("operation", ["delete_many", "get_many"])
+async def test_the_sdk_retry_settings_are_accepted_by_bulk_operations(operation: str) -> None:
+    """``utils.RetryConfig(...)`` is one way to write the one RetryConfig, bulk included."""
+    sdk = utils.RetryConfig("backoff", utils.BackoffStrategy(1, 2, 1.5, 3), False)
+    assert isinstance(sdk, RetryConfig)
+    async with FakeGr4vy() as fake, Gr4vy(bearer_auth="t", server_url=fake.url) as client:
+        fake.create_session(session_id=SESSION_ID)
+        report = await getattr(client.checkout_sessions, operation)([SESSION_ID], retries=sdk)
+    assert report.failed == []
+    assert len(fake.requests) == 1
 
 
 @pytest.mark.parametrize("wait", [math.nan, -1.0, math.inf])

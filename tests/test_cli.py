@@ -602,7 +602,7 @@ async def test_a_token_with_a_line_break_is_one_line_without_the_token() -> None
     )
     assert code == 2
     assert err == (
-        "gr4vy-async: error: --token: contains a control character"
+        "gr4vy-async: error: --token: expected no control character"
         " (only tab is allowed in a header value)\n"
     )
 
@@ -753,12 +753,12 @@ ONE_LINE_ERRORS = [
     ("token", "error: token needs a private key: pass --private-key"),
     (
         "--server-url http://10.1.2.3 checkout-sessions get {id}",
-        "error: --server-url: plain http is only allowed to loopback hosts "
-        "(pass --allow-insecure-http to override)",
+        "error: --server-url: expected https (plain http is only allowed to loopback hosts; "
+        "pass --allow-insecure-http to override)",
     ),
     (
         "GR4VY_SERVER_URL=http://10.1.2.3 checkout-sessions get {id}",
-        "error: GR4VY_SERVER_URL: plain http is only allowed",
+        "error: GR4VY_SERVER_URL: expected https (plain http is only allowed",
     ),
     (
         "checkout-sessions delete {id} --concurrency -5",

@@ -21,6 +21,7 @@ from support.servers import RawServer, answer, json_response, raw_client
 from support.sessions import SESSION, SESSION_ID
 
 from gr4vy_async import Gr4vy, RetryConfig, errors, models
+from gr4vy_async._call_options import CallOptions
 from gr4vy_async._codec import encode_fields, encode_request, validate
 from gr4vy_async.errors import InvalidRequestError
 from gr4vy_async.testing import FakeGr4vy, Fault
@@ -549,7 +550,7 @@ async def test_bad_header_input_never_opens_a_connection() -> None:
             {"X-GR4VY-Merchant-Account-Id": "other"},
         ]:
             with pytest.raises(errors.InvalidRequestError):
-                await transport.request("GET", path, response_type=None, headers=headers)  # type: ignore[call-overload]
+                await transport.request("GET", path, None, None, CallOptions(headers=headers))  # type: ignore[arg-type]
         for value in BAD_VALUES:
             with pytest.raises(errors.InvalidRequestError):
                 await client.checkout_sessions.get(session_id=SESSION_ID, merchant_account_id=value)
@@ -561,7 +562,7 @@ async def test_bad_header_input_never_opens_a_connection() -> None:
         assert server.seen == []
         # A tab is allowed inside a value; per-call headers override the client's.
         await transport.request(
-            "GET", path, response_type=None, headers={"X-Trace": "a\tb", "accept": "*/*"}
+            "GET", path, None, None, CallOptions(headers={"X-Trace": "a\tb", "accept": "*/*"})
         )
     assert server.seen[-1].headers["X-Trace"] == "a\tb"
     assert server.seen[-1].headers["Accept"] == "*/*"

@@ -19,6 +19,7 @@ from support.sessions import ITEM, SESSION, SESSION_ID, SESSION_JSON, attempts
 from yarl import URL
 
 from gr4vy_async import Gr4vy, errors, models
+from gr4vy_async._call_options import CallOptions
 from gr4vy_async.errors import InvalidRequestError
 from gr4vy_async.testing import FakeGr4vy
 from gr4vy_async.testing.payloads import seed_create_body
@@ -65,8 +66,10 @@ async def test_a_per_call_base_url_is_checked_like_server_url_and_used() -> None
         path = f"/checkout/sessions/{SESSION_ID}"
         for bad in ["http://example.com", "ftp://127.0.0.1", "https://u:p@host", "no-scheme", 5]:
             with pytest.raises(errors.InvalidRequestError, match="server_url"):
-                await client._transport.request("GET", path, response_type=None, base_url=bad)  # type: ignore[call-overload]
-        await client._transport.request("GET", path, response_type=None, base_url=other.url + "/")
+                await client._transport.request("GET", path, None, None, CallOptions(base_url=bad))  # type: ignore[arg-type]
+        await client._transport.request(
+            "GET", path, None, None, CallOptions(base_url=other.url + "/")
+        )
     assert default.seen == []
     assert [seen.path for seen in other.seen] == [path]
 
@@ -148,7 +151,11 @@ async def test_any_extra_header_is_sent_or_refused_before_any_connection(
     refused: errors.InvalidRequestError | None = None
     try:
         await client._transport.request(
-            "DELETE", f"/checkout/sessions/{SESSION_ID}", response_type=None, headers={name: value}
+            "DELETE",
+            f"/checkout/sessions/{SESSION_ID}",
+            None,
+            None,
+            CallOptions(headers={name: value}),
         )
     except errors.InvalidRequestError as error:
         refused = error

@@ -201,7 +201,7 @@ async def test_retry_after_is_honoured_and_capped(
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(retries, "_sleep", record)
+    monkeypatch.setattr(retries, "sleep", record)
     mock_http.get(ITEM, status=429, body=error_body(429), headers={"Retry-After": header})
     mock_http.get(ITEM, status=200, payload=SESSION_JSON)
     policy = RetryConfig(retry_after_cap=30.0)
@@ -235,7 +235,7 @@ async def test_retries_never_start_after_max_elapsed(
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(retries, "_sleep", record)
+    monkeypatch.setattr(retries, "sleep", record)
     mock_http.get(ITEM, status=429, body=error_body(429), headers={"Retry-After": "2"}, repeat=True)
     policy = RetryConfig(max_elapsed=0.5)
     async with Gr4vy(id="acme", bearer_auth=TOKEN, retries=policy) as client:

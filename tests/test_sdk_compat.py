@@ -160,7 +160,7 @@ async def test_sdk_retry_config_never_resends_a_create_after_a_5xx(gr4vy_fake: F
     ids=["backoff", "none", "None"],
 )
 async def test_retry_config_on_the_client(
-    gr4vy_fake: FakeGr4vy, retry_config: utils.RetryConfig | None, statuses: list[int]
+    gr4vy_fake: FakeGr4vy, retry_config: RetryConfig | None, statuses: list[int]
 ) -> None:
     gr4vy_fake.create_session(session_id=SESSION_ID)
     gr4vy_fake.faults.enqueue("GET", Fault.status(502), times=2)
@@ -174,20 +174,20 @@ async def test_retry_config_on_the_client(
 
 
 def test_sdk_retry_config_maps_onto_ours() -> None:
-    config = utils.RetryConfig(
+    policy = utils.RetryConfig(
         "backoff", utils.BackoffStrategy(500, 60000, 1.5, 3600000), False, ["429", "5XX"]
     )
-    policy = config.to_retry_config()
+    assert type(policy) is RetryConfig  # the SDK's spelling builds the one RetryConfig
     assert (policy.initial_delay, policy.max_delay, policy.max_elapsed) == (0.5, 60.0, 3600.0)
     assert policy.statuses == frozenset({429, *range(500, 600)})
     assert policy.retry_connection_errors is False
     assert policy.retry_unsafe_methods is False
     assert policy.max_attempts > 1_000_000  # the SDK has no attempt limit, only the time
-    assert utils.as_retry_policy(config) is policy
-    default = utils.RetryConfig("backoff", utils.BackoffStrategy(1, 2, 2, 3), True)
-    assert default.to_retry_config().statuses == RetryConfig().statuses
-    assert utils.RetryConfig("none", default.backoff, True).to_retry_config().max_attempts == 1
-    assert "BackoffStrategy(1, 2, 2, 3" in repr(default)
+    backoff = utils.BackoffStrategy(1, 2, 2, 3)
+    default = utils.RetryConfig("backoff", backoff, True)
+    assert default.statuses == RetryConfig().statuses
+    assert utils.RetryConfig("none", backoff, True).max_attempts == 1
+    assert "BackoffStrategy(1, 2, 2, 3" in repr(backoff)
 
 
 @pytest.mark.parametrize(

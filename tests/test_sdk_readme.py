@@ -39,7 +39,7 @@ from support.contract import sdk_readme_examples, sdk_readme_examples_named
 from support.helpers import private_pem
 
 import gr4vy_async
-from gr4vy_async import auth, errors, utils
+from gr4vy_async import RetryConfig, auth, errors, utils
 from gr4vy_async.testing import Fault
 from gr4vy_async.testing.fake import FakeGr4vy
 
@@ -447,15 +447,16 @@ def root_logging() -> Any:
 
 @pytest.fixture
 def retry_configs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The SDK-style RetryConfigs mapped onto ours (their reprs), as they are used."""
+    """The SDK-style RetryConfigs built into ours (as the SDK call read), as they are made."""
     used: list[str] = []
-    original = utils.RetryConfig.to_retry_config
+    original = utils.RetryConfig
 
-    def spy(self: utils.RetryConfig) -> Any:
-        used.append(repr(self))
-        return original(self)
+    def spy(*args: Any, **kwargs: Any) -> RetryConfig:
+        shown = [*map(repr, args), *(f"{name}={value!r}" for name, value in kwargs.items())]
+        used.append(f"RetryConfig({', '.join(shown)})")
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(utils.RetryConfig, "to_retry_config", spy)
+    monkeypatch.setattr(utils, "RetryConfig", spy)
     return used
 
 

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from support.helpers import client_for
 
-from gr4vy_async import auth
+from gr4vy_async import _signing, auth
 from gr4vy_async.testing import FakeGr4vy
 
 PATIENCE = 10.0
@@ -36,13 +36,13 @@ class Clock:
 def signatures(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The thread of each signature ``auth`` makes."""
     threads: list[int] = []
-    sign = auth._sign
+    sign = _signing.sign
 
     def counted(*args: Any, **kwargs: Any) -> str:
         threads.append(threading.get_ident())
         return sign(*args, **kwargs)
 
-    monkeypatch.setattr(auth, "_sign", counted)
+    monkeypatch.setattr(_signing, "sign", counted)
     return threads
 
 
@@ -105,13 +105,13 @@ async def test_a_failed_signature_reaches_the_waiting_calls_and_the_next_call_tr
         raise RuntimeError("no entropy")
 
     provider = auth.with_token(key)
-    sign = auth._sign
-    monkeypatch.setattr(auth, "_sign", broken)
+    sign = _signing.sign
+    monkeypatch.setattr(_signing, "sign", broken)
     results = await asyncio.gather(
         *(provider.token_async() for _ in range(3)), return_exceptions=True
     )
     assert all(isinstance(result, RuntimeError) for result in results)
-    monkeypatch.setattr(auth, "_sign", sign)
+    monkeypatch.setattr(_signing, "sign", sign)
     assert await provider.token_async()
 
 

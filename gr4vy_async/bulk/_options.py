@@ -7,7 +7,8 @@ import math
 import os
 from collections.abc import Callable
 
-from .._codec import finite_number, hint
+from .._checks import finite_number
+from .._redact import hint
 from ..errors import InvalidRequestError
 from ..retries import RetryConfig
 from ._report import BulkProgress

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any
 
-from .._codec import hint
+from .._redact import hint
 from ..errors import InvalidRequestError
 
 __all__ = [

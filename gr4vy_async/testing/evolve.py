@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from msgspec import inspect as mi
 
-from .._codec import _options
+from .._codec import type_options
 
 __all__ = ["Evolution"]
 
@@ -43,7 +43,7 @@ class Evolution:
         return hashlib.blake2s(f"{self.seed}:{path}".encode(), digest_size=4).hexdigest()
 
     def _evolved(self, value: Any, info: mi.Type, path: str) -> Any:
-        for option in _options(info):
+        for option in type_options(info):
             if isinstance(option, mi.StructType) and isinstance(value, dict):
                 fields = {field.encode_name: field.type for field in option.fields}
                 evolved = {
