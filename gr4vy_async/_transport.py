@@ -309,6 +309,11 @@ class Transport:
             return await self._exchange(
                 session, method, url, headers, body, timeout, response_type, attempt, progress
             )
+        except Gr4vyError as failed:
+            if failed.__suppress_context__:
+                # Python 3.10 still counts aiohttp's error as handled where it was raised.
+                failed.__context__ = None
+            raise
         except asyncio.CancelledError:
             # aiohttp cancels the calls waiting in its pool when the session closes.
             if self.state is _CLOSED and not cancelled_by_caller():

@@ -119,9 +119,18 @@ def safe_cause(exc: BaseException) -> BaseException | None:
     """
     if isinstance(exc, _ConnectionDropped) and exc.__cause__ is not None:
         exc = exc.__cause__
+    kept: BaseException | None
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return exc if isinstance(exc.message, str) else None
-    return exc if isinstance(exc, (OSError, asyncio.TimeoutError)) else None
+        kept = exc if isinstance(exc.message, str) else None
+    else:
+        kept = exc if isinstance(exc, (OSError, asyncio.TimeoutError)) else None
+    if kept is not None:
+        # The kept error's own chain is held to the same rule (on 3.10 aiohttp's
+        # ClientOSError carries the parser error that quotes the response).
+        cause = kept.__cause__
+        kept.__cause__ = None if cause is None or cause is kept else safe_cause(cause)
+        kept.__context__ = None
+    return kept
 
 
 async def read_body(response: aiohttp.ClientResponse, limit: int, method: str, url: URL) -> bytes:

@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from types import TracebackType
+from typing import NoReturn
 
 import aiohttp
 from msgspec import UNSET, UnsetType
@@ -171,6 +172,13 @@ class Gr4vy:
             hooks=self.hooks,
         )
         self.checkout_sessions = CheckoutSessions(self._transport)
+
+    def __enter__(self) -> NoReturn:
+        # The SDK's ``with Gr4vy(...)`` fails at once, with the same advice on every Python.
+        raise TypeError("Gr4vy is async: use `async with Gr4vy(...) as client:`")
+
+    def __exit__(self, *exc_info: object) -> None:  # never reached: __enter__ raises
+        raise TypeError("Gr4vy is async: use `async with Gr4vy(...) as client:`")
 
     async def __aenter__(self) -> Gr4vy:
         self._transport.open()

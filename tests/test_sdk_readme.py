@@ -71,8 +71,6 @@ SKIPPED = {
     "Merchant account ID selection #1": "a fragment, not Python (`merchant_account_id: '...'`"
     " is a SyntaxError under the SDK too); the per-call override it shows runs in"
     " 'Global Parameters / Example'",
-    "Webhooks verification": "webhooks are not checkout sessions: there is no"
-    " gr4vy_async.webhooks (verify_webhook stays with the official SDK)",
     "Pagination": "checkout sessions have no list operation, so nothing pages",
     "Custom HTTP Client / httpx2 (Pydantic's httpx fork)": "aliases httpx to httpx2;"
     " gr4vy_async uses aiohttp, not httpx (pass session=aiohttp.ClientSession(...))",
@@ -287,6 +285,14 @@ async def debug_lines_go_to_the_logger(run: Run) -> None:
     assert any("POST" in record.getMessage() for record in records)
 
 
+async def the_placeholder_webhook_is_refused(run: Run) -> None:
+    # The example's placeholders verify under neither SDK: the same call shape and the
+    # ValueError it catches run here unchanged (gr4vy_async.webhooks.verify_webhook).
+    assert len(run.printed) == 1
+    assert run.printed[0].startswith("Webhook verification failed: ")
+    assert "your-webhook-secret" not in run.printed[0]
+
+
 async def refused_with_advice(run: Run) -> None:
     assert not run.fake.requests
 
@@ -335,9 +341,10 @@ PLANS: dict[str, Plan] = {
     ),
     "Resource Management": Plan(
         sync_main_fails_at_once_async_main_runs,
-        differs=(TypeError, "'PointedAtFake' object does not support the context manager protocol"),
+        differs=(TypeError, r"Gr4vy is async: use `async with Gr4vy\(\.\.\.\) as client:`"),
     ),
     "Debugging": Plan(debug_lines_go_to_the_logger),
+    "Webhooks verification": Plan(the_placeholder_webhook_is_refused),
 }
 
 
