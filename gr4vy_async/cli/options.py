@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._command_line import UsageError
+from .._defaults import DEFAULT_TIMEOUT
 from .._keyfile import MAX_KEY_FILE
-from ..client import DEFAULT_TIMEOUT, SERVERS
+from ..client import SERVERS
 from ..errors import InvalidRequestError
 from ..session_ids import canonical_session_id
 

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import msgspec
 
 from .._command_line import UsageError
+from .._defaults import LOGGER_NAME
 from .._terminal import UNSAFE, UNSAFE_IN_DOCUMENTS, EscapingFormatter, escape, printable
 from ..bulk import BulkProgress, BulkReport, Outcome
 from .options import PROG
@@ -194,7 +195,7 @@ def debug_lines(enabled: bool) -> Iterator[None]:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(EscapingFormatter(f"{PROG}: debug: %(message)s"))
-    logger = logging.getLogger("gr4vy_async")
+    logger = logging.getLogger(LOGGER_NAME)
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)

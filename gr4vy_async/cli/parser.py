@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .._command_line import ArgumentParser
+from .._defaults import TOKEN_LIFETIME
 from .._version import __version__
 from . import commands, delete
 from .files import SMALL_INPUT_SHOWN
@@ -236,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-e",
         "--expires-in",
         type=expires_in,
-        default=3600,
+        default=TOKEN_LIFETIME,
         metavar="DURATION",
         help="token lifetime: seconds, or a duration such as 30m, 1h, 10d (default: 1h)",
     )

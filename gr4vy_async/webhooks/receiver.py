@@ -10,6 +10,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from .._defaults import LOGGER_NAME
 from ..errors import InvalidRequestError, WebhookVerificationError
 from .signatures import (
     DEFAULT_TOLERANCE,
@@ -31,7 +32,7 @@ __all__ = [
     "WebhookReceiver",
 ]
 
-_logger = logging.getLogger("gr4vy_async.webhooks")
+_logger = logging.getLogger(f"{LOGGER_NAME}.webhooks")
 
 #: Largest body read (bytes); a larger one is refused with 413 before it is verified.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
