@@ -250,4 +250,9 @@ async def test_the_readme_first_call_runs(tmp_path: Path, monkeypatch: pytest.Mo
         main = namespace["main"]
         assert callable(main)
         await main()
-    assert [(r.method, r.status) for r in fake.requests] == [("POST", 201)]
+    assert [(r.method, r.status) for r in fake.requests] == [
+        ("POST", 201),
+        ("GET", 200),
+        ("PUT", 200),
+        ("DELETE", 204),
+    ]
