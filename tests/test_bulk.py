@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.bulk import outcomes
 
 from gr4vy_async import Gr4vy, RetryConfig, errors
 from gr4vy_async.bulk import (
@@ -110,15 +111,7 @@ async def test_get_many_returns_sessions_by_id(gr4vy_fake: FakeGr4vy) -> None:
 
 def assert_accounted_once(report: BulkReport, ids: list[str]) -> None:
     """Every id has exactly one outcome, and nothing else has one."""
-    seen = (
-        report.done
-        + report.missing
-        + [failure.id for failure in report.failed]
-        + [sid for sid, _ in report.skipped]
-        + report.cancelled
-        + report.not_attempted
-    )
-    assert collections.Counter(seen) == collections.Counter(ids)
+    assert outcomes(report) == collections.Counter(ids)
     assert report.total == len(ids)
 
 

@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from support.bulk import outcomes
 
 from gr4vy_async import Gr4vy, RetryConfig, errors
 from gr4vy_async.bulk import BulkOptions, BulkReport, Outcome, run_bulk
@@ -37,18 +38,6 @@ FAST = RetryConfig(initial_delay=0, max_delay=0.01, retry_after_cap=0.05)
 
 def client_for(fake: FakeGr4vy) -> Gr4vy:
     return Gr4vy(server_url=fake.url, bearer_auth="t", merchant_account_id="default", retries=FAST)
-
-
-def outcomes(report: BulkReport) -> collections.Counter[str]:
-    """How many outcomes each id has."""
-    return collections.Counter(
-        report.done
-        + report.missing
-        + [failure.id for failure in report.failed]
-        + [sid for sid, _ in report.skipped]
-        + report.cancelled
-        + report.not_attempted
-    )
 
 
 def ids_for(count: int) -> list[str]:

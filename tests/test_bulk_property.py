@@ -24,6 +24,7 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support.bulk import outcomes
 
 from gr4vy_async import Gr4vy, RetryConfig, errors
 from gr4vy_async.bulk import BulkProgress, BulkReport, Outcome
@@ -40,17 +41,6 @@ POLICY = RetryConfig(
 
 class HookFailed(Exception):
     """What the test's after-success hook raises."""
-
-
-def outcomes(report: BulkReport) -> collections.Counter[str]:
-    return collections.Counter(
-        report.done
-        + report.missing
-        + [failure.id for failure in report.failed]
-        + [sid for sid, _ in report.skipped]
-        + report.cancelled
-        + report.not_attempted
-    )
 
 
 def source_of(kind: str, ids: list[str], read: list[str]) -> Iterable[str] | AsyncIterator[str]:
