@@ -13,13 +13,13 @@ import json
 import os
 import signal
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from support.cli_runner import run_cli as run_in_process
+from support.helpers import wait_until
 from support.servers import RawServer, json_response
 from support.sessions import SESSION
 
@@ -37,14 +37,6 @@ def _env() -> dict[str, str]:
 
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-async def _until(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` until it holds (at most :data:`PATIENCE` seconds)."""
-    give_up = time.monotonic() + PATIENCE
-    while not condition():
-        assert time.monotonic() < give_up, f"gave up waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 #: Every process a test started, killed at its end if still running (a failed test hangs none).
@@ -100,7 +92,9 @@ async def test_ids_on_stdin_are_sent_while_the_producer_pauses(
     process.stdin.write("".join(f"{i}\n" for i in ids).encode())
     await process.stdin.drain()
     try:
-        await _until(lambda: _deletes(gr4vy_fake) == 5, "5 deletes with stdin still open")
+        await wait_until(
+            lambda: _deletes(gr4vy_fake) == 5, "5 deletes with stdin still open", PATIENCE
+        )
     finally:
         process.stdin.close()
     out, err = await asyncio.wait_for(process.communicate(), PATIENCE)
@@ -179,7 +173,7 @@ async def test_ctrl_c_in_a_bulk_delete_prints_the_summary_and_a_true_report(
         *("checkout-sessions", "delete", "--from-file", str(tmp_path / "ids.txt")),
         *("--report", str(report), "--concurrency", "4", "-o", "table"),
     )
-    await _until(lambda: _deletes(gr4vy_fake) >= 40, "40 deletes")
+    await wait_until(lambda: _deletes(gr4vy_fake) >= 40, "40 deletes", PATIENCE)
     process.send_signal(signal.SIGINT)
     out, err = await asyncio.wait_for(process.communicate(), PATIENCE)
     assert process.returncode == 130

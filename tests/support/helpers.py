@@ -90,7 +90,9 @@ FAST = RetryConfig(initial_delay=0, max_delay=0, retry_after_cap=0)
 """The default retry policy without its waits (the ``fast_retries`` fixture's value)."""
 
 
-async def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+async def wait_until(
+    condition: Callable[[], object], what: str = "the condition", timeout: float = 10.0
+) -> None:
     """Poll ``condition`` on the event loop until it is true; fail after ``timeout`` seconds.
 
     For a test that waits for a state (a request in flight, a worker started): a fixed sleep
@@ -99,5 +101,5 @@ async def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> 
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"gave up waiting for {what} after {timeout} s")
         await asyncio.sleep(0.005)
