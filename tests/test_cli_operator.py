@@ -120,8 +120,15 @@ async def test_the_deadline_fires_while_stdin_stays_open(
     assert process.stdin is not None
     process.stdin.write("".join(f"{i}\n" for i in ids).encode())
     await process.stdin.drain()
-    try:  # stdin stays open until the process has ended by itself
-        out, err = await asyncio.wait_for(process.communicate(), PATIENCE)
+    # stdin stays open until the process has ended by itself: not communicate(), which
+    # closes stdin on Python 3.13 even without input.
+    assert process.stdout is not None
+    assert process.stderr is not None
+    try:
+        out, err, _ = await asyncio.wait_for(
+            asyncio.gather(process.stdout.read(), process.stderr.read(), process.wait()),
+            PATIENCE,
+        )
     finally:
         process.stdin.close()
     assert process.returncode == 1
