@@ -37,7 +37,13 @@ from ._wire import (
     safe_cause,
     translate,
 )
-from .errors import ClientClosedError, EventLoopError, Gr4vyError, error_for_response
+from .errors import (
+    ClientClosedError,
+    EventLoopError,
+    Gr4vyError,
+    RequestTimeoutError,
+    error_for_response,
+)
 from .hooks import Hooks, RequestInfo, ResponseInfo
 from .retries import RetryConfig
 
@@ -102,8 +108,10 @@ class Transport:
         allow_insecure_http: bool = False,
         debug_logger: DebugLogger | None = None,
         hooks: Hooks | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.base_url = base_url
+        self.deadline = deadline  # checked by the client
         self.retries = retries
         self.max_response_bytes = max_response_bytes
         self.allow_insecure_http = allow_insecure_http
@@ -243,6 +251,7 @@ class Transport:
         ``attempts`` and ``elapsed``.
         """
         session = self.open()
+        deadline = self.deadline
         if options is NO_OPTIONS:
             client_timeout = self._timeout
             request_headers = self._body_headers if body is not None else self._plain_headers
@@ -258,8 +267,12 @@ class Transport:
             if options.base_url is not None:
                 base_url = _checks.server_url(options.base_url, self.allow_insecure_http)
             policy = self.retries if options.retries is None else options.retries
+            if options.deadline is not None:
+                deadline = options.deadline
         url = URL(base_url + path, encoded=True)
         started = time.monotonic()
+        loop_time = asyncio.get_running_loop().time
+        ends = None if deadline is None else loop_time() + deadline
         attempt = 0
         while True:
             attempt += 1
@@ -277,9 +290,13 @@ class Transport:
                     client_timeout,
                     response_type,
                     attempt,
+                    ends,
+                    deadline,
                 )
             except Gr4vyError as error:
                 wait = policy.next_wait(error, method, attempt, started)
+                if wait is not None and ends is not None and loop_time() + wait >= ends:
+                    wait = None  # the next attempt would start past the deadline
                 if wait is None:
                     error.attempts, error.elapsed = attempt, time.monotonic() - started
                     raise
@@ -297,14 +314,20 @@ class Transport:
         timeout: aiohttp.ClientTimeout,
         response_type: type[T] | None,
         attempt: int,
+        ends: float | None,
+        deadline: float | None,
     ) -> T | None:
         """One attempt, all of it within ``timeout``: hooks, connection, token, request.
 
         Its time running out in a phase raises that phase's error (see
-        :meth:`Progress.timed_out`); ``aclose()`` ends it with
-        :class:`ClientClosedError`, whatever aiohttp raised.
+        :meth:`Progress.timed_out`), or :class:`DeadlineExceededError` when the
+        call's deadline (``deadline`` seconds, at loop time ``ends``) comes
+        first; ``aclose()`` ends it with :class:`ClientClosedError`, whatever
+        aiohttp raised.
         """
         progress = Progress(asyncio.get_running_loop().time() + (timeout.total or 0.0))
+        if ends is not None and ends < progress.deadline:
+            progress.deadline, progress.cut = ends, deadline
         try:
             return await self._exchange(
                 session, method, url, headers, body, timeout, response_type, attempt, progress
@@ -398,6 +421,8 @@ class Transport:
                 await self._report(request_info, progress, attempt, None, method, url)
             return result
         error = self._error_for(failure, session, method, url, timeout)
+        if progress.cut is not None and type(error) is RequestTimeoutError:
+            error = progress.timed_out(timeout.total, method, url)  # the deadline's
         if error is not failure:
             error.__cause__ = safe_cause(failure)  # as ``raise error from ...`` would
             error.__suppress_context__ = True

@@ -22,6 +22,7 @@ import tenacity
 from ._checks import non_negative, whole_number
 from .errors import (
     ConnectError,
+    DeadlineExceededError,
     Gr4vyError,
     RequestTimeoutError,
     TransportError,
@@ -79,7 +80,7 @@ class RetryConfig:
             return False
         unsafe_ok = method in IDEMPOTENT_METHODS or self.retry_unsafe_methods
         if isinstance(error, TransportError):
-            if not self.retry_connection_errors:
+            if not self.retry_connection_errors or isinstance(error, DeadlineExceededError):
                 return False
             if isinstance(error, ConnectError) and error.before_send:
                 return True
