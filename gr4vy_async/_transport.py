@@ -23,19 +23,17 @@ from yarl import URL
 from . import _checks, retries
 from ._bounds import Progress, cancelled_by_caller, slots_for
 from ._call_options import NO_OPTIONS, CallOptions
-from ._defaults import DEFAULT_MAX_RESPONSE_BYTES, LOGGER_NAME
+from ._defaults import DEFAULT_MAX_RESPONSE_BYTES, LOGGER_NAME, RETRY_BUDGET
 from ._redact import REDACTED
 from ._tokens import Bearer, BearerAuth
 from ._version import PRODUCT
 from ._wire import (
-    MIDDLEWARES,
-    as_sent_by_us,
     decode,
-    no_silent_retry,
     read_body,
     retire_session,
     safe_cause,
     translate,
+    wired,
 )
 from .errors import (
     ClientClosedError,
@@ -45,7 +43,7 @@ from .errors import (
     error_for_response,
 )
 from .hooks import Hooks, RequestInfo, ResponseInfo
-from .retries import RetryConfig
+from .retries import RetryBudget, RetryConfig
 
 __all__ = ["ATTEMPT_LOG_FORMAT", "USER_AGENT", "BearerAuth", "DebugLogger", "State", "Transport"]
 
@@ -109,9 +107,11 @@ class Transport:
         debug_logger: DebugLogger | None = None,
         hooks: Hooks | None = None,
         deadline: float | None = None,
+        retry_budget: int | None = RETRY_BUDGET,
     ) -> None:
         self.base_url = base_url
-        self.deadline = deadline  # checked by the client
+        self.deadline = deadline  # checked by the client, as retry_budget
+        self.budget = None if retry_budget is None else RetryBudget(retry_budget)
         self.retries = retries
         self.max_response_bytes = max_response_bytes
         self.allow_insecure_http = allow_insecure_http
@@ -273,7 +273,8 @@ class Transport:
         started = time.monotonic()
         loop_time = asyncio.get_running_loop().time
         ends = None if deadline is None else loop_time() + deadline
-        attempt = 0
+        budget = self.budget
+        attempt = cost = 0
         while True:
             attempt += 1
             try:
@@ -281,7 +282,7 @@ class Transport:
                     raise ClientClosedError(
                         "the Gr4vy client is closed", method=method, url=str(url)
                     )
-                return await self._attempt(
+                result = await self._attempt(
                     session,
                     method,
                     url,
@@ -294,15 +295,19 @@ class Transport:
                     deadline,
                 )
             except Gr4vyError as error:
-                wait = policy.next_wait(error, method, attempt, started)
-                if wait is not None and ends is not None and loop_time() + wait >= ends:
-                    wait = None  # the next attempt would start past the deadline
-                if wait is None:
+                left = None if ends is None else ends - loop_time()
+                retry = retries.next_retry(policy, budget, error, method, attempt, started, left)
+                if retry is None:
                     error.attempts, error.elapsed = attempt, time.monotonic() - started
                     raise
+                wait, cost = retry
                 # The error's str() carries method, URL, status and code: never token or body.
                 logger.info("retrying in %.2fs (attempt %d failed): %s", wait, attempt, error)
                 await retries.sleep(wait)
+            else:
+                if budget is not None and (cost or budget.level < budget.capacity):
+                    budget.refund(cost)
+                return result
 
     async def _attempt(
         self,
@@ -378,7 +383,7 @@ class Transport:
             progress.phase = "bearer_auth"
             authorization = self._bearer.static or await self._bearer.from_provider(progress)
             progress.phase = "request"
-            sent_headers, middlewares = self._wire(session, headers, authorization)
+            sent_headers, middlewares = wired(session, self.borrowed, headers, authorization)
             progress.sent = time.monotonic()
             request_timeout = timeout
             left = progress.deadline - asyncio.get_running_loop().time()
@@ -429,20 +434,6 @@ class Transport:
         if hooks.active or self._debug_on():
             await self._report(request_info, progress, attempt, error, method, url)
         raise error
-
-    def _wire(
-        self, session: aiohttp.ClientSession, headers: dict[str, str], authorization: str
-    ) -> tuple[dict[str, str], tuple[aiohttp.ClientMiddlewareType, ...]]:
-        """The headers to pass aiohttp and the middlewares that make them exactly what is sent."""
-        sent_headers = {**headers, "Authorization": authorization}
-        if self.borrowed and (session.headers or session.auth or session.trust_env):
-            # Authorization goes in through the middleware, not as a header aiohttp
-            # would refuse beside the session's auth or netrc credentials.
-            return headers, (
-                functools.partial(as_sent_by_us, sent_headers, session.headers),
-                no_silent_retry,
-            )
-        return sent_headers, MIDDLEWARES
 
     def _error_for(
         self,
