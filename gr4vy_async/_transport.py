@@ -24,6 +24,7 @@ from . import _checks, retries
 from ._bounds import Progress, cancelled_by_caller, slots_for
 from ._call_options import NO_OPTIONS, CallOptions
 from ._defaults import DEFAULT_MAX_RESPONSE_BYTES, LOGGER_NAME, RETRY_BUDGET
+from ._pacing import AdaptiveRate
 from ._redact import REDACTED
 from ._tokens import Bearer, BearerAuth
 from ._version import PRODUCT
@@ -43,6 +44,7 @@ from .errors import (
     error_for_response,
 )
 from .hooks import Hooks, RequestInfo, ResponseInfo
+from .retries import NOT_PROCESSED_STATUSES as LIMITED
 from .retries import RetryBudget, RetryConfig
 
 __all__ = ["ATTEMPT_LOG_FORMAT", "USER_AGENT", "BearerAuth", "DebugLogger", "State", "Transport"]
@@ -112,6 +114,8 @@ class Transport:
         self.base_url = base_url
         self.deadline = deadline  # checked by the client, as retry_budget
         self.budget = None if retry_budget is None else RetryBudget(retry_budget)
+        #: The client's send rate: every call and bulk run waits for it once it limits.
+        self.pacer = AdaptiveRate()
         self.retries = retries
         self.max_response_bytes = max_response_bytes
         self.allow_insecure_http = allow_insecure_http
@@ -273,8 +277,8 @@ class Transport:
         started = time.monotonic()
         loop_time = asyncio.get_running_loop().time
         ends = None if deadline is None else loop_time() + deadline
-        budget = self.budget
-        attempt = cost = 0
+        budget, pacer = self.budget, self.pacer
+        attempt = cost = drops = 0
         while True:
             attempt += 1
             try:
@@ -282,6 +286,7 @@ class Transport:
                     raise ClientClosedError(
                         "the Gr4vy client is closed", method=method, url=str(url)
                     )
+                drops = await pacer.acquire_by(ends, deadline) if pacer.enabled else pacer.drops
                 result = await self._attempt(
                     session,
                     method,
@@ -295,6 +300,7 @@ class Transport:
                     deadline,
                 )
             except Gr4vyError as error:
+                pacer.record(rate_limited=error.status_code in LIMITED, drops_at_send=drops)
                 left = None if ends is None else ends - loop_time()
                 retry = retries.next_retry(policy, budget, error, method, attempt, started, left)
                 if retry is None:
@@ -305,6 +311,7 @@ class Transport:
                 logger.info("retrying in %.2fs (attempt %d failed): %s", wait, attempt, error)
                 await retries.sleep(wait)
             else:
+                pacer.record(rate_limited=False, drops_at_send=drops)
                 if budget is not None and (cost or budget.level < budget.capacity):
                     budget.refund(cost)
                 return result
@@ -425,7 +432,11 @@ class Transport:
             if hooks.active or self._debug_on():
                 await self._report(request_info, progress, attempt, None, method, url)
             return result
-        error = self._error_for(failure, session, method, url, timeout)
+        error = (
+            failure
+            if isinstance(failure, Gr4vyError)
+            else translate(failure, session, method, url, timeout.total, self.state is _CLOSED)
+        )
         if progress.cut is not None and type(error) is RequestTimeoutError:
             error = progress.timed_out(timeout.total, method, url)  # the deadline's
         if error is not failure:
@@ -434,23 +445,6 @@ class Transport:
         if hooks.active or self._debug_on():
             await self._report(request_info, progress, attempt, error, method, url)
         raise error
-
-    def _error_for(
-        self,
-        failure: Exception,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        timeout: aiohttp.ClientTimeout,
-    ) -> Gr4vyError:
-        """The Gr4vyError an attempt that failed with ``failure`` raises."""
-        if isinstance(failure, Gr4vyError):
-            return failure
-        if self.state is _CLOSED:  # aclose() closed the connection under the request
-            return ClientClosedError(
-                "the Gr4vy client was closed during the call", method=method, url=str(url)
-            )
-        return translate(failure, session, method, url, timeout.total)
 
     async def _report(
         self,

@@ -104,10 +104,20 @@ def wired(
 
 
 def translate(
-    exc: Exception, session: aiohttp.ClientSession, method: str, url: URL, timeout: float | None
+    exc: Exception,
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL,
+    timeout: float | None,
+    closed: bool = False,
 ) -> Gr4vyError:
-    """The Gr4vyError for what aiohttp (or the OS) raised when no usable response came."""
+    """The Gr4vyError for what aiohttp (or the OS) raised when no usable response came.
+
+    ``closed``: the client was closed under the request (whatever aiohttp raised).
+    """
     where: dict[str, Any] = {"method": method, "url": str(url)}
+    if closed:
+        return ClientClosedError("the Gr4vy client was closed during the call", **where)
     name = type(exc).__name__
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return RequestTimeoutError(f"no response within {timeout} s", **where)
