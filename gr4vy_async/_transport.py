@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import functools
 import logging
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar, overload
+from collections.abc import Mapping
+from typing import TypeVar, overload
 
 import aiohttp
 from msgspec import UNSET
@@ -23,6 +22,7 @@ from yarl import URL
 from . import _checks, retries
 from ._bounds import Progress, cancelled_by_caller, slots_for
 from ._call_options import NO_OPTIONS, CallOptions
+from ._debug import ATTEMPT_LOG_FORMAT, DebugLogger, debug_check, log_attempt
 from ._defaults import DEFAULT_MAX_RESPONSE_BYTES, LOGGER_NAME, RETRY_BUDGET
 from ._pacing import AdaptiveRate
 from ._redact import REDACTED
@@ -55,15 +55,6 @@ USER_AGENT = PRODUCT
 
 logger = logging.getLogger(LOGGER_NAME)
 
-#: The per-attempt DEBUG line; ``gr4vy-async --debug`` and log parsers rely on it.
-ATTEMPT_LOG_FORMAT = "%s %s -> %s in %.1f ms (attempt %d, request id %s)"
-
-
-class DebugLogger(Protocol):
-    """What ``Gr4vy(debug_logger=...)`` takes: anything with ``debug(msg, *args)``."""
-
-    def debug(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
-
 
 class State(enum.Enum):
     """Where a transport is in its life; it only moves forward."""
@@ -79,10 +70,6 @@ class State(enum.Enum):
 # Module-level names for the hot path: an Enum member read through its class costs
 # ~70 ns on CPython 3.11 (``State.CLOSED``), a global ~10 ns.
 _NEW, _OPEN, _CLOSED = State.NEW, State.OPEN, State.CLOSED
-
-
-def _always() -> bool:
-    return True
 
 
 class Transport:
@@ -133,10 +120,7 @@ class Transport:
         self._plain_headers = self._headers_for(NO_OPTIONS, has_body=False)
         self._body_headers = self._headers_for(NO_OPTIONS, has_body=True)
         self._logger: DebugLogger = debug_logger if debug_logger is not None else logger
-        is_enabled = getattr(self._logger, "isEnabledFor", None)
-        self._debug_on: Callable[[], bool] = (
-            functools.partial(is_enabled, logging.DEBUG) if callable(is_enabled) else _always
-        )
+        self._debug_on = debug_check(self._logger)
         self.borrowed = session is not None
         self._session = session
         self._max_connections = max_connections
@@ -459,22 +443,7 @@ class Transport:
         elapsed = time.monotonic() - progress.sent
         response = progress.response
         if self._debug_on():
-            # The status, or the error's class when no (whole) response came.
-            outcome: object = (
-                response.status
-                if response is not None and (error is None or error.status_code is not None)
-                else type(error).__name__
-            )
-            request_id = response.headers.get("x-request-id") if response is not None else None
-            self._logger.debug(
-                ATTEMPT_LOG_FORMAT,
-                method,
-                url.path,
-                outcome,
-                elapsed * 1000,
-                attempt,
-                request_id or "-",
-            )
+            log_attempt(self._logger, method, url, response, error, elapsed, attempt)
         if request_info is None:
             return
         response_info = (
