@@ -26,6 +26,7 @@ from ._debug import ATTEMPT_LOG_FORMAT, DebugLogger, debug_check, log_attempt
 from ._defaults import DEFAULT_MAX_RESPONSE_BYTES, LOGGER_NAME, RETRY_BUDGET
 from ._pacing import AdaptiveRate
 from ._redact import REDACTED
+from ._spans import CallSpan, tracing
 from ._tokens import Bearer, BearerAuth
 from ._version import PRODUCT
 from ._wire import (
@@ -103,6 +104,7 @@ class Transport:
         self.budget = None if retry_budget is None else RetryBudget(retry_budget)
         #: The client's send rate: every call and bulk run waits for it once it limits.
         self.pacer = AdaptiveRate()
+        self.tracing = tracing()  # None without opentelemetry-api
         self.retries = retries
         self.max_response_bytes = max_response_bytes
         self.allow_insecure_http = allow_insecure_http
@@ -261,44 +263,56 @@ class Transport:
         started = time.monotonic()
         loop_time = asyncio.get_running_loop().time
         ends = None if deadline is None else loop_time() + deadline
-        budget, pacer = self.budget, self.pacer
+        budget, pacer, tracing = self.budget, self.pacer, self.tracing
+        trace = None if tracing is None else tracing.call(method, url, request_headers)
         attempt = cost = drops = 0
-        while True:
-            attempt += 1
-            try:
-                if self.state is _CLOSED:
-                    raise ClientClosedError(
-                        "the Gr4vy client is closed", method=method, url=str(url)
+        try:
+            while True:
+                attempt += 1
+                try:
+                    if self.state is _CLOSED:
+                        raise ClientClosedError(
+                            "the Gr4vy client is closed", method=method, url=str(url)
+                        )
+                    drops = await pacer.acquire_by(ends, deadline) if pacer.enabled else pacer.drops
+                    coro = self._attempt(
+                        session,
+                        method,
+                        url,
+                        request_headers,
+                        body,
+                        client_timeout,
+                        response_type,
+                        attempt,
+                        ends,
+                        deadline,
+                        trace,
                     )
-                drops = await pacer.acquire_by(ends, deadline) if pacer.enabled else pacer.drops
-                result = await self._attempt(
-                    session,
-                    method,
-                    url,
-                    request_headers,
-                    body,
-                    client_timeout,
-                    response_type,
-                    attempt,
-                    ends,
-                    deadline,
-                )
-            except Gr4vyError as error:
-                pacer.record(rate_limited=error.status_code in LIMITED, drops_at_send=drops)
-                left = None if ends is None else ends - loop_time()
-                retry = retries.next_retry(policy, budget, error, method, attempt, started, left)
-                if retry is None:
-                    error.attempts, error.elapsed = attempt, time.monotonic() - started
-                    raise
-                wait, cost = retry
-                # The error's str() carries method, URL, status and code: never token or body.
-                logger.info("retrying in %.2fs (attempt %d failed): %s", wait, attempt, error)
-                await retries.sleep(wait)
-            else:
-                pacer.record(rate_limited=False, drops_at_send=drops)
-                if budget is not None and (cost or budget.level < budget.capacity):
-                    budget.refund(cost)
-                return result
+                    result = await (coro if trace is None else trace.attempt(coro, attempt))
+                except Gr4vyError as error:
+                    pacer.record(rate_limited=error.status_code in LIMITED, drops_at_send=drops)
+                    left = None if ends is None else ends - loop_time()
+                    retry = retries.next_retry(
+                        policy, budget, error, method, attempt, started, left
+                    )
+                    if retry is None:
+                        error.attempts, error.elapsed = attempt, time.monotonic() - started
+                        raise
+                    wait, cost = retry
+                    # The error's str() carries method, URL, status and code: never token or body.
+                    logger.info("retrying in %.2fs (attempt %d failed): %s", wait, attempt, error)
+                    await retries.sleep(wait)
+                else:
+                    pacer.record(rate_limited=False, drops_at_send=drops)
+                    if budget is not None and (cost or budget.level < budget.capacity):
+                        budget.refund(cost)
+                    if trace is not None:
+                        trace.end(None, attempt)
+                    return result
+        except BaseException as exc:
+            if trace is not None:
+                trace.end(exc, attempt)
+            raise
 
     async def _attempt(
         self,
@@ -312,6 +326,7 @@ class Transport:
         attempt: int,
         ends: float | None,
         deadline: float | None,
+        trace: CallSpan | None,
     ) -> T | None:
         """One attempt, all of it within ``timeout``: hooks, connection, token, request.
 
@@ -324,6 +339,8 @@ class Transport:
         progress = Progress(asyncio.get_running_loop().time() + (timeout.total or 0.0))
         if ends is not None and ends < progress.deadline:
             progress.deadline, progress.cut = ends, deadline
+        if trace is not None:
+            trace.progress = progress  # its response, for the attempt's span
         try:
             return await self._exchange(
                 session, method, url, headers, body, timeout, response_type, attempt, progress
