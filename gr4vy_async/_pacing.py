@@ -63,6 +63,7 @@ class AdaptiveRate:
     BURST_SECONDS = 0.1
     EPISODE_SHARE = 0.1
     SHARE_WINDOW = 50
+    MEASURE_BATCH = 16
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -79,6 +80,8 @@ class AdaptiveRate:
         self._dropped_at = now
         self._measured = 0.0
         self._count = 0
+        self._unmeasured = 0
+        """Responses :meth:`seen` but not measured yet (added by the next :meth:`_measure`)."""
         self._interval_start = now
         self.share = 0.0
         """Moving average of the share of responses that were 425/429."""
@@ -111,6 +114,16 @@ class AdaptiveRate:
                 f"deadline of {deadline:g} s passed waiting for the pacer (429s)"
             ) from None
 
+    def seen(self) -> None:
+        """A response while not limiting (:meth:`record` without the clock, batched).
+
+        The responses are measured every ``MEASURE_BATCH``, and at a 429.
+        """
+        if self._unmeasured < self.MEASURE_BATCH - 1:
+            self._unmeasured += 1
+        else:
+            self._measure(self._clock())  # counts this one and those before
+
     def record(self, *, rate_limited: bool, drops_at_send: int) -> None:
         """Adjust the rate after a response; ``drops_at_send`` is what :meth:`acquire` gave."""
         now = self._clock()
@@ -134,8 +147,12 @@ class AdaptiveRate:
         self._set_rate(min(new_rate, 2 * measured), now)
 
     def _measure(self, now: float) -> float:
-        """Responses per second: an average per ``MEASURE_EVERY`` seconds, smoothed."""
-        self._count += 1
+        """Responses per second: an average per ``MEASURE_EVERY`` seconds, smoothed.
+
+        Counts this response and those :meth:`seen` since the last measure.
+        """
+        self._count += 1 + self._unmeasured
+        self._unmeasured = 0
         elapsed = now - self._interval_start
         if elapsed >= self.MEASURE_EVERY:
             current = self._count / elapsed

@@ -261,8 +261,7 @@ class Transport:
                 deadline = options.deadline
         url = URL(base_url + path, encoded=True)
         started = time.monotonic()
-        loop_time = asyncio.get_running_loop().time
-        ends = None if deadline is None else loop_time() + deadline
+        ends = None if deadline is None else asyncio.get_running_loop().time() + deadline
         budget, pacer, tracing = self.budget, self.pacer, self.tracing
         trace = None if tracing is None else tracing.call(method, url, request_headers)
         attempt = cost = drops = 0
@@ -291,7 +290,7 @@ class Transport:
                     result = await (coro if trace is None else trace.attempt(coro, attempt))
                 except Gr4vyError as error:
                     pacer.record(rate_limited=error.status_code in LIMITED, drops_at_send=drops)
-                    left = None if ends is None else ends - loop_time()
+                    left = None if ends is None else ends - asyncio.get_running_loop().time()
                     retry = retries.next_retry(
                         policy, budget, error, method, attempt, started, left
                     )
@@ -303,7 +302,10 @@ class Transport:
                     logger.info("retrying in %.2fs (attempt %d failed): %s", wait, attempt, error)
                     await retries.sleep(wait)
                 else:
-                    pacer.record(rate_limited=False, drops_at_send=drops)
+                    if pacer.enabled:
+                        pacer.record(rate_limited=False, drops_at_send=drops)
+                    else:
+                        pacer.seen()  # counted only: a clock read per response costs
                     if budget is not None and (cost or budget.level < budget.capacity):
                         budget.refund(cost)
                     if trace is not None:

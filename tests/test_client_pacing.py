@@ -10,6 +10,7 @@ import pytest
 from support.helpers import client_for
 
 from gr4vy_async import Gr4vy, RetryConfig, errors
+from gr4vy_async.bulk import AdaptiveRate
 from gr4vy_async.testing import FakeGr4vy
 
 #: Rate-limit waits short enough for a test; the pacer, not Retry-After, sets the pace.
@@ -55,3 +56,23 @@ async def test_single_calls_slow_down_under_a_429_storm(gr4vy_fake: FakeGr4vy) -
         second = await _storm(client, gr4vy_fake, 150)
     assert first > 0
     assert second < first / 2
+
+
+def _rate_after(seen: bool) -> float:
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    for _ in range(100):
+        now[0] += 0.01  # 100 responses per second
+        if seen:
+            rate.seen()
+        else:
+            rate.record(rate_limited=False, drops_at_send=0)
+    for _ in range(10):
+        now[0] += 0.01
+        rate.record(rate_limited=True, drops_at_send=0)
+    assert rate.enabled
+    return rate.rate
+
+
+def test_responses_seen_unpaced_are_measured_in_batches() -> None:
+    assert _rate_after(seen=True) == pytest.approx(_rate_after(seen=False), rel=0.05)
