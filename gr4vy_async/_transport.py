@@ -235,6 +235,11 @@ class Transport:
         once a connection is free and logs one DEBUG line, all within the
         timeout.
 
+        The call's ``deadline`` (its options', else the client's) bounds all of
+        it; each attempt first waits for the client's pacer while it limits
+        (after 429s), and a retry is paid from the client's retry budget.
+        With a tracer provider set, the call is a span and each attempt a child.
+
         Raises the :mod:`~gr4vy_async.errors` class for the response status,
         :class:`ResponseValidationError` for a 2xx that does not decode, and a
         :class:`TransportError` (cause kept) when no response came; each with
@@ -262,8 +267,8 @@ class Transport:
         url = URL(base_url + path, encoded=True)
         started = time.monotonic()
         ends = None if deadline is None else asyncio.get_running_loop().time() + deadline
-        budget, pacer, tracing = self.budget, self.pacer, self.tracing
-        trace = None if tracing is None else tracing.call(method, url, request_headers)
+        budget, pacer, spans = self.budget, self.pacer, self.tracing
+        trace = None if spans is None else spans.call(method, url, request_headers)
         attempt = cost = drops = 0
         try:
             while True:
