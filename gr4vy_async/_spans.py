@@ -45,9 +45,7 @@ class Tracing:
     __slots__ = ("_look_at", "_trace", "_tracer")
 
     def __init__(self) -> None:
-        from opentelemetry import trace  # only here: the otel extra is optional
-
-        self._trace: Any = trace
+        self._trace: Any = None
         self._tracer: Any = None
         self._look_at = 0.0
 
@@ -60,6 +58,10 @@ class Tracing:
                 return None
             self._look_at = now + _RECHECK
             trace = self._trace
+            if trace is None:  # imported at the first call: the otel extra is optional
+                from opentelemetry import trace
+
+                self._trace = trace
             provider = trace.get_tracer_provider()
             if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
                 return None

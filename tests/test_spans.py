@@ -107,3 +107,15 @@ async def test_without_a_tracer_provider_no_span_is_made(
     async with client_for(gr4vy_fake) as client:
         await client.checkout_sessions.create()
     assert made == []
+
+
+def test_making_a_client_imports_no_opentelemetry() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gr4vy_async; gr4vy_async.Gr4vy(bearer_auth='t'); "
+        "print(any(m.startswith('opentelemetry.') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
