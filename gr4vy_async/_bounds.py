@@ -21,6 +21,7 @@ from yarl import URL
 
 from .errors import (
     ClientClosedError,
+    DeadlineExceededError,
     Gr4vyError,
     HookTimeoutError,
     RequestTimeoutError,
@@ -113,13 +114,23 @@ def slots_for(
     return ConnectionSlots(min(limits)) if limits else None
 
 
+#: Where an attempt was when the call's deadline passed, by phase (hooks: their own name).
+_WHERE = {
+    "bearer_auth": "waiting for the token provider",
+    "connection": "waiting for a free connection (max_connections)",
+    "request": "waiting for the response",
+}
+
+
 class Progress:
     """An attempt's deadline, where it is (for the error when time runs out), its response."""
 
-    __slots__ = ("deadline", "late_error", "phase", "response", "sent")
+    __slots__ = ("cut", "deadline", "late_error", "phase", "response", "sent")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
+        #: The call's ``deadline`` (seconds) when it ends this attempt before its timeout.
+        self.cut: float | None = None
         self.phase = "before_request"
         self.response: aiohttp.ClientResponse | None = None
         self.sent = time.monotonic()
@@ -151,6 +162,12 @@ class Progress:
         if self.late_error is not None:
             return self.late_error
         phase = self.phase
+        if self.cut is not None:
+            return DeadlineExceededError(
+                f"deadline of {self.cut:g} s passed {_WHERE.get(phase, f'in the {phase} hook')}",
+                method=method,
+                url=str(url),
+            )
         if phase == "bearer_auth":
             return TokenProviderError(
                 f"bearer_auth: the token provider did not return within {seconds} s"

@@ -22,10 +22,10 @@ __all__ = ["NO_OPTIONS", "CallOptions", "call_options"]
 class CallOptions(msgspec.Struct, frozen=True):
     """What one call sets over the client's settings; ``None``/``UNSET``: the client's.
 
-    ``merchant_account_id`` (``None`` sends none), ``timeout`` and
-    ``retries`` are checked when built; ``headers`` and ``base_url`` are
-    checked by the transport against the client's (its headers and
-    ``allow_insecure_http``).
+    ``merchant_account_id`` (``None`` sends none), ``timeout``, ``retries``
+    and ``deadline`` (seconds for the whole call) are checked when built;
+    ``headers`` and ``base_url`` are checked by the transport against the
+    client's (its headers and ``allow_insecure_http``).
     """
 
     merchant_account_id: str | UnsetType | None = UNSET
@@ -33,6 +33,7 @@ class CallOptions(msgspec.Struct, frozen=True):
     retries: RetryConfig | None = None
     headers: Mapping[str, str] | None = None
     base_url: str | None = None
+    deadline: float | None = None
 
 
 #: The options of a call that passes none: shared, never built per call.
@@ -46,6 +47,7 @@ def call_options(
     timeout_ms: float | None = None,
     http_headers: Mapping[str, str] | None = None,
     server_url: str | None = None,
+    deadline: float | None = None,
 ) -> CallOptions:
     """The call's options from the public keyword arguments, checked.
 
@@ -58,6 +60,7 @@ def call_options(
         and timeout_ms is None
         and http_headers is None
         and server_url is None
+        and deadline is None
     ):
         return NO_OPTIONS
     if merchant_account_id is not UNSET and merchant_account_id is not None:
@@ -69,7 +72,9 @@ def call_options(
         timeout = timeout_in(timeout_in_seconds, timeout_ms)
     if retries is not None and type(retries) is not RetryConfig:
         retries = retry_policy(retries)
-    return CallOptions(merchant_account_id, timeout, retries, http_headers, server_url)
+    if deadline is not None:
+        deadline = _checks.timeout(deadline, "deadline")
+    return CallOptions(merchant_account_id, timeout, retries, http_headers, server_url, deadline)
 
 
 def timeout_in(timeout_in_seconds: float | None, timeout_ms: float | None) -> float | None:

@@ -8,6 +8,9 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "LOGGER_NAME",
+    "RETRY_BUDGET",
+    "RETRY_COST",
+    "TIMEOUT_RETRY_COST",
     "TOKEN_LIFETIME",
 ]
 
@@ -23,3 +26,9 @@ TOKEN_LIFETIME = 3600
 LOGGER_NAME = "gr4vy_async"
 #: How much of a response body an exception keeps in ``body`` (characters).
 BODY_PREFIX_LIMIT = 8192
+#: Tokens in a client's retry budget (botocore's standard mode: 500).
+RETRY_BUDGET = 500
+#: Tokens a retry spends; a success refunds them (1 for a success at the first attempt).
+RETRY_COST = 5
+#: Tokens a retry after a timeout spends: a timeout may mean the server is saturated.
+TIMEOUT_RETRY_COST = 10

@@ -13,6 +13,7 @@ __all__ = [
     "APIError",
     "ClientClosedError",
     "ConnectError",
+    "DeadlineExceededError",
     "EventLoopError",
     "Gr4vyError",
     "HookTimeoutError",
@@ -226,6 +227,11 @@ class ConnectError(TransportError):
 
 class RequestTimeoutError(TransportError):
     """The request did not finish within its timeout."""
+
+
+class DeadlineExceededError(RequestTimeoutError):
+    """The call's ``deadline`` passed: in a hook, the wait for a connection or the token, or
+    the request. ``attempts`` and ``elapsed`` say how far it got. Not retried."""
 
 
 class ResponseError(Gr4vyError):

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import functools
 import logging
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar, overload
+from collections.abc import Mapping
+from typing import TypeVar, overload
 
 import aiohttp
 from msgspec import UNSET
@@ -23,23 +22,31 @@ from yarl import URL
 from . import _checks, retries
 from ._bounds import Progress, cancelled_by_caller, slots_for
 from ._call_options import NO_OPTIONS, CallOptions
-from ._defaults import DEFAULT_MAX_RESPONSE_BYTES, LOGGER_NAME
+from ._debug import ATTEMPT_LOG_FORMAT, DebugLogger, debug_check, log_attempt
+from ._defaults import DEFAULT_MAX_RESPONSE_BYTES, LOGGER_NAME, RETRY_BUDGET
+from ._pacing import AdaptiveRate
 from ._redact import REDACTED
+from ._spans import CallSpan, tracing
 from ._tokens import Bearer, BearerAuth
 from ._version import PRODUCT
 from ._wire import (
-    MIDDLEWARES,
-    as_sent_by_us,
     decode,
-    no_silent_retry,
     read_body,
     retire_session,
     safe_cause,
     translate,
+    wired,
 )
-from .errors import ClientClosedError, EventLoopError, Gr4vyError, error_for_response
+from .errors import (
+    ClientClosedError,
+    EventLoopError,
+    Gr4vyError,
+    RequestTimeoutError,
+    error_for_response,
+)
 from .hooks import Hooks, RequestInfo, ResponseInfo
-from .retries import RetryConfig
+from .retries import NOT_PROCESSED_STATUSES as LIMITED
+from .retries import RetryBudget, RetryConfig
 
 __all__ = ["ATTEMPT_LOG_FORMAT", "USER_AGENT", "BearerAuth", "DebugLogger", "State", "Transport"]
 
@@ -48,15 +55,6 @@ T = TypeVar("T")
 USER_AGENT = PRODUCT
 
 logger = logging.getLogger(LOGGER_NAME)
-
-#: The per-attempt DEBUG line; ``gr4vy-async --debug`` and log parsers rely on it.
-ATTEMPT_LOG_FORMAT = "%s %s -> %s in %.1f ms (attempt %d, request id %s)"
-
-
-class DebugLogger(Protocol):
-    """What ``Gr4vy(debug_logger=...)`` takes: anything with ``debug(msg, *args)``."""
-
-    def debug(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
 
 
 class State(enum.Enum):
@@ -73,10 +71,6 @@ class State(enum.Enum):
 # Module-level names for the hot path: an Enum member read through its class costs
 # ~70 ns on CPython 3.11 (``State.CLOSED``), a global ~10 ns.
 _NEW, _OPEN, _CLOSED = State.NEW, State.OPEN, State.CLOSED
-
-
-def _always() -> bool:
-    return True
 
 
 class Transport:
@@ -102,8 +96,15 @@ class Transport:
         allow_insecure_http: bool = False,
         debug_logger: DebugLogger | None = None,
         hooks: Hooks | None = None,
+        deadline: float | None = None,
+        retry_budget: int | None = RETRY_BUDGET,
     ) -> None:
         self.base_url = base_url
+        self.deadline = deadline  # checked by the client, as retry_budget
+        self.budget = None if retry_budget is None else RetryBudget(retry_budget)
+        #: The client's send rate: every call and bulk run waits for it once it limits.
+        self.pacer = AdaptiveRate()
+        self.tracing = tracing()  # None without opentelemetry-api
         self.retries = retries
         self.max_response_bytes = max_response_bytes
         self.allow_insecure_http = allow_insecure_http
@@ -121,10 +122,7 @@ class Transport:
         self._plain_headers = self._headers_for(NO_OPTIONS, has_body=False)
         self._body_headers = self._headers_for(NO_OPTIONS, has_body=True)
         self._logger: DebugLogger = debug_logger if debug_logger is not None else logger
-        is_enabled = getattr(self._logger, "isEnabledFor", None)
-        self._debug_on: Callable[[], bool] = (
-            functools.partial(is_enabled, logging.DEBUG) if callable(is_enabled) else _always
-        )
+        self._debug_on = debug_check(self._logger)
         self.borrowed = session is not None
         self._session = session
         self._max_connections = max_connections
@@ -237,12 +235,18 @@ class Transport:
         once a connection is free and logs one DEBUG line, all within the
         timeout.
 
+        The call's ``deadline`` (its options', else the client's) bounds all of
+        it; each attempt first waits for the client's pacer while it limits
+        (after 429s), and a retry is paid from the client's retry budget.
+        With a tracer provider set, the call is a span and each attempt a child.
+
         Raises the :mod:`~gr4vy_async.errors` class for the response status,
         :class:`ResponseValidationError` for a 2xx that does not decode, and a
         :class:`TransportError` (cause kept) when no response came; each with
         ``attempts`` and ``elapsed``.
         """
         session = self.open()
+        deadline = self.deadline
         if options is NO_OPTIONS:
             client_timeout = self._timeout
             request_headers = self._body_headers if body is not None else self._plain_headers
@@ -258,34 +262,64 @@ class Transport:
             if options.base_url is not None:
                 base_url = _checks.server_url(options.base_url, self.allow_insecure_http)
             policy = self.retries if options.retries is None else options.retries
+            if options.deadline is not None:
+                deadline = options.deadline
         url = URL(base_url + path, encoded=True)
         started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                if self.state is _CLOSED:
-                    raise ClientClosedError(
-                        "the Gr4vy client is closed", method=method, url=str(url)
+        ends = None if deadline is None else asyncio.get_running_loop().time() + deadline
+        budget, pacer, spans = self.budget, self.pacer, self.tracing
+        trace = None if spans is None else spans.call(method, url, request_headers)
+        attempt = cost = drops = 0
+        try:
+            while True:
+                attempt += 1
+                try:
+                    if self.state is _CLOSED:
+                        raise ClientClosedError(
+                            "the Gr4vy client is closed", method=method, url=str(url)
+                        )
+                    drops = await pacer.acquire_by(ends, deadline) if pacer.enabled else pacer.drops
+                    coro = self._attempt(
+                        session,
+                        method,
+                        url,
+                        request_headers,
+                        body,
+                        client_timeout,
+                        response_type,
+                        attempt,
+                        ends,
+                        deadline,
+                        trace,
                     )
-                return await self._attempt(
-                    session,
-                    method,
-                    url,
-                    request_headers,
-                    body,
-                    client_timeout,
-                    response_type,
-                    attempt,
-                )
-            except Gr4vyError as error:
-                wait = policy.next_wait(error, method, attempt, started)
-                if wait is None:
-                    error.attempts, error.elapsed = attempt, time.monotonic() - started
-                    raise
-                # The error's str() carries method, URL, status and code: never token or body.
-                logger.info("retrying in %.2fs (attempt %d failed): %s", wait, attempt, error)
-                await retries.sleep(wait)
+                    result = await (coro if trace is None else trace.attempt(coro, attempt))
+                except Gr4vyError as error:
+                    pacer.record(rate_limited=error.status_code in LIMITED, drops_at_send=drops)
+                    left = None if ends is None else ends - asyncio.get_running_loop().time()
+                    retry = retries.next_retry(
+                        policy, budget, error, method, attempt, started, left
+                    )
+                    if retry is None:
+                        error.attempts, error.elapsed = attempt, time.monotonic() - started
+                        raise
+                    wait, cost = retry
+                    # The error's str() carries method, URL, status and code: never token or body.
+                    logger.info("retrying in %.2fs (attempt %d failed): %s", wait, attempt, error)
+                    await retries.sleep(wait)
+                else:
+                    if pacer.enabled:
+                        pacer.record(rate_limited=False, drops_at_send=drops)
+                    else:
+                        pacer.seen()  # counted only: a clock read per response costs
+                    if budget is not None and (cost or budget.level < budget.capacity):
+                        budget.refund(cost)
+                    if trace is not None:
+                        trace.end(None, attempt)
+                    return result
+        except BaseException as exc:
+            if trace is not None:
+                trace.end(exc, attempt)
+            raise
 
     async def _attempt(
         self,
@@ -297,14 +331,23 @@ class Transport:
         timeout: aiohttp.ClientTimeout,
         response_type: type[T] | None,
         attempt: int,
+        ends: float | None,
+        deadline: float | None,
+        trace: CallSpan | None,
     ) -> T | None:
         """One attempt, all of it within ``timeout``: hooks, connection, token, request.
 
         Its time running out in a phase raises that phase's error (see
-        :meth:`Progress.timed_out`); ``aclose()`` ends it with
-        :class:`ClientClosedError`, whatever aiohttp raised.
+        :meth:`Progress.timed_out`), or :class:`DeadlineExceededError` when the
+        call's deadline (``deadline`` seconds, at loop time ``ends``) comes
+        first; ``aclose()`` ends it with :class:`ClientClosedError`, whatever
+        aiohttp raised.
         """
         progress = Progress(asyncio.get_running_loop().time() + (timeout.total or 0.0))
+        if ends is not None and ends < progress.deadline:
+            progress.deadline, progress.cut = ends, deadline
+        if trace is not None:
+            trace.progress = progress  # its response, for the attempt's span
         try:
             return await self._exchange(
                 session, method, url, headers, body, timeout, response_type, attempt, progress
@@ -360,7 +403,7 @@ class Transport:
             progress.phase = "bearer_auth"
             authorization = self._bearer.static or await self._bearer.from_provider(progress)
             progress.phase = "request"
-            sent_headers, middlewares = self._wire(session, headers, authorization)
+            sent_headers, middlewares = wired(session, self.borrowed, headers, authorization)
             progress.sent = time.monotonic()
             request_timeout = timeout
             left = progress.deadline - asyncio.get_running_loop().time()
@@ -402,44 +445,19 @@ class Transport:
             if hooks.active or self._debug_on():
                 await self._report(request_info, progress, attempt, None, method, url)
             return result
-        error = self._error_for(failure, session, method, url, timeout)
+        error = (
+            failure
+            if isinstance(failure, Gr4vyError)
+            else translate(failure, session, method, url, timeout.total, self.state is _CLOSED)
+        )
+        if progress.cut is not None and type(error) is RequestTimeoutError:
+            error = progress.timed_out(timeout.total, method, url)  # the deadline's
         if error is not failure:
             error.__cause__ = safe_cause(failure)  # as ``raise error from ...`` would
             error.__suppress_context__ = True
         if hooks.active or self._debug_on():
             await self._report(request_info, progress, attempt, error, method, url)
         raise error
-
-    def _wire(
-        self, session: aiohttp.ClientSession, headers: dict[str, str], authorization: str
-    ) -> tuple[dict[str, str], tuple[aiohttp.ClientMiddlewareType, ...]]:
-        """The headers to pass aiohttp and the middlewares that make them exactly what is sent."""
-        sent_headers = {**headers, "Authorization": authorization}
-        if self.borrowed and (session.headers or session.auth or session.trust_env):
-            # Authorization goes in through the middleware, not as a header aiohttp
-            # would refuse beside the session's auth or netrc credentials.
-            return headers, (
-                functools.partial(as_sent_by_us, sent_headers, session.headers),
-                no_silent_retry,
-            )
-        return sent_headers, MIDDLEWARES
-
-    def _error_for(
-        self,
-        failure: Exception,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        timeout: aiohttp.ClientTimeout,
-    ) -> Gr4vyError:
-        """The Gr4vyError an attempt that failed with ``failure`` raises."""
-        if isinstance(failure, Gr4vyError):
-            return failure
-        if self.state is _CLOSED:  # aclose() closed the connection under the request
-            return ClientClosedError(
-                "the Gr4vy client was closed during the call", method=method, url=str(url)
-            )
-        return translate(failure, session, method, url, timeout.total)
 
     async def _report(
         self,
@@ -454,22 +472,7 @@ class Transport:
         elapsed = time.monotonic() - progress.sent
         response = progress.response
         if self._debug_on():
-            # The status, or the error's class when no (whole) response came.
-            outcome: object = (
-                response.status
-                if response is not None and (error is None or error.status_code is not None)
-                else type(error).__name__
-            )
-            request_id = response.headers.get("x-request-id") if response is not None else None
-            self._logger.debug(
-                ATTEMPT_LOG_FORMAT,
-                method,
-                url.path,
-                outcome,
-                elapsed * 1000,
-                attempt,
-                request_id or "-",
-            )
+            log_attempt(self._logger, method, url, response, error, elapsed, attempt)
         if request_info is None:
             return
         response_info = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -39,6 +40,7 @@ __all__ = [
     "retire_session",
     "safe_cause",
     "translate",
+    "wired",
 ]
 
 T = TypeVar("T")
@@ -86,11 +88,36 @@ async def as_sent_by_us(
 MIDDLEWARES = (no_silent_retry,)
 
 
+def wired(
+    session: aiohttp.ClientSession, borrowed: bool, headers: dict[str, str], authorization: str
+) -> tuple[dict[str, str], tuple[aiohttp.ClientMiddlewareType, ...]]:
+    """The headers to pass aiohttp and the middlewares that make them exactly what is sent."""
+    sent_headers = {**headers, "Authorization": authorization}
+    if borrowed and (session.headers or session.auth or session.trust_env):
+        # Authorization goes in through the middleware, not as a header aiohttp
+        # would refuse beside the session's auth or netrc credentials.
+        return headers, (
+            functools.partial(as_sent_by_us, sent_headers, session.headers),
+            no_silent_retry,
+        )
+    return sent_headers, MIDDLEWARES
+
+
 def translate(
-    exc: Exception, session: aiohttp.ClientSession, method: str, url: URL, timeout: float | None
+    exc: Exception,
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL,
+    timeout: float | None,
+    closed: bool = False,
 ) -> Gr4vyError:
-    """The Gr4vyError for what aiohttp (or the OS) raised when no usable response came."""
+    """The Gr4vyError for what aiohttp (or the OS) raised when no usable response came.
+
+    ``closed``: the client was closed under the request (whatever aiohttp raised).
+    """
     where: dict[str, Any] = {"method": method, "url": str(url)}
+    if closed:
+        return ClientClosedError("the Gr4vy client was closed during the call", **where)
     name = type(exc).__name__
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return RequestTimeoutError(f"no response within {timeout} s", **where)

@@ -39,8 +39,9 @@ class CheckoutSessions:
     the client's), ``timeout_in_seconds`` or ``timeout_ms``, ``retries`` (a
     :class:`~gr4vy_async.RetryConfig`, which SDK 2.4.27's
     :func:`gr4vy_async.utils.RetryConfig` also builds), ``http_headers`` (set or replace
-    headers) and ``server_url`` (another base URL, checked like the
-    client's). ``create_async``, ``get_async``, ``update_async`` and
+    headers), ``server_url`` (another base URL, checked like the
+    client's) and ``deadline`` (seconds the whole call may take, retries
+    included; left out, the client's). ``create_async``, ``get_async``, ``update_async`` and
     ``delete_async`` are the same methods under SDK 2.4.27's names.
     """
 
@@ -61,6 +62,7 @@ class CheckoutSessions:
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
+        deadline: float | None = None,
     ) -> models.CheckoutSession:
         """Create a checkout session. Its ``id`` is what Embed and a payment use.
 
@@ -94,6 +96,7 @@ class CheckoutSessions:
                 timeout_ms,
                 http_headers,
                 server_url,
+                deadline,
             ),
         )
 
@@ -107,6 +110,7 @@ class CheckoutSessions:
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
+        deadline: float | None = None,
     ) -> models.CheckoutSession:
         """Retrieve the information stored on a checkout session."""
         return await self._transport.request(
@@ -121,6 +125,7 @@ class CheckoutSessions:
                 timeout_ms,
                 http_headers,
                 server_url,
+                deadline,
             ),
         )
 
@@ -147,6 +152,7 @@ class CheckoutSessions:
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
+        deadline: float | None = None,
     ) -> models.CheckoutSession:
         """Update a checkout session: fields left out are unchanged, ``None`` clears one.
 
@@ -182,6 +188,7 @@ class CheckoutSessions:
                 timeout_ms,
                 http_headers,
                 server_url,
+                deadline,
             ),
         )
 
@@ -195,6 +202,7 @@ class CheckoutSessions:
         timeout_ms: float | None = None,
         http_headers: Mapping[str, str] | None = None,
         server_url: str | None = None,
+        deadline: float | None = None,
     ) -> None:
         """Delete a checkout session and all of its (PCI) data."""
         await self._transport.request(
@@ -209,6 +217,7 @@ class CheckoutSessions:
                 timeout_ms,
                 http_headers,
                 server_url,
+                deadline,
             ),
         )
 

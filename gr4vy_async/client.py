@@ -19,6 +19,7 @@ from ._defaults import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     LOGGER_NAME,
+    RETRY_BUDGET,
 )
 from ._redact import Secret, hint
 from ._tokens import BearerAuth
@@ -81,7 +82,14 @@ class Gr4vy:
     ``timeout_in_seconds`` bounds each attempt: its hooks, the wait for a
     pooled connection, the token provider and the request; ``retries.max_elapsed``
     bounds when a retry may start, so a call ends within about
-    ``max_elapsed + timeout_in_seconds``. ``max_response_bytes`` caps a response body
+    ``max_elapsed + timeout_in_seconds``. ``deadline`` (seconds; per call too)
+    bounds a whole call: each attempt gets the smaller of its timeout and the
+    time left, no retry starts whose wait would pass it, and a call it cuts
+    short raises :class:`~gr4vy_async.errors.DeadlineExceededError`.
+    ``retry_budget`` (tokens, default 500; ``None``: off) is the client's
+    :class:`~gr4vy_async.retries.RetryBudget`: a retry spends 5 (10 after a
+    timeout), a success refunds, and a retry it cannot pay is not made.
+    ``max_response_bytes`` caps a response body
     (decompressed). ``debug_logger`` receives one DEBUG line per attempt
     (default: the ``gr4vy_async`` logger; the ``GR4VY_DEBUG`` environment
     variable turns it on). ``client.hooks`` registers hooks
@@ -120,6 +128,8 @@ class Gr4vy:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float | None = None,
+        retry_budget: int | None = RETRY_BUDGET,
     ) -> None:
         if isinstance(bearer_auth, str):  # this frame's locals may be printed
             bearer_auth = Secret(bearer_auth)
@@ -130,6 +140,10 @@ class Gr4vy:
                     "session=aiohttp.ClientSession(...) to borrow a session"
                 )
         timeout = timeout_in(timeout_in_seconds, timeout_ms)
+        if deadline is not None:
+            deadline = _checks.timeout(deadline, "deadline")
+        if retry_budget is not None:
+            _checks.whole_number(retry_budget, "retry_budget")
         _checks.whole_number(max_response_bytes, "max_response_bytes")
         _checks.whole_number(max_connections, "max_connections")
         if retry_config is not UNSET:
@@ -170,6 +184,8 @@ class Gr4vy:
             max_response_bytes=max_response_bytes,
             debug_logger=_debug_logger(debug_logger),
             hooks=self.hooks,
+            deadline=deadline,
+            retry_budget=retry_budget,
         )
         self.checkout_sessions = CheckoutSessions(self._transport)
 

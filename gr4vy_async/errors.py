@@ -13,6 +13,7 @@ The tree (each line a class; indented classes are subclasses)::
     ├── TransportError             no HTTP response (the SDK's name: NoResponseError)
     │   ├── ConnectError           the connection failed or was dropped
     │   └── RequestTimeoutError    the request did not finish in time
+    │       └── DeadlineExceededError  the call's deadline passed (attempts, elapsed)
     └── ResponseError              Gr4vy answered: status_code is always set
         ├── APIError               an error status (300 or more) the API does not document
         ├── Error400               400: invalid request
@@ -52,6 +53,7 @@ from ._error_base import (
     APIError,
     ClientClosedError,
     ConnectError,
+    DeadlineExceededError,
     EventLoopError,
     Gr4vyError,
     HookTimeoutError,
@@ -104,6 +106,7 @@ __all__ = [
     "APIError",
     "ClientClosedError",
     "ConnectError",
+    "DeadlineExceededError",
     "Error400",
     "Error400Data",
     "Error401",

@@ -20,8 +20,10 @@ from email.utils import parsedate_to_datetime
 import tenacity
 
 from ._checks import non_negative, whole_number
+from ._defaults import RETRY_BUDGET, RETRY_COST, TIMEOUT_RETRY_COST
 from .errors import (
     ConnectError,
+    DeadlineExceededError,
     Gr4vyError,
     RequestTimeoutError,
     TransportError,
@@ -30,7 +32,10 @@ from .errors import (
 __all__ = [
     "IDEMPOTENT_METHODS",
     "NOT_PROCESSED_STATUSES",
+    "RETRY_BUDGET",
+    "RetryBudget",
     "RetryConfig",
+    "next_retry",
     "retry_after_seconds",
     "sleep",
 ]
@@ -79,7 +84,7 @@ class RetryConfig:
             return False
         unsafe_ok = method in IDEMPOTENT_METHODS or self.retry_unsafe_methods
         if isinstance(error, TransportError):
-            if not self.retry_connection_errors:
+            if not self.retry_connection_errors or isinstance(error, DeadlineExceededError):
                 return False
             if isinstance(error, ConnectError) and error.before_send:
                 return True
@@ -172,6 +177,70 @@ class RetryConfig:
             return None
         state.upcoming_sleep = wait = float(self._wait(state))
         return None if self._stop(state) else wait
+
+
+class RetryBudget:
+    """A client's retry quota, shared by its calls (botocore's "standard" retry mode).
+
+    A retry spends :data:`RETRY_COST` tokens (:data:`TIMEOUT_RETRY_COST`
+    after a timeout); a call that succeeds refunds what its last retry
+    spent, or 1 token when it needed none; the level never exceeds
+    ``capacity``. When a retry cannot be paid, it is not made: while the
+    service fails everything, retries add about ``capacity / RETRY_COST``
+    requests, not ``max_attempts`` times the calls. A 425/429 costs nothing:
+    the pacer answers rate limits.
+    """
+
+    __slots__ = ("capacity", "level")
+
+    def __init__(self, capacity: int = RETRY_BUDGET) -> None:
+        self.capacity = self.level = capacity
+
+    def spend(self, error: Gr4vyError) -> int | None:
+        """The tokens a retry after ``error`` costs, taken; ``None`` (none taken): refused."""
+        if error.status_code in NOT_PROCESSED_STATUSES:
+            return 0
+        cost = TIMEOUT_RETRY_COST if isinstance(error, RequestTimeoutError) else RETRY_COST
+        if cost > self.level:
+            return None
+        self.level -= cost
+        return cost
+
+    def refund(self, cost: int) -> None:
+        """After a call succeeded: its last retry's ``cost`` back (1 when it needed no retry)."""
+        self.level = min(self.capacity, self.level + (cost or 1))
+
+    @staticmethod
+    def refused(error: Gr4vyError) -> None:
+        """Say in ``error`` that the budget refused its retry."""
+        error.summary += "; not retried: the client's retry budget is spent"
+
+
+def next_retry(
+    policy: RetryConfig,
+    budget: RetryBudget | None,
+    error: Gr4vyError,
+    method: str,
+    attempt: int,
+    started: float,
+    left: float | None,
+) -> tuple[float, int] | None:
+    """After attempt ``attempt`` of a call failed: (the wait, the tokens it spent), or ``None``.
+
+    ``None`` (raise ``error``) when ``policy`` does not retry it, when the
+    wait would end past the call's deadline (``left`` seconds away), or when
+    the client's ``budget`` cannot pay for it (``error`` then says so).
+    """
+    wait = policy.next_wait(error, method, attempt, started)
+    if wait is None or (left is not None and wait >= left):
+        return None
+    if budget is None:
+        return wait, 0
+    cost = budget.spend(error)
+    if cost is None:
+        budget.refused(error)
+        return None
+    return wait, cost
 
 
 def _failed_state(

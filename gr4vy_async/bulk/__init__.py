@@ -24,8 +24,10 @@ free; a flight sends one request at a time until its id has an outcome.
   how long (:meth:`RetryConfig.rate_limit_wait`): ``Retry-After`` capped at
   ``retry_after_cap`` (``default_rate_limit_wait`` when absent or unreadable).
   Other failures are retried per request by the same policy.
-- **Pacing, per batch.** :class:`AdaptiveRate` is the AWS SDKs' "adaptive"
-  retry mode: a client-side token bucket whose rate follows CUBIC. Off until
+- **Pacing, per client.** :class:`AdaptiveRate` is the AWS SDKs' "adaptive"
+  retry mode: a client-side token bucket whose rate follows CUBIC, one per
+  client, shared by every call and every run of that client (a queue
+  worker's next chunk starts at the pace the last one found). Off until
   the first 429; then the rate drops to 0.7x the measured rate once per
   rate-limit *episode* (a 429 to a request sent before the last drop is part
   of the same episode) and grows back, cubically in time, while requests
@@ -74,9 +76,9 @@ free; a flight sends one request at a time until its id has an outcome.
 
 from __future__ import annotations
 
+from .._pacing import AdaptiveRate
 from ..retries import NOT_PROCESSED_STATUSES
 from ._options import BulkOptions
-from ._pacing import AdaptiveRate
 from ._report import (
     DUPLICATE,
     FAILURES_KEPT_WITHOUT_IDS,

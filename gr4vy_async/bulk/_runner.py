@@ -14,7 +14,6 @@ from ..retries import NOT_PROCESSED_STATUSES, RetryConfig
 from ..session_ids import listed_session_id
 from ._journal import Journal
 from ._options import BulkOptions
-from ._pacing import AdaptiveRate
 from ._report import DUPLICATE, JOURNALED, MESSAGE_LIMIT, BulkProgress, BulkReport, Failure, Outcome
 from ._source import as_async_iterator, check_source
 from ._stops import Streak, status_of, systemic
@@ -116,7 +115,6 @@ class _Runner:
         self.pulls = 0
         self.taken = 0
         self.seen: set[str] = set()
-        self.rate = AdaptiveRate()
         self.streak = Streak(options.stop_after)
         self.stopping = False
         self.ends_at: float | None = None
@@ -234,10 +232,9 @@ class _Runner:
         """Send until the id has its outcome; rate limits are waited out here."""
         first: float | None = None
         while True:
-            drops = await self.rate.acquire()
             now = time.monotonic()
             if self.stopping or (first is not None and self.retries.out_of_time(now - first)):
-                # Not sent (again): the batch stopped, or pacing used up the id's time.
+                # Not sent (again): the batch stopped, or waits used up the id's time.
                 return (*held.unfinished(), None)
             first = now if first is None else first
             held.sent = True
@@ -251,7 +248,6 @@ class _Runner:
             except Exception as error:  # any failure of one id is that id's outcome
                 status = status_of(error)
                 limited = status in NOT_PROCESSED_STATUSES
-                self.rate.record(rate_limited=limited, drops_at_send=drops)
                 if raised_after_success(error):
                     if self.raise_after is None:
                         self.raise_after = error
@@ -276,7 +272,6 @@ class _Runner:
                 if status == 404 and self.missing_ok:
                     return Outcome.MISSING, None, None
                 return Outcome.FAILED, Failure.of(held.session_id, error), systemic(error)
-            self.rate.record(rate_limited=False, drops_at_send=drops)
             return Outcome.DONE, result, None
 
     def unwind(self) -> None:

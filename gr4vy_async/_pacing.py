@@ -1,4 +1,9 @@
-"""The batch's send rate: a token bucket whose rate follows CUBIC once the server says slow down."""
+"""A client's send rate: a token bucket whose rate follows CUBIC once the server says slow down.
+
+One per client (:class:`~gr4vy_async._transport.Transport`): every call and
+every bulk run of the client waits for it, so a queue worker's next chunk
+starts at the pace the last one found.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,19 @@ import math
 import time
 from collections.abc import Callable
 
+from ._bounds import timeout_at
+from .errors import DeadlineExceededError
+
 __all__ = ["AdaptiveRate"]
 
 
 class AdaptiveRate:
-    """The batch's send rate: a client-side token bucket whose rate follows CUBIC.
+    """A client's send rate: a client-side token bucket whose rate follows CUBIC.
 
     The design of the AWS SDKs' "adaptive" retry mode (botocore's
-    ``retries/adaptive.py``, ``bucket.py``, ``throttling.py``), for asyncio.
-    Until the first rate-limit episode nothing is paced (only
-    ``concurrency`` bounds the batch). Then:
+    ``retries/adaptive.py``, ``bucket.py``, ``throttling.py``), for asyncio:
+    one per client, as there. Until the first rate-limit episode nothing is
+    paced (a call does not wait for it at all). Then:
 
     - an episode: ``W_max`` = the response rate measured (or the bucket's
       rate, if lower); the rate drops to ``BETA * W_max``;
@@ -55,6 +63,7 @@ class AdaptiveRate:
     BURST_SECONDS = 0.1
     EPISODE_SHARE = 0.1
     SHARE_WINDOW = 50
+    MEASURE_BATCH = 16
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -71,6 +80,8 @@ class AdaptiveRate:
         self._dropped_at = now
         self._measured = 0.0
         self._count = 0
+        self._unmeasured = 0
+        """Responses :meth:`seen` but not measured yet (added by the next :meth:`_measure`)."""
         self._interval_start = now
         self.share = 0.0
         """Moving average of the share of responses that were 425/429."""
@@ -87,6 +98,31 @@ class AdaptiveRate:
                     self._tokens -= 1
                     return self.drops
                 await asyncio.sleep((1 - self._tokens) / self.rate)
+
+    async def acquire_by(self, ends: float | None, deadline: float | None) -> int:
+        """:meth:`acquire`, within a call's deadline (``deadline`` s, ending at loop time ``ends``).
+
+        Raises :class:`DeadlineExceededError` when no token comes before ``ends``.
+        """
+        if ends is None:
+            return await self.acquire()
+        try:
+            async with timeout_at(ends):
+                return await self.acquire()
+        except asyncio.TimeoutError:
+            raise DeadlineExceededError(
+                f"deadline of {deadline:g} s passed waiting for the pacer (429s)"
+            ) from None
+
+    def seen(self) -> None:
+        """A response while not limiting (:meth:`record` without the clock, batched).
+
+        The responses are measured every ``MEASURE_BATCH``, and at a 429.
+        """
+        if self._unmeasured < self.MEASURE_BATCH - 1:
+            self._unmeasured += 1
+        else:
+            self._measure(self._clock())  # counts this one and those before
 
     def record(self, *, rate_limited: bool, drops_at_send: int) -> None:
         """Adjust the rate after a response; ``drops_at_send`` is what :meth:`acquire` gave."""
@@ -111,8 +147,12 @@ class AdaptiveRate:
         self._set_rate(min(new_rate, 2 * measured), now)
 
     def _measure(self, now: float) -> float:
-        """Responses per second: an average per ``MEASURE_EVERY`` seconds, smoothed."""
-        self._count += 1
+        """Responses per second: an average per ``MEASURE_EVERY`` seconds, smoothed.
+
+        Counts this response and those :meth:`seen` since the last measure.
+        """
+        self._count += 1 + self._unmeasured
+        self._unmeasured = 0
         elapsed = now - self._interval_start
         if elapsed >= self.MEASURE_EVERY:
             current = self._count / elapsed
