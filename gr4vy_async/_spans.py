@@ -34,9 +34,11 @@ _OPERATIONS = {"POST": "create", "GET": "get", "PUT": "update", "DELETE": "delet
 
 def tracing() -> Tracing | None:
     """A new client's tracing; ``None`` (nothing to do, ever) without opentelemetry-api."""
-    if importlib.util.find_spec("opentelemetry.trace") is None:
-        return None
-    return Tracing()
+    try:
+        found = importlib.util.find_spec("opentelemetry.trace")
+    except ModuleNotFoundError:  # no opentelemetry package at all: the parent is looked up
+        found = None
+    return None if found is None else Tracing()
 
 
 class Tracing:

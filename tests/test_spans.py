@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 
 import pytest
@@ -121,3 +124,27 @@ def test_making_a_client_imports_no_opentelemetry() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_client_works_without_opentelemetry_installed() -> None:
+    """Without the ``otel`` extra, a client is made and used with no tracing at all."""
+    script = textwrap.dedent(
+        """
+        import asyncio, sys
+        sys.modules["opentelemetry"] = None  # as if the package were not installed
+        from gr4vy_async import Gr4vy
+        from gr4vy_async.testing import FakeGr4vy
+
+        async def main():
+            async with FakeGr4vy() as fake:
+                async with Gr4vy(server_url=fake.url, bearer_auth="token") as client:
+                    await client.checkout_sessions.create()
+            print("ok")
+
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter, our script
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
