@@ -330,7 +330,9 @@ class CheckoutSessions:
         """A ``method`` request (GET or DELETE) for each of many ids, via :func:`run_bulk`.
 
         The per-request options are built (and checked) once for the run; the
-        runner's policy is the run's unless it passes another.
+        runner's policy is the run's unless it passes another. With a tracer
+        provider set, the run is one span holding the report's counts, its
+        calls' spans under it.
         """
         # Imported here: bulk's import (~7 ms, `python -X importtime`) is paid
         # by bulk jobs only.
