@@ -123,19 +123,39 @@ _WHERE = {
 
 
 class Progress:
-    """An attempt's deadline, where it is (for the error when time runs out), its response."""
+    """An attempt's deadline, where it is (for the error when time runs out), its response.
 
-    __slots__ = ("cut", "deadline", "late_error", "phase", "response", "sent")
+    ``deadline`` is the loop time its timeout ends; ``ends`` the loop time
+    the call's deadline of ``seconds`` ends (``None``: none), which cuts the
+    attempt short when it comes first. ``allowed``: the call's attempts
+    allowed. The last two are what hooks and DEBUG lines say.
+    """
 
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
+    __slots__ = ("allowed", "cut", "deadline", "ends", "late_error", "phase", "response", "sent")
+
+    def __init__(
+        self,
+        deadline: float,
+        ends: float | None = None,
+        seconds: float | None = None,
+        allowed: int = 1,
+    ) -> None:
+        self.ends, self.allowed = ends, allowed
         #: The call's ``deadline`` (seconds) when it ends this attempt before its timeout.
         self.cut: float | None = None
+        if ends is not None and ends < deadline:
+            deadline, self.cut = ends, seconds
+        self.deadline = deadline
         self.phase = "before_request"
         self.response: aiohttp.ClientResponse | None = None
         self.sent = time.monotonic()
         #: The attempt's error when the request itself used up its time.
         self.late_error: Gr4vyError | None = None
+
+    def time_left(self) -> float | None:
+        """Seconds to the call's deadline (at least 0), ``None`` without one."""
+        ends = self.ends
+        return None if ends is None else max(0.0, ends - asyncio.get_running_loop().time())
 
     async def within(self, awaitable: Awaitable[T]) -> T:
         """``awaitable``, cancelled at the deadline (``asyncio.TimeoutError``).

@@ -14,8 +14,10 @@ from .errors import Gr4vyError
 
 __all__ = ["ATTEMPT_LOG_FORMAT", "DebugLogger", "debug_check", "log_attempt"]
 
-#: The per-attempt DEBUG line; ``gr4vy-async --debug`` and log parsers rely on it.
-ATTEMPT_LOG_FORMAT = "%s %s -> %s in %.1f ms (attempt %d, request id %s)"
+#: The per-attempt DEBUG line; ``gr4vy-async --debug`` and log parsers rely on it:
+#: ``GET /checkout/sessions/... -> 200 in 3.1 ms (attempt 1 of 4, 1.9 s left, request id ...)``,
+#: the ``, ... s left`` part only when the call has a deadline.
+ATTEMPT_LOG_FORMAT = "%s %s -> %s in %.1f ms (attempt %d of %d%s, request id %s)"
 
 
 class DebugLogger(Protocol):
@@ -42,15 +44,26 @@ def log_attempt(
     error: Gr4vyError | None,
     elapsed: float,
     attempt: int,
+    max_attempts: int,
+    time_left: float | None,
 ) -> None:
     """Write the attempt's DEBUG line: the status, or the error's class when no (whole)
-    response came."""
+    response came; ``time_left``: seconds to the call's deadline, if it has one."""
     outcome: object = (
         response.status
         if response is not None and (error is None or error.status_code is not None)
         else type(error).__name__
     )
     request_id = response.headers.get("x-request-id") if response is not None else None
+    left = "" if time_left is None else f", {time_left:.1f} s left"
     debug_logger.debug(
-        ATTEMPT_LOG_FORMAT, method, url.path, outcome, elapsed * 1000, attempt, request_id or "-"
+        ATTEMPT_LOG_FORMAT,
+        method,
+        url.path,
+        outcome,
+        elapsed * 1000,
+        attempt,
+        max_attempts,
+        left,
+        request_id or "-",
     )

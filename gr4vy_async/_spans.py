@@ -1,4 +1,5 @@
-"""Optional OpenTelemetry spans: one per call, with a child per attempt (the ``otel`` extra).
+"""Optional OpenTelemetry spans: one per call, with a child per attempt, and one per bulk run
+(the ``otel`` extra).
 
 Without ``opentelemetry-api`` installed nothing is imported; with it but no
 tracer provider set, a call costs one clock read (the provider is looked for
@@ -12,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from collections.abc import Awaitable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from yarl import URL
 
@@ -22,7 +23,7 @@ from ._defaults import LOGGER_NAME
 from ._version import __version__
 from .errors import Gr4vyError
 
-__all__ = ["CallSpan", "Tracing", "tracing"]
+__all__ = ["CallSpan", "Counted", "Tracing", "tracing"]
 
 T = TypeVar("T")
 
@@ -55,20 +56,67 @@ class Tracing:
         """A span for one call (``headers``: its own), or ``None`` while no provider is set."""
         tracer = self._tracer
         if tracer is None:
-            now = time.monotonic()
-            if now < self._look_at:
+            tracer = self._find()
+            if tracer is None:
                 return None
-            self._look_at = now + _RECHECK
-            trace = self._trace
-            if trace is None:  # imported at the first call: the otel extra is optional
-                from opentelemetry import trace
-
-                self._trace = trace
-            provider = trace.get_tracer_provider()
-            if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
-                return None
-            tracer = self._tracer = provider.get_tracer(LOGGER_NAME, __version__)
         return CallSpan(self._trace, tracer, method, url, headers.get(MERCHANT_HEADER))
+
+    async def bulk(self, method: str, run: Awaitable[T], report: Counted) -> T:
+        """``run``, a bulk run of ``method`` requests filling ``report``, in one span.
+
+        The span (``gr4vy.checkout_sessions.delete_many`` ...) is current
+        while the run goes on, so its calls' spans are its children; at the
+        end, however the run ends, it holds the report's counts.
+        """
+        tracer = self._tracer
+        if tracer is None:
+            tracer = self._find()
+            if tracer is None:
+                return await run
+        name = f"gr4vy.checkout_sessions.{_OPERATIONS.get(method, method.lower())}_many"
+        with tracer.start_as_current_span(
+            name, record_exception=False, set_status_on_exception=False
+        ) as span:
+            try:
+                return await run
+            except BaseException as error:
+                span.set_attribute("error.type", type(error).__name__)
+                span.set_status(self._trace.StatusCode.ERROR)
+                raise
+            finally:
+                for outcome, count in report.summary().items():
+                    span.set_attribute(f"gr4vy.bulk.{outcome}", count)
+                span.set_attribute("gr4vy.bulk.rate_limited", report.rate_limited)
+                if report.stopped is not None:
+                    span.set_attribute("gr4vy.bulk.stopped", report.stopped)
+
+    def _find(self) -> Any:
+        """The global provider's tracer, looked for at most once a second while none is set."""
+        now = time.monotonic()
+        if now < self._look_at:
+            return None
+        self._look_at = now + _RECHECK
+        trace = self._trace
+        if trace is None:  # imported at the first call: the otel extra is optional
+            from opentelemetry import trace
+
+            self._trace = trace
+        provider = trace.get_tracer_provider()
+        if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
+            return None
+        self._tracer = provider.get_tracer(LOGGER_NAME, __version__)
+        return self._tracer
+
+
+class Counted(Protocol):
+    """What a bulk run's span counts: a :class:`~gr4vy_async.bulk.BulkReport`."""
+
+    rate_limited: int
+    stopped: str | None
+
+    def summary(self) -> dict[str, int]:
+        """The count of ids by outcome."""
+        ...
 
 
 class CallSpan:

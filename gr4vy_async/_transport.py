@@ -288,6 +288,7 @@ class Transport:
                         client_timeout,
                         response_type,
                         attempt,
+                        policy.max_attempts,
                         ends,
                         deadline,
                         trace,
@@ -331,6 +332,7 @@ class Transport:
         timeout: aiohttp.ClientTimeout,
         response_type: type[T] | None,
         attempt: int,
+        allowed: int,
         ends: float | None,
         deadline: float | None,
         trace: CallSpan | None,
@@ -343,9 +345,9 @@ class Transport:
         first; ``aclose()`` ends it with :class:`ClientClosedError`, whatever
         aiohttp raised.
         """
-        progress = Progress(asyncio.get_running_loop().time() + (timeout.total or 0.0))
-        if ends is not None and ends < progress.deadline:
-            progress.deadline, progress.cut = ends, deadline
+        progress = Progress(
+            asyncio.get_running_loop().time() + (timeout.total or 0.0), ends, deadline, allowed
+        )
         if trace is not None:
             trace.progress = progress  # its response, for the attempt's span
         try:
@@ -388,8 +390,9 @@ class Transport:
         hooks = self.hooks
         request_info = None
         if hooks.active:
+            redacted = {**headers, "Authorization": REDACTED}
             request_info = RequestInfo(
-                method, str(url), {**headers, "Authorization": REDACTED}, attempt
+                method, str(url), redacted, attempt, progress.allowed, progress.time_left()
             )
             await progress.within(hooks.run_before_request(request_info))
         slots = self._slots
@@ -470,15 +473,16 @@ class Transport:
     ) -> None:
         """The attempt's DEBUG line and after-success / after-error hooks."""
         elapsed = time.monotonic() - progress.sent
-        response = progress.response
+        response, allowed, left = progress.response, progress.allowed, progress.time_left()
         if self._debug_on():
-            log_attempt(self._logger, method, url, response, error, elapsed, attempt)
+            log = self._logger
+            log_attempt(log, method, url, response, error, elapsed, attempt, allowed, left)
         if request_info is None:
             return
         response_info = (
             None
             if response is None
-            else ResponseInfo(response.status, response.headers, elapsed, attempt)
+            else ResponseInfo(response.status, response.headers, elapsed, attempt, allowed, left)
         )
         if error is None:
             assert response_info is not None

@@ -39,22 +39,37 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class RequestInfo:
-    """One attempt's request: ``headers`` are the ones sent, ``Authorization`` redacted."""
+    """One attempt's request: ``headers`` are the ones sent, ``Authorization`` redacted.
+
+    ``attempt`` counts from 1 of at most ``max_attempts`` (the call's
+    ``RetryConfig.max_attempts``, always a whole number: a retry budget, the
+    deadline or ``max_elapsed`` may end the call sooner); ``time_left`` is
+    the seconds to the call's ``deadline`` as the attempt starts (``None``
+    without one).
+    """
 
     method: str
     url: str
     headers: Mapping[str, str]
     attempt: int
+    max_attempts: int = 1
+    time_left: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ResponseInfo:
-    """One attempt's response: status, headers, seconds since the attempt started, attempt."""
+    """One attempt's response: status, headers, seconds since the attempt started, attempt.
+
+    ``max_attempts`` and ``time_left`` (seconds to the call's deadline once
+    the response came, ``None`` without one) as in :class:`RequestInfo`.
+    """
 
     status: int
     headers: Mapping[str, str]
     elapsed: float
     attempt: int
+    max_attempts: int = 1
+    time_left: float | None = None
 
     @property
     def request_id(self) -> str | None:

@@ -944,7 +944,7 @@ async def test_debug_is_accepted_and_prints_no_token(gr4vy_fake: FakeGr4vy) -> N
     assert out.startswith("id ")
     assert TOKEN not in out + err
     assert f"debug: GET /checkout/sessions/{session.id} -> 200 in " in err
-    assert "(attempt 1, request id " in err
+    assert "(attempt 1 of 4, request id " in err
 
 
 DEBUG_EMAIL = "jane.buyer@example.com"
@@ -962,7 +962,7 @@ async def test_debug_prints_one_line_per_attempt_without_token_or_body(
     session_id = json.loads(out)["id"]
     (line,) = [line for line in err.splitlines() if "attempt" in line]
     assert re.search(
-        r"POST /checkout/sessions -> 201 in \d+\.\d ms \(attempt 1, request id \S+\)", line
+        r"POST /checkout/sessions -> 201 in \d+\.\d ms \(attempt 1 of 4, request id \S+\)", line
     ), line
 
     # Retried (Retry-After: 0, no backoff wait): two attempts.
@@ -973,8 +973,8 @@ async def test_debug_prints_one_line_per_attempt_without_token_or_body(
     assert code == 0, err
     attempts = [line for line in err.splitlines() if "attempt" in line]
     path = f"/checkout/sessions/{session_id}"
-    assert any(f"GET {path} -> 503" in a and "(attempt 1," in a for a in attempts), attempts
-    assert any(f"GET {path} -> 200" in a and "(attempt 2," in a for a in attempts), attempts
+    assert any(f"GET {path} -> 503" in a and "(attempt 1 of 4," in a for a in attempts), attempts
+    assert any(f"GET {path} -> 200" in a and "(attempt 2 of 4," in a for a in attempts), attempts
     assert TOKEN not in err
     assert DEBUG_EMAIL not in err
 

@@ -29,7 +29,7 @@ from gr4vy_async.testing.payloads import seed_create_body
 
 LOG_LINE = re.compile(
     r"(GET|POST|PUT|DELETE) (/checkout/sessions(/[0-9a-f-]{36})?) -> (\d{3}|[A-Za-z]+) "
-    r"in \d+\.\d ms \(attempt (\d+), request id ([0-9a-f-]{36}|-)\)"
+    r"in \d+\.\d ms \(attempt (\d+) of (\d+)(?:, \d+\.\d s left)?, request id ([0-9a-f-]{36}|-)\)"
 )
 
 
@@ -53,9 +53,13 @@ async def test_each_attempt_logs_one_debug_line_without_token_or_body(
     lines = [r.getMessage() for r in debug_log.records if r.levelno == logging.DEBUG]
     matches = [LOG_LINE.fullmatch(line) for line in lines]
     assert all(matches), lines
-    summary = [(m.group(1), m.group(4), m.group(5)) for m in matches if m]
-    assert summary == [("POST", "503", "1"), ("POST", "201", "2"), ("DELETE", "204", "1")]
-    assert all(m.group(6) != "-" for m in matches if m)  # the fake sends x-request-id
+    summary = [(m.group(1), m.group(4), m.group(5), m.group(6)) for m in matches if m]
+    assert summary == [
+        ("POST", "503", "1", "4"),
+        ("POST", "201", "2", "4"),
+        ("DELETE", "204", "1", "4"),
+    ]
+    assert all(m.group(7) != "-" for m in matches if m)  # the fake sends x-request-id
     everything = " ".join(
         [r.getMessage() for r in debug_log.records] + [repr(r.args) for r in debug_log.records]
     )
@@ -73,7 +77,7 @@ async def test_an_attempt_without_a_response_logs_the_error_class(
     assert len(lines) == 4
     for attempt, line in enumerate(lines, 1):
         assert line.startswith(f"GET /checkout/sessions/{SESSION_ID} -> ConnectError in ")
-        assert line.endswith(f"(attempt {attempt}, request id -)")
+        assert line.endswith(f"(attempt {attempt} of 4, request id -)")
 
 
 async def test_a_debug_logger_receives_the_lines(server: RawServer) -> None:
@@ -101,6 +105,25 @@ def test_gr4vy_debug_turns_the_debug_lines_on(monkeypatch: pytest.MonkeyPatch) -
         assert logger.level == logging.DEBUG
     finally:
         logger.setLevel(previous)
+
+
+async def test_a_debug_line_says_the_time_left_to_the_deadline(
+    gr4vy_fake: FakeGr4vy, debug_log: pytest.LogCaptureFixture
+) -> None:
+    session = gr4vy_fake.create_session()
+    gr4vy_fake.faults.enqueue("GET", Fault.status(503), times=1)
+    async with Gr4vy(
+        server_url=gr4vy_fake.url, bearer_auth=TOKEN, retries=FAST, deadline=30
+    ) as client:
+        await client.checkout_sessions.get(session_id=session.id)
+        await client.checkout_sessions.get(session_id=session.id, deadline=0.5)
+    lines = [r.getMessage() for r in debug_log.records if r.levelno == logging.DEBUG]
+    left = [re.search(r"\(attempt (\d) of (\d), (\d+\.\d) s left, request id ", x) for x in lines]
+    assert all(left), lines
+    found = [(m.group(1), m.group(2), float(m.group(3))) for m in left if m]
+    assert [(a, n) for a, n, _ in found] == [("1", "4"), ("2", "4"), ("1", "4")]
+    assert 0 < found[1][2] <= found[0][2] <= 30
+    assert found[2][2] <= 0.5
 
 
 # --------------------------------------------------------------------------- hooks
@@ -143,6 +166,32 @@ async def test_hooks_see_each_attempt_sync_or_async_without_the_token(
     assert response.elapsed > 0
     assert response.request_id
     assert TOKEN not in repr(calls)
+
+
+async def test_hooks_see_the_attempts_allowed_and_the_time_left(gr4vy_fake: FakeGr4vy) -> None:
+    session = gr4vy_fake.create_session()
+    gr4vy_fake.faults.enqueue("GET", Fault.status(503), times=1)
+    requests: list[RequestInfo] = []
+    responses: list[ResponseInfo | None] = []
+    retries = RetryConfig(max_attempts=3, initial_delay=0, max_delay=0)
+    async with Gr4vy(server_url=gr4vy_fake.url, bearer_auth=TOKEN, retries=retries) as client:
+        client.hooks.register_before_request_hook(requests.append)
+        client.hooks.register_after_success_hook(lambda req, resp: responses.append(resp))
+        client.hooks.register_after_error_hook(lambda req, resp, exc: responses.append(resp))
+        await client.checkout_sessions.get(session_id=session.id, deadline=20)
+        await client.checkout_sessions.get(session_id=session.id)  # no deadline
+    assert [(r.attempt, r.max_attempts) for r in requests] == [(1, 3), (2, 3), (1, 3)]
+    assert [(r.attempt, r.max_attempts) for r in responses if r] == [(1, 3), (2, 3), (1, 3)]
+    first, second, plain = requests
+    assert first.time_left is not None
+    assert second.time_left is not None
+    assert 0 < second.time_left <= first.time_left <= 20
+    after = [r.time_left for r in responses if r]
+    assert after[0] is not None
+    assert after[1] is not None
+    assert second.time_left <= after[0] <= first.time_left
+    assert plain.time_left is None
+    assert after[2] is None
 
 
 async def test_an_error_hook_gets_no_response_when_none_came() -> None:

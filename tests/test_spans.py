@@ -148,3 +148,89 @@ def test_a_client_works_without_opentelemetry_installed() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+
+
+# --------------------------------------------------------------------------- bulk runs
+
+
+def _children(spans: tuple[ReadableSpan, ...], parent: ReadableSpan) -> list[ReadableSpan]:
+    return [s for s in spans if s.parent is not None and s.parent.span_id == parent.context.span_id]
+
+
+async def test_a_bulk_run_is_one_span_with_counts_and_its_calls_under_it(
+    gr4vy_fake: FakeGr4vy, exporter: InMemorySpanExporter
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(3)]
+    gone = "00000000-0000-4000-8000-000000000001"
+    gr4vy_fake.faults.enqueue("DELETE", Fault.status(409), times=1)
+    async with client_for(gr4vy_fake, retries=FAST) as client:
+        report = await client.checkout_sessions.delete_many(
+            [*ids, ids[0], gone, "not-an-id"], concurrency=1
+        )
+    spans = exporter.get_finished_spans()
+    (run,) = _by_name(spans, "gr4vy.checkout_sessions.delete_many")
+    assert run.attributes == {
+        "gr4vy.bulk.done": 2,
+        "gr4vy.bulk.missing": 1,
+        "gr4vy.bulk.failed": 1,
+        "gr4vy.bulk.skipped": 2,
+        "gr4vy.bulk.cancelled": 0,
+        "gr4vy.bulk.not_attempted": 0,
+        "gr4vy.bulk.rate_limited": 0,
+    }
+    assert report.summary() == {
+        k.removeprefix("gr4vy.bulk."): v
+        for k, v in run.attributes.items()
+        if k != "gr4vy.bulk.rate_limited"
+    }
+    calls = _children(spans, run)
+    assert len(calls) == 4
+    assert {s.name for s in calls} == {"gr4vy.checkout_sessions.delete"}
+    assert all(s.context.trace_id == run.context.trace_id for s in calls)
+    assert run.status.status_code is trace.StatusCode.UNSET
+
+
+async def test_a_stopped_bulk_run_says_why_on_its_span(
+    gr4vy_fake: FakeGr4vy, exporter: InMemorySpanExporter
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(6)]
+    gr4vy_fake.faults.enqueue("GET", Fault.status(401), times=10)
+    async with client_for(gr4vy_fake, retries=FAST) as client:
+        report = await client.checkout_sessions.get_many(ids, concurrency=1, stop_after=2)
+    (run,) = _by_name(exporter.get_finished_spans(), "gr4vy.checkout_sessions.get_many")
+    assert run.attributes is not None
+    assert report.stopped is not None
+    assert run.attributes["gr4vy.bulk.stopped"] == report.stopped
+    assert run.attributes["gr4vy.bulk.failed"] == 2
+    assert run.attributes["gr4vy.bulk.not_attempted"] == 4
+
+
+async def test_a_bulk_run_ended_by_an_error_still_counts(
+    gr4vy_fake: FakeGr4vy, exporter: InMemorySpanExporter
+) -> None:
+    ids = [gr4vy_fake.create_session().id for _ in range(3)]
+
+    def boom(progress: object) -> None:
+        raise KeyError("boom")
+
+    async with client_for(gr4vy_fake) as client:
+        with pytest.raises(KeyError):
+            await client.checkout_sessions.delete_many(ids, concurrency=1, on_progress=boom)
+    (run,) = _by_name(exporter.get_finished_spans(), "gr4vy.checkout_sessions.delete_many")
+    assert run.attributes is not None
+    assert run.attributes["gr4vy.bulk.done"] in (1, 2, 3)
+    assert run.attributes["error.type"] == "KeyError"
+    assert run.status.status_code is trace.StatusCode.ERROR
+    assert "boom" not in repr(run.events)
+
+
+async def test_without_a_tracer_provider_a_bulk_run_makes_no_span(
+    gr4vy_fake: FakeGr4vy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[object] = []
+    monkeypatch.setattr(trace.ProxyTracer, "start_span", lambda *a, **k: made.append(a))
+    ids = [gr4vy_fake.create_session().id for _ in range(2)]
+    async with client_for(gr4vy_fake) as client:
+        report = await client.checkout_sessions.delete_many(ids)
+    assert report.ok
+    assert made == []

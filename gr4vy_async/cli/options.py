@@ -285,7 +285,8 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     GlobalOption(
         ("--debug",),
         "one line per HTTP attempt on stderr: method, path, status, time, "
-        "attempt, request id (never a token or body)",
+        "attempt of attempts allowed, time left (with a deadline), request id "
+        "(never a token or body)",
         switch=True,
         default=False,
     ),
